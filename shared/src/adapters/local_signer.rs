@@ -1,0 +1,60 @@
+//! A [`Signer`] holding a P-256 private key in memory, read from PEM. For tests, local runs and
+//! the `statuslist encode` command; production signs with KMS.
+
+use async_trait::async_trait;
+use p256::{
+    PublicKey, SecretKey,
+    ecdsa::{SigningKey, signature::Signer as _},
+    pkcs8::DecodePrivateKey,
+};
+
+use crate::domain::keys;
+use crate::ports::{Signature, Signer, SignerError};
+
+pub struct LocalSigner {
+    key: SigningKey,
+    public: PublicKey,
+    kid: String,
+}
+
+impl LocalSigner {
+    /// Reads a PKCS#8 (`BEGIN PRIVATE KEY`) or SEC1 (`BEGIN EC PRIVATE KEY`) P-256 key. The
+    /// `kid` defaults to the key's RFC 7638 thumbprint.
+    pub fn from_pem(pem: &str, kid: Option<String>) -> Result<Self, SignerError> {
+        let secret = SecretKey::from_pkcs8_pem(pem)
+            .or_else(|_| SecretKey::from_sec1_pem(pem))
+            .map_err(|_| SignerError::Key("expected a P-256 private key in PEM (PKCS#8 or SEC1)".into()))?;
+        Ok(Self::from_secret(secret, kid))
+    }
+
+    pub fn from_secret(secret: SecretKey, kid: Option<String>) -> Self {
+        let public = secret.public_key();
+        let kid = kid.unwrap_or_else(|| keys::thumbprint(&public));
+        LocalSigner { key: SigningKey::from(secret), public, kid }
+    }
+
+    /// A fresh random key: for tests.
+    pub fn generate() -> Self {
+        Self::from_secret(SecretKey::random(&mut rand::rngs::OsRng), None)
+    }
+
+    pub fn verifying_key(&self) -> p256::ecdsa::VerifyingKey {
+        *self.key.verifying_key()
+    }
+}
+
+#[async_trait]
+impl Signer for LocalSigner {
+    fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    async fn sign(&self, message: &[u8]) -> Result<Signature, SignerError> {
+        let sig: p256::ecdsa::Signature = self.key.sign(message);
+        Ok(Signature { raw: sig.to_bytes().into(), kid: self.kid.clone() })
+    }
+}

@@ -1,0 +1,6 @@
+//! Adapters: the ports implemented against real services (AWS) and local stand-ins that are
+//! real implementations too (a PEM key signs exactly as KMS does).
+
+pub mod aws;
+pub mod kms_signer;
+pub mod local_signer;

@@ -1,0 +1,18 @@
+//! The status list service's shared crate. A map for newcomers:
+//!
+//! - [`domain`]: status values, the packed Status List, keys, JWT and CWT Status List Tokens
+//!   (IETF draft-ietf-oauth-status-list-20). Pure; no AWS types.
+//! - [`ports`]: the traits the domain and handlers depend on (signing now; storage, publishing
+//!   and events as the API grows).
+//! - [`adapters`]: implementations of the ports: AWS KMS, and a local PEM key for tests and
+//!   local runs.
+
+pub mod adapters;
+pub mod domain;
+pub mod ports;
+
+pub use domain::keys::KeySet;
+pub use domain::status::{Bits, Status, StatusError};
+pub use domain::status_list::StatusList;
+pub use domain::token::{Expectations, StatusListToken, TokenError, TokenFormat, VerifiedToken};
+pub use ports::{Signature, Signer, SignerError};
