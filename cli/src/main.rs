@@ -1,1 +1,236 @@
-fn main(){}
+//! `statuslist`: encode, inspect and check IETF Token Status List tokens (JWT and CWT).
+//! Errors are one line on stderr. `check` exits 0 only for VALID, 1 for any other status,
+//! and 2 when no status statement can be made (fetch, signature or claim failure).
+
+mod fetch;
+
+use std::io::{IsTerminal, Read, Write};
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+use shared::adapters::local_signer::LocalSigner;
+use shared::domain::keys::{self, KeySet};
+use shared::domain::token::{self, cwt, jwt};
+use shared::{Bits, Expectations, Status, StatusList, StatusListToken, TokenFormat};
+
+#[derive(Parser)]
+#[command(name = "statuslist", version, about = "Encode, inspect and check IETF Token Status List tokens")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Jwt,
+    Cwt,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build and sign a Status List Token; JWT as compact text, CWT as raw bytes, on stdout.
+    Encode {
+        /// Bits per entry: 1, 2, 4 or 8.
+        #[arg(long)]
+        bits: u8,
+        /// Number of entries.
+        #[arg(long)]
+        size: u64,
+        /// IDX=VALUE, VALUE a name (VALID, INVALID, SUSPENDED) or a number (3, 0x0C). Repeatable.
+        #[arg(long = "set", value_name = "IDX=VALUE")]
+        sets: Vec<String>,
+        #[arg(long, value_enum)]
+        format: Format,
+        /// The token's own URI (its `sub`).
+        #[arg(long)]
+        sub: String,
+        /// P-256 private key, PEM (PKCS#8 or SEC1).
+        #[arg(long)]
+        key: std::path::PathBuf,
+        /// Key id for the header; defaults to the key's RFC 7638 thumbprint.
+        #[arg(long)]
+        kid: Option<String>,
+        /// Seconds a consumer may cache the token.
+        #[arg(long, default_value_t = 43200)]
+        ttl: u64,
+        /// Seconds from now until the token expires.
+        #[arg(long = "exp-in", default_value_t = 86400)]
+        exp_in: u64,
+        /// Optional `iss` claim.
+        #[arg(long)]
+        iss: Option<String>,
+        /// Optional `aggregation_uri` in the status list.
+        #[arg(long = "aggregation-uri")]
+        aggregation_uri: Option<String>,
+    },
+    /// Decode a JWT or CWT Status List Token (detected from its content). Does not verify.
+    Inspect {
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// A file, an http(s) URL, or - for stdin.
+        source: String,
+    },
+    /// Fetch, verify and validate a token as a relying party would, and print the status at IDX.
+    Check {
+        /// The Referenced Token's status list URI.
+        uri: String,
+        /// The Referenced Token's index.
+        idx: u64,
+        /// Trusted P-256 public (or private) key, PEM.
+        #[arg(long, conflicts_with = "jwks", required_unless_present = "jwks")]
+        key: Option<std::path::PathBuf>,
+        /// Trusted JWKS: an http(s) URL or a file.
+        #[arg(long)]
+        jwks: Option<String>,
+    },
+}
+
+type Error = Box<dyn std::error::Error>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            let line = e.to_string().replace('\n', " ");
+            eprintln!("statuslist: error: {line}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, Error> {
+    match cli.command {
+        Command::Encode { bits, size, sets, format, sub, key, kid, ttl, exp_in, iss, aggregation_uri } => {
+            let bits = Bits::new(bits)?;
+            let mut list = StatusList::new(bits, size)?;
+            for set in &sets {
+                let (idx, value) = set.split_once('=').ok_or_else(|| format!("--set {set:?}: expected IDX=VALUE"))?;
+                let idx: u64 = idx.trim().parse().map_err(|_| format!("--set {set:?}: {idx:?} is not an index"))?;
+                list.set(idx, Status::parse(value)?).map_err(|e| format!("--set {set:?}: {e}"))?;
+            }
+            if ttl == 0 {
+                return Err("--ttl must be positive".into());
+            }
+            let pem = std::fs::read_to_string(&key).map_err(|e| format!("{}: {e}", key.display()))?;
+            let signer = LocalSigner::from_pem(&pem, kid)?;
+            let iat = now();
+            let exp = iat.checked_add(i64::try_from(exp_in)?).ok_or("--exp-in is too large")?;
+            let token = StatusListToken { sub, iat, exp: Some(exp), ttl: Some(ttl), iss, aggregation_uri, list };
+            let mut out = std::io::stdout().lock();
+            match format {
+                Format::Jwt => writeln!(out, "{}", jwt::sign(&token, &signer).await?)?,
+                Format::Cwt => {
+                    if out.is_terminal() {
+                        return Err("refusing to write a binary CWT to a terminal; redirect stdout to a file".into());
+                    }
+                    out.write_all(&cwt::sign(&token, &signer).await?)?;
+                }
+            }
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Inspect { json, source } => {
+            let bytes = read_source(&source).await?;
+            let report = inspect(&bytes)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_human(&report);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { uri, idx, key, jwks } => {
+            let keys = match (key, jwks) {
+                (Some(path), _) => {
+                    let pem = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                    KeySet::single(p256::ecdsa::VerifyingKey::from(&keys::public_key_from_pem(&pem)?))
+                }
+                (None, Some(source)) => {
+                    let body = read_source(&source).await?;
+                    let set: jsonwebtoken::jwk::JwkSet =
+                        serde_json::from_slice(&body).map_err(|e| format!("{source}: not a JWKS: {e}"))?;
+                    let keys = KeySet::from_jwks(&set);
+                    if keys.is_empty() {
+                        return Err(format!("{source}: no P-256 keys in the JWKS").into());
+                    }
+                    keys
+                }
+                (None, None) => unreachable!("clap requires --key or --jwks"),
+            };
+            let body = fetch::get(&uri).await?;
+            let verified = token::verify(&body, &keys, &Expectations::new(Some(&uri), now()))?;
+            let status = verified.token.list.get(idx)?;
+            println!("{status}");
+            Ok(if status.is_valid() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+    }
+}
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+async fn read_source(source: &str) -> Result<Vec<u8>, Error> {
+    if source.starts_with("http://") || source.starts_with("https://") {
+        return fetch::get(source).await;
+    }
+    if source == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin().lock().take(fetch::MAX_BODY as u64 + 1).read_to_end(&mut buf)?;
+        if buf.len() > fetch::MAX_BODY {
+            return Err(format!("stdin is larger than {} bytes", fetch::MAX_BODY).into());
+        }
+        return Ok(buf);
+    }
+    std::fs::read(source).map_err(|e| format!("{source}: {e}").into())
+}
+
+/// The `inspect --json` object: format, header, claims (without the raw list), bits, size and
+/// every non-VALID index with its value.
+fn inspect(bytes: &[u8]) -> Result<Value, Error> {
+    let (format, header, claims, token) = match TokenFormat::detect(bytes) {
+        TokenFormat::Jwt => {
+            let d = jwt::decode_unverified(std::str::from_utf8(bytes)?)?;
+            ("jwt", d.header, d.claims, d.token)
+        }
+        TokenFormat::Cwt => {
+            let d = cwt::decode_unverified(bytes)?;
+            ("cwt", d.header, d.claims, d.token)
+        }
+    };
+    let statuses: serde_json::Map<String, Value> =
+        token.list.non_valid().map(|(i, s)| (i.to_string(), json!(s.value()))).collect();
+    Ok(json!({
+        "format": format,
+        "verified": false,
+        "header": header,
+        "claims": claims,
+        "bits": token.list.bits().get(),
+        "size": token.list.size(),
+        "statuses": statuses,
+    }))
+}
+
+fn print_human(report: &Value) {
+    let format = report["format"].as_str().unwrap_or("?").to_uppercase();
+    println!("format:   {format} Status List Token (signature not verified; use `statuslist check`)");
+    println!("header:   {}", report["header"]);
+    println!("claims:   {}", report["claims"]);
+    println!("bits:     {}", report["bits"]);
+    println!("size:     {} entries", report["size"]);
+    let statuses = report["statuses"].as_object().cloned().unwrap_or_default();
+    println!("non-VALID entries: {}", statuses.len());
+    const SHOWN: usize = 100;
+    for (idx, value) in statuses.iter().take(SHOWN) {
+        let v = value.as_u64().unwrap_or(0) as u8;
+        println!("  {idx:>10}  {}", Status::from_raw(v));
+    }
+    if statuses.len() > SHOWN {
+        println!("  ... {} more (use --json for all)", statuses.len() - SHOWN);
+    }
+}

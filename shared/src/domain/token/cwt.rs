@@ -97,6 +97,9 @@ pub struct Decoded {
 }
 
 fn parse(bytes: &[u8]) -> Result<CoseSign1, TokenError> {
+    if bytes.is_empty() {
+        return Err(TokenError::Malformed(FORM, "empty input".into()));
+    }
     let value: Value = ciborium::from_reader(bytes).map_err(|e| TokenError::Cbor(e.to_string()))?;
     match &value {
         Value::Tag(CWT_TAG, _) => {
