@@ -1,0 +1,33 @@
+# Shared settings for the LocalStack scripts. Sourced, not run.
+# Everything lives under the project's .local/ (git-ignored) or $HOME/.cache.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+LS_HOME="$ROOT/.local/localstack"
+LS_VENV="$LS_HOME/venv"
+LS_FS="$LS_HOME/fs"
+LS_LOG="$LS_HOME/localstack.log"
+LS_PID="$LS_HOME/localstack.pid"
+LS_HOST="${LOCALSTACK_HOST_ADDR:-127.0.0.1}"
+LS_PORT="${LOCALSTACK_PORT:-4566}"
+LS_URL="http://$LS_HOST:$LS_PORT"
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/statuslist"
+DDB_SIM_VERSION="2.9.30"
+
+die() { echo "localstack: $*" >&2; exit 1; }
+
+find_python313() {
+    local c
+    for c in "${PYTHON313:-}" "$(command -v python3.13 2>/dev/null || true)" \
+             "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.13*/bin/python3; do
+        [ -n "$c" ] && [ -x "$c" ] || continue
+        # pyenv shims exist for versions that are not installed: ask the interpreter itself.
+        if "$c" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 13) else 1)' 2>/dev/null; then
+            echo "$c"; return 0
+        fi
+    done
+    return 1
+}
+
+healthy() {
+    curl -fsS --max-time 2 "$LS_URL/_localstack/health" >/dev/null 2>&1
+}
