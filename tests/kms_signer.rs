@@ -21,7 +21,13 @@ async fn client() -> Client {
 }
 
 async fn create_key(kms: &Client, spec: KeySpec, usage: KeyUsageType) -> String {
-    let out = kms.create_key().key_spec(spec).key_usage(usage).send().await.expect("CreateKey");
+    let out = kms
+        .create_key()
+        .key_spec(spec)
+        .key_usage(usage)
+        .send()
+        .await
+        .expect("CreateKey");
     out.key_metadata().unwrap().key_id().to_string()
 }
 
@@ -38,8 +44,19 @@ fn big_token(sub: &str) -> StatusListToken {
     for _ in 0..(1 << 20) / 100 {
         list.set(rng.gen_range(0..1 << 20), Status::INVALID).unwrap();
     }
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    StatusListToken { sub: sub.into(), iat: now, exp: Some(now + 3600), ttl: Some(600), iss: None, aggregation_uri: None, list }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    StatusListToken {
+        sub: sub.into(),
+        iat: now,
+        exp: Some(now + 3600),
+        ttl: Some(600),
+        iss: None,
+        aggregation_uri: None,
+        list,
+    }
 }
 
 #[tokio::test]
@@ -49,16 +66,27 @@ async fn signs_large_tokens_by_digest() {
     let signer = KmsSigner::new(kms.clone(), &key_id).await.unwrap();
     let public = kms_public_key(&kms, &key_id).await;
     assert_eq!(signer.public_key(), &public);
-    assert_eq!(signer.kid(), keys::thumbprint(&public), "kid is the key's RFC 7638 thumbprint");
+    assert_eq!(
+        signer.kid(),
+        keys::thumbprint(&public),
+        "kid is the key's RFC 7638 thumbprint"
+    );
 
     let sub = "https://status.example/t/kms";
     let token = big_token(sub);
     let mut trusted = KeySet::default();
-    trusted.push(Some(keys::thumbprint(&public)), p256::ecdsa::VerifyingKey::from(&public));
+    trusted.push(
+        Some(keys::thumbprint(&public)),
+        p256::ecdsa::VerifyingKey::from(&public),
+    );
     let expect = Expectations::new(Some(sub), token.iat);
 
     let compact = jwt::sign(&token, &signer).await.unwrap();
-    assert!(compact.len() > 4096, "JWT is {} bytes: above the KMS RAW limit", compact.len());
+    assert!(
+        compact.len() > 4096,
+        "JWT is {} bytes: above the KMS RAW limit",
+        compact.len()
+    );
     let verified = jwt::verify(&compact, &trusted, &expect).unwrap();
     assert_eq!(verified.token.list, token.list);
 
@@ -108,7 +136,11 @@ async fn refuses_keys_that_cannot_sign_es256() {
 
 #[tokio::test]
 async fn unreachable_kms_is_unavailable_not_a_key_error() {
-    let config = localstack().await.into_builder().endpoint_url("http://127.0.0.1:1").build();
+    let config = localstack()
+        .await
+        .into_builder()
+        .endpoint_url("http://127.0.0.1:1")
+        .build();
     let kms = Client::new(&config);
     match KmsSigner::new(kms, "any").await {
         Err(SignerError::Unavailable(_)) => {}

@@ -16,7 +16,11 @@ use shared::domain::token::{self, cwt, jwt};
 use shared::{Bits, Expectations, Status, StatusList, StatusListToken, TokenFormat};
 
 #[derive(Parser)]
-#[command(name = "statuslist", version, about = "Encode, inspect and check IETF Token Status List tokens")]
+#[command(
+    name = "statuslist",
+    version,
+    about = "Encode, inspect and check IETF Token Status List tokens"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -92,7 +96,10 @@ type Error = Box<dyn std::error::Error>;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
@@ -105,13 +112,31 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
-        Command::Encode { bits, size, sets, format, sub, key, kid, ttl, exp_in, iss, aggregation_uri } => {
+        Command::Encode {
+            bits,
+            size,
+            sets,
+            format,
+            sub,
+            key,
+            kid,
+            ttl,
+            exp_in,
+            iss,
+            aggregation_uri,
+        } => {
             let bits = Bits::new(bits)?;
             let mut list = StatusList::new(bits, size)?;
             for set in &sets {
-                let (idx, value) = set.split_once('=').ok_or_else(|| format!("--set {set:?}: expected IDX=VALUE"))?;
-                let idx: u64 = idx.trim().parse().map_err(|_| format!("--set {set:?}: {idx:?} is not an index"))?;
-                list.set(idx, Status::parse(value)?).map_err(|e| format!("--set {set:?}: {e}"))?;
+                let (idx, value) = set
+                    .split_once('=')
+                    .ok_or_else(|| format!("--set {set:?}: expected IDX=VALUE"))?;
+                let idx: u64 = idx
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("--set {set:?}: {idx:?} is not an index"))?;
+                list.set(idx, Status::parse(value)?)
+                    .map_err(|e| format!("--set {set:?}: {e}"))?;
             }
             if ttl == 0 {
                 return Err("--ttl must be positive".into());
@@ -120,7 +145,15 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             let signer = LocalSigner::from_pem(&pem, kid)?;
             let iat = now();
             let exp = iat.checked_add(i64::try_from(exp_in)?).ok_or("--exp-in is too large")?;
-            let token = StatusListToken { sub, iat, exp: Some(exp), ttl: Some(ttl), iss, aggregation_uri, list };
+            let token = StatusListToken {
+                sub,
+                iat,
+                exp: Some(exp),
+                ttl: Some(ttl),
+                iss,
+                aggregation_uri,
+                list,
+            };
             let mut out = std::io::stdout().lock();
             match format {
                 Format::Jwt => writeln!(out, "{}", jwt::sign(&token, &signer).await?)?,
@@ -166,13 +199,20 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             let verified = token::verify(&body, &keys, &Expectations::new(Some(&uri), now()))?;
             let status = verified.token.list.get(idx)?;
             println!("{status}");
-            Ok(if status.is_valid() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if status.is_valid() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
     }
 }
 
 fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 async fn read_source(source: &str) -> Result<Vec<u8>, Error> {
@@ -181,7 +221,10 @@ async fn read_source(source: &str) -> Result<Vec<u8>, Error> {
     }
     if source == "-" {
         let mut buf = Vec::new();
-        std::io::stdin().lock().take(fetch::MAX_BODY as u64 + 1).read_to_end(&mut buf)?;
+        std::io::stdin()
+            .lock()
+            .take(fetch::MAX_BODY as u64 + 1)
+            .read_to_end(&mut buf)?;
         if buf.len() > fetch::MAX_BODY {
             return Err(format!("stdin is larger than {} bytes", fetch::MAX_BODY).into());
         }
@@ -203,8 +246,11 @@ fn inspect(bytes: &[u8]) -> Result<Value, Error> {
             ("cwt", d.header, d.claims, d.token)
         }
     };
-    let statuses: serde_json::Map<String, Value> =
-        token.list.non_valid().map(|(i, s)| (i.to_string(), json!(s.value()))).collect();
+    let statuses: serde_json::Map<String, Value> = token
+        .list
+        .non_valid()
+        .map(|(i, s)| (i.to_string(), json!(s.value())))
+        .collect();
     Ok(json!({
         "format": format,
         "verified": false,

@@ -56,7 +56,10 @@ fn serve(make_body: impl FnOnce(&str) -> Vec<u8>, status: &'static str) -> (Stri
                     seen.lock().unwrap().push(v.trim().to_string());
                 }
             }
-            let head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
             let _ = stream.write_all(head.as_bytes());
             let _ = stream.write_all(&body);
         }
@@ -66,7 +69,9 @@ fn serve(make_body: impl FnOnce(&str) -> Vec<u8>, status: &'static str) -> (Stri
 
 fn encode(dir: &std::path::Path, format: &str, sub: &str, extra: &[&str]) -> Vec<u8> {
     let key = key_file(dir);
-    let mut args = vec!["encode", "--bits", "2", "--size", "1000", "--format", format, "--sub", sub, "--key", &key];
+    let mut args = vec![
+        "encode", "--bits", "2", "--size", "1000", "--format", format, "--sub", sub, "--key", &key,
+    ];
     args.extend_from_slice(extra);
     let out = run(&args);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -84,7 +89,12 @@ fn stderr_line(out: &Output) -> String {
 fn inspect_json_reports_everything_set() {
     let dir = temp_dir("inspect");
     for format in ["jwt", "cwt"] {
-        let token = encode(&dir, format, "https://s.example/t/1", &["--set", "3=INVALID", "--set", "999=suspended", "--ttl", "600"]);
+        let token = encode(
+            &dir,
+            format,
+            "https://s.example/t/1",
+            &["--set", "3=INVALID", "--set", "999=suspended", "--ttl", "600"],
+        );
         let path = dir.join(format!("token.{format}"));
         std::fs::write(&path, &token).unwrap();
         let out = run(&["inspect", "--json", path.to_str().unwrap()]);
@@ -96,8 +106,15 @@ fn inspect_json_reports_everything_set() {
         assert_eq!(v["statuses"], serde_json::json!({"3": 1, "999": 2}));
         assert_eq!(v["claims"]["sub"], "https://s.example/t/1");
         assert_eq!(v["claims"]["ttl"], 600);
-        assert!(v["claims"].get("status_list").is_none_or(|sl| sl.get("lst").is_none()), "raw list left out");
-        let typ = if format == "jwt" { "statuslist+jwt" } else { "application/statuslist+cwt" };
+        assert!(
+            v["claims"].get("status_list").is_none_or(|sl| sl.get("lst").is_none()),
+            "raw list left out"
+        );
+        let typ = if format == "jwt" {
+            "statuslist+jwt"
+        } else {
+            "application/statuslist+cwt"
+        };
         assert_eq!(v["header"]["typ"], typ);
     }
 }
@@ -110,7 +127,10 @@ fn inspect_fetches_urls_with_token_accept_header() {
     let out = run(&["inspect", "--json", &url]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let accept = accepts.lock().unwrap()[0].clone();
-    assert!(accept.contains("application/statuslist+jwt") && accept.contains("application/statuslist+cwt"), "{accept}");
+    assert!(
+        accept.contains("application/statuslist+jwt") && accept.contains("application/statuslist+cwt"),
+        "{accept}"
+    );
 }
 
 #[test]
@@ -120,17 +140,28 @@ fn check_exit_codes_follow_the_status() {
     for format in ["jwt", "cwt"] {
         let sets = ["--set", "1=INVALID", "--set", "2=SUSPENDED", "--set", "3=0x03"];
         let (url, _) = serve(|url| encode(&dir, format, url, &sets), "200 OK");
-        for (idx, name, code) in [("0", "VALID", 0), ("1", "INVALID", 1), ("2", "SUSPENDED", 1), ("3", "APPLICATION_SPECIFIC", 1)] {
+        for (idx, name, code) in [
+            ("0", "VALID", 0),
+            ("1", "INVALID", 1),
+            ("2", "SUSPENDED", 1),
+            ("3", "APPLICATION_SPECIFIC", 1),
+        ] {
             let out = run(&["check", &url, idx, "--key", &key]);
             assert_eq!(out.status.code(), Some(code), "{format} idx {idx}");
-            assert!(String::from_utf8_lossy(&out.stdout).starts_with(name), "{format} idx {idx}");
+            assert!(
+                String::from_utf8_lossy(&out.stdout).starts_with(name),
+                "{format} idx {idx}"
+            );
         }
         // Out of range: no statement can be made (spec §8 step 6).
         let out = run(&["check", &url, "1000", "--key", &key]);
         assert_eq!(out.status.code(), Some(2));
         assert!(stderr_line(&out).contains("out of range"));
         // Served at another URL than its sub (spec §8 step 4a).
-        let (other, _) = serve(|_| encode(&dir, format, "https://elsewhere.example/t/1", &sets), "200 OK");
+        let (other, _) = serve(
+            |_| encode(&dir, format, "https://elsewhere.example/t/1", &sets),
+            "200 OK",
+        );
         let out = run(&["check", &other, "0", "--key", &key]);
         assert_eq!(out.status.code(), Some(2));
         assert!(stderr_line(&out).contains("does not equal"));
@@ -140,7 +171,10 @@ fn check_exit_codes_follow_the_status() {
 #[test]
 fn check_with_jwks_and_wrong_key() {
     let dir = temp_dir("jwks");
-    let (url, _) = serve(|url| encode(&dir, "jwt", url, &["--kid", "k1", "--set", "7=1"]), "200 OK");
+    let (url, _) = serve(
+        |url| encode(&dir, "jwt", url, &["--kid", "k1", "--set", "7=1"]),
+        "200 OK",
+    );
     // The test key's public JWK under kid k1, served as a JWKS.
     let public = test_key(7).public_key();
     let jwks = serde_json::json!({"keys": [shared::domain::keys::public_jwk(&public, "k1")]}).to_string();
@@ -168,12 +202,46 @@ fn errors_are_one_line_and_non_zero() {
     let dir = temp_dir("errors");
     let key = key_file(&dir);
     let cases: Vec<Vec<&str>> = vec![
-        vec!["encode", "--bits", "3", "--size", "8", "--format", "jwt", "--sub", "s", "--key", &key],
-        vec!["encode", "--bits", "1", "--size", "8", "--set", "1=SUSPENDED", "--format", "jwt", "--sub", "s", "--key", &key],
-        vec!["encode", "--bits", "1", "--size", "8", "--set", "8=1", "--format", "jwt", "--sub", "s", "--key", &key],
-        vec!["encode", "--bits", "8", "--size", "8", "--set", "1=0x40", "--format", "jwt", "--sub", "s", "--key", &key],
-        vec!["encode", "--bits", "1", "--size", "8", "--set", "x", "--format", "jwt", "--sub", "s", "--key", &key],
-        vec!["encode", "--bits", "1", "--size", "8", "--format", "jwt", "--sub", "s", "--key", "/nonexistent.pem"],
+        vec![
+            "encode", "--bits", "3", "--size", "8", "--format", "jwt", "--sub", "s", "--key", &key,
+        ],
+        vec![
+            "encode",
+            "--bits",
+            "1",
+            "--size",
+            "8",
+            "--set",
+            "1=SUSPENDED",
+            "--format",
+            "jwt",
+            "--sub",
+            "s",
+            "--key",
+            &key,
+        ],
+        vec![
+            "encode", "--bits", "1", "--size", "8", "--set", "8=1", "--format", "jwt", "--sub", "s", "--key", &key,
+        ],
+        vec![
+            "encode", "--bits", "8", "--size", "8", "--set", "1=0x40", "--format", "jwt", "--sub", "s", "--key", &key,
+        ],
+        vec![
+            "encode", "--bits", "1", "--size", "8", "--set", "x", "--format", "jwt", "--sub", "s", "--key", &key,
+        ],
+        vec![
+            "encode",
+            "--bits",
+            "1",
+            "--size",
+            "8",
+            "--format",
+            "jwt",
+            "--sub",
+            "s",
+            "--key",
+            "/nonexistent.pem",
+        ],
         vec!["inspect", "/nonexistent-token"],
         vec!["check", "http://127.0.0.1:1/t/1", "0", "--key", &key],
     ];

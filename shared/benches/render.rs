@@ -41,8 +41,12 @@ fn bench(c: &mut Criterion) {
         aggregation_uri: None,
         list: list.clone(),
     };
-    let jwt_token = runtime.block_on(jwt::sign_compressed(&token, &compressed, &signer)).unwrap();
-    let cwt_token = runtime.block_on(cwt::sign_compressed(&token, &compressed, &signer)).unwrap();
+    let jwt_token = runtime
+        .block_on(jwt::sign_compressed(&token, &compressed, &signer))
+        .unwrap();
+    let cwt_token = runtime
+        .block_on(cwt::sign_compressed(&token, &compressed, &signer))
+        .unwrap();
     println!(
         "list: {} entries x 2 bits = {} bytes; {} INVALID writes ({} distinct); zlib-9: {} bytes; JWT: {} bytes; CWT: {} bytes",
         SIZE,
@@ -58,15 +62,23 @@ fn bench(c: &mut Criterion) {
     g.sample_size(20);
     g.bench_function("1_set_statuses", |b| b.iter(|| render(black_box(&positions))));
     g.bench_function("2_compress", |b| b.iter(|| black_box(&list).compress()));
-    g.bench_function("2_floor_bare_zlib9", |b| b.iter(|| compress_level9(black_box(list.as_bytes()))));
-    g.bench_function("3_base64url", |b| b.iter(|| URL_SAFE_NO_PAD.encode(black_box(&compressed))));
+    g.bench_function("2_floor_bare_zlib9", |b| {
+        b.iter(|| compress_level9(black_box(list.as_bytes())))
+    });
+    g.bench_function("3_base64url", |b| {
+        b.iter(|| URL_SAFE_NO_PAD.encode(black_box(&compressed)))
+    });
     g.bench_function("3_jwt_signing_input", |b| {
         b.iter(|| jwt::signing_input(black_box(&token), signer.kid(), black_box(&compressed)))
     });
     g.bench_function("3_cbor_status_list", |b| {
         b.iter(|| {
             let mut out = Vec::with_capacity(compressed.len() + 32);
-            ciborium::into_writer(&cwt::status_list_cbor(Bits::TWO, black_box(&compressed), None), &mut out).unwrap();
+            ciborium::into_writer(
+                &cwt::status_list_cbor(Bits::TWO, black_box(&compressed), None),
+                &mut out,
+            )
+            .unwrap();
             out
         })
     });
@@ -76,13 +88,19 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("all_jwt", |b| {
         b.iter(|| {
-            let t = StatusListToken { list: render(&positions), ..token.clone() };
+            let t = StatusListToken {
+                list: render(&positions),
+                ..token.clone()
+            };
             runtime.block_on(jwt::sign(&t, &signer)).unwrap()
         })
     });
     g.bench_function("all_cwt", |b| {
         b.iter(|| {
-            let t = StatusListToken { list: render(&positions), ..token.clone() };
+            let t = StatusListToken {
+                list: render(&positions),
+                ..token.clone()
+            };
             runtime.block_on(cwt::sign(&t, &signer)).unwrap()
         })
     });

@@ -31,7 +31,10 @@ fn short_one_bit_list() {
     assert_eq!(list.as_bytes(), &[0xB9, 0xA3]);
     let z = list.compress();
     assert_eq!(hex::encode(&z), "78dadbb918000217015d");
-    assert_eq!(jwt::status_list_json(list.bits(), &z, None), serde_json::json!({"bits": 1, "lst": "eNrbuRgAAhcBXQ"}));
+    assert_eq!(
+        jwt::status_list_json(list.bits(), &z, None),
+        serde_json::json!({"bits": 1, "lst": "eNrbuRgAAhcBXQ"})
+    );
     assert_eq!(
         cbor_hex(&cwt::status_list_cbor(list.bits(), &z, None)),
         "a2646269747301636c73744a78dadbb918000217015d"
@@ -44,7 +47,10 @@ fn short_two_bit_list() {
     assert_eq!(list.as_bytes(), &[0xC9, 0x44, 0xF9]);
     let z = list.compress();
     assert_eq!(hex::encode(&z), "78da3be9f2130003df0207");
-    assert_eq!(jwt::status_list_json(list.bits(), &z, None), serde_json::json!({"bits": 2, "lst": "eNo76fITAAPfAgc"}));
+    assert_eq!(
+        jwt::status_list_json(list.bits(), &z, None),
+        serde_json::json!({"bits": 2, "lst": "eNo76fITAAPfAgc"})
+    );
     assert_eq!(
         cbor_hex(&cwt::status_list_cbor(list.bits(), &z, None)),
         "a2646269747302636c73744b78da3be9f2130003df0207"
@@ -116,13 +122,19 @@ fn example_jwt_verifies_with_kid_12() {
     assert_eq!(v.kid.as_deref(), Some("12"));
     assert_eq!(v.token.sub, EXAMPLE_SUB);
     assert_eq!(v.token.iss.as_deref(), Some("https://example.com"));
-    assert_eq!((v.token.iat, v.token.exp, v.token.ttl), (EXAMPLE_IAT, Some(EXAMPLE_EXP), Some(43200)));
+    assert_eq!(
+        (v.token.iat, v.token.exp, v.token.ttl),
+        (EXAMPLE_IAT, Some(EXAMPLE_EXP), Some(43200))
+    );
     assert_eq!(v.token.list.as_bytes(), &[0xB9, 0xA3]);
     assert_eq!(v.token.list.get(0).unwrap(), Status::INVALID);
     assert_eq!(v.token.list.get(1).unwrap(), Status::VALID);
     // Past its exp the same token is refused.
     let late = Expectations::new(Some(EXAMPLE_SUB), EXAMPLE_EXP);
-    assert!(matches!(jwt::verify(EXAMPLE_JWT, &example_keys(), &late), Err(TokenError::Expired { .. })));
+    assert!(matches!(
+        jwt::verify(EXAMPLE_JWT, &example_keys(), &late),
+        Err(TokenError::Expired { .. })
+    ));
 }
 
 #[test]
@@ -132,7 +144,10 @@ fn example_cwt_verifies_with_kid_12() {
     let v = cwt::verify(&bytes, &example_keys(), &Expectations::new(Some(EXAMPLE_SUB), NOW)).unwrap();
     assert_eq!(v.kid.as_deref(), Some("12"));
     assert_eq!(v.token.sub, EXAMPLE_SUB);
-    assert_eq!((v.token.iat, v.token.exp, v.token.ttl), (EXAMPLE_IAT, Some(EXAMPLE_EXP), Some(43200)));
+    assert_eq!(
+        (v.token.iat, v.token.exp, v.token.ttl),
+        (EXAMPLE_IAT, Some(EXAMPLE_EXP), Some(43200))
+    );
     assert_eq!(v.token.list.as_bytes(), &[0xB9, 0xA3]);
     // The generic entry point detects the form.
     let v = shared::domain::token::verify(&bytes, &example_keys(), &Expectations::new(Some(EXAMPLE_SUB), NOW)).unwrap();
@@ -156,13 +171,20 @@ async fn re_signed_examples_match_the_decoded_spec_examples() {
     let compact = jwt::sign(&token, &signer).await.unwrap();
     let (signing_input, _) = compact.rsplit_once('.').unwrap();
     let (expected_input, _) = EXAMPLE_JWT.rsplit_once('.').unwrap();
-    assert_eq!(signing_input, expected_input, "header and claims are byte-identical to the spec's");
+    assert_eq!(
+        signing_input, expected_input,
+        "header and claims are byte-identical to the spec's"
+    );
     jwt::verify(&compact, &example_keys(), &Expectations::new(Some(EXAMPLE_SUB), NOW)).unwrap();
 
     let token = shared::StatusListToken { iss: None, ..token };
     let bytes = cwt::sign(&token, &signer).await.unwrap();
     let expected = hex::decode(EXAMPLE_CWT_HEX).unwrap();
     assert_eq!(bytes.len(), expected.len());
-    assert_eq!(bytes[..bytes.len() - 64], expected[..expected.len() - 64], "all but the signature is identical");
+    assert_eq!(
+        bytes[..bytes.len() - 64],
+        expected[..expected.len() - 64],
+        "all but the signature is identical"
+    );
     cwt::verify(&bytes, &example_keys(), &Expectations::new(Some(EXAMPLE_SUB), NOW)).unwrap();
 }

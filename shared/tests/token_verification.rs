@@ -14,7 +14,10 @@ use shared::domain::token::{cwt, jwt};
 use shared::{Bits, Expectations, KeySet, Signer, Status, StatusError, StatusList, StatusListToken, TokenError};
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
 
 fn expect() -> Expectations<'static> {
@@ -67,22 +70,38 @@ fn jwt_bad_signature() {
     let other = LocalSigner::generate();
     let mut keys = KeySet::default();
     keys.push(Some("12".into()), other.verifying_key());
-    assert!(matches!(jwt::verify(&token, &keys, &expect()), Err(TokenError::BadSignature)));
+    assert!(matches!(
+        jwt::verify(&token, &keys, &expect()),
+        Err(TokenError::BadSignature)
+    ));
     // Claims swapped under a valid signature.
     let other_claims = URL_SAFE_NO_PAD.encode(without(good_claims(), "ttl").to_string());
     let (h, rest) = token.split_once('.').unwrap();
     let (_, s) = rest.split_once('.').unwrap();
-    assert!(matches!(jwt_err(&format!("{h}.{other_claims}.{s}")), TokenError::BadSignature));
+    assert!(matches!(
+        jwt_err(&format!("{h}.{other_claims}.{s}")),
+        TokenError::BadSignature
+    ));
 }
 
 #[test]
 fn jwt_wrong_typ() {
-    for typ in [serde_json::json!("JWT"), serde_json::json!("application/statuslist+jwt"), serde_json::Value::Null] {
+    for typ in [
+        serde_json::json!("JWT"),
+        serde_json::json!("application/statuslist+jwt"),
+        serde_json::Value::Null,
+    ] {
         let mut h = good_header();
         h["typ"] = typ;
-        assert!(matches!(jwt_err(&raw_jwt(h, good_claims())), TokenError::WrongType { .. }));
+        assert!(matches!(
+            jwt_err(&raw_jwt(h, good_claims())),
+            TokenError::WrongType { .. }
+        ));
     }
-    assert!(matches!(jwt_err(&raw_jwt(without(good_header(), "typ"), good_claims())), TokenError::WrongType { .. }));
+    assert!(matches!(
+        jwt_err(&raw_jwt(without(good_header(), "typ"), good_claims())),
+        TokenError::WrongType { .. }
+    ));
 }
 
 #[test]
@@ -111,36 +130,62 @@ fn jwt_missing_claims() {
     }
     let mut c = good_claims();
     c["status_list"] = serde_json::json!({"bits": 1});
-    assert!(matches!(jwt_err(&raw_jwt(good_header(), c)), TokenError::MissingClaim("status_list.lst")));
+    assert!(matches!(
+        jwt_err(&raw_jwt(good_header(), c)),
+        TokenError::MissingClaim("status_list.lst")
+    ));
 }
 
 #[test]
 fn jwt_invalid_claims() {
     let mut c = good_claims();
     c["ttl"] = serde_json::json!(0);
-    assert!(matches!(jwt_err(&raw_jwt(good_header(), c)), TokenError::InvalidClaim { claim: "ttl", .. }));
+    assert!(matches!(
+        jwt_err(&raw_jwt(good_header(), c)),
+        TokenError::InvalidClaim { claim: "ttl", .. }
+    ));
     let mut c = good_claims();
     c["status_list"]["bits"] = serde_json::json!(3);
-    assert!(matches!(jwt_err(&raw_jwt(good_header(), c)), TokenError::Status(StatusError::InvalidBits(3))));
+    assert!(matches!(
+        jwt_err(&raw_jwt(good_header(), c)),
+        TokenError::Status(StatusError::InvalidBits(3))
+    ));
     let mut c = good_claims();
     c["sub"] = serde_json::json!(1);
-    assert!(matches!(jwt_err(&raw_jwt(good_header(), c)), TokenError::InvalidClaim { claim: "sub", .. }));
+    assert!(matches!(
+        jwt_err(&raw_jwt(good_header(), c)),
+        TokenError::InvalidClaim { claim: "sub", .. }
+    ));
 }
 
 #[test]
 fn jwt_sub_mismatch_and_expiry() {
     let mut c = good_claims();
     c["sub"] = serde_json::json!("https://example.com/statuslists/2");
-    assert!(matches!(jwt_err(&raw_jwt(good_header(), c)), TokenError::SubjectMismatch { .. }));
+    assert!(matches!(
+        jwt_err(&raw_jwt(good_header(), c)),
+        TokenError::SubjectMismatch { .. }
+    ));
     // Trailing slash or case differences are different URIs: plain string comparison.
     let mut c = good_claims();
     c["sub"] = serde_json::json!("https://example.com/statuslists/1/");
-    assert!(matches!(jwt_err(&raw_jwt(good_header(), c)), TokenError::SubjectMismatch { .. }));
+    assert!(matches!(
+        jwt_err(&raw_jwt(good_header(), c)),
+        TokenError::SubjectMismatch { .. }
+    ));
     let mut c = good_claims();
     c["exp"] = serde_json::json!(NOW - 1);
-    assert!(matches!(jwt_err(&raw_jwt(good_header(), c)), TokenError::Expired { .. }));
+    assert!(matches!(
+        jwt_err(&raw_jwt(good_header(), c)),
+        TokenError::Expired { .. }
+    ));
     // No exp at all is allowed (RECOMMENDED, not REQUIRED).
-    jwt::verify(&raw_jwt(good_header(), without(good_claims(), "exp")), &example_keys(), &expect()).unwrap();
+    jwt::verify(
+        &raw_jwt(good_header(), without(good_claims(), "exp")),
+        &example_keys(),
+        &expect(),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -159,10 +204,16 @@ fn jwt_malformed_bodies() {
     assert!(matches!(jwt_err(&format!("{h}.e30.AA")), TokenError::Json("header", _)));
     let mut c = good_claims();
     c["status_list"]["lst"] = serde_json::json!("***");
-    assert!(matches!(jwt_err(&raw_jwt(good_header(), c)), TokenError::Base64("status_list.lst", _)));
+    assert!(matches!(
+        jwt_err(&raw_jwt(good_header(), c)),
+        TokenError::Base64("status_list.lst", _)
+    ));
     let mut c = good_claims();
     c["status_list"]["lst"] = serde_json::json!(URL_SAFE_NO_PAD.encode(b"definitely not zlib"));
-    assert!(matches!(jwt_err(&raw_jwt(good_header(), c)), TokenError::List(ListDecodeError::Zlib(_))));
+    assert!(matches!(
+        jwt_err(&raw_jwt(good_header(), c)),
+        TokenError::List(ListDecodeError::Zlib(_))
+    ));
 }
 
 #[test]
@@ -171,7 +222,10 @@ fn jwt_zlib_bomb_is_refused() {
     let mut c = good_claims();
     c["status_list"] = serde_json::json!({"bits": 8, "lst": URL_SAFE_NO_PAD.encode(&bomb)});
     let token = raw_jwt(good_header(), c);
-    let tight = Expectations { max_list_bytes: 1 << 20, ..expect() };
+    let tight = Expectations {
+        max_list_bytes: 1 << 20,
+        ..expect()
+    };
     assert!(matches!(
         jwt::verify(&token, &example_keys(), &tight),
         Err(TokenError::List(ListDecodeError::TooLarge { .. }))
@@ -181,7 +235,12 @@ fn jwt_zlib_bomb_is_refused() {
 // ---- CWT ----
 
 fn cwt_claims(entries: Vec<(i64, Value)>) -> Vec<u8> {
-    let map = Value::Map(entries.into_iter().map(|(k, v)| (Value::Integer(k.into()), v)).collect());
+    let map = Value::Map(
+        entries
+            .into_iter()
+            .map(|(k, v)| (Value::Integer(k.into()), v))
+            .collect(),
+    );
     let mut out = Vec::new();
     ciborium::into_writer(&map, &mut out).unwrap();
     out
@@ -193,7 +252,10 @@ fn good_cwt_claims() -> Vec<(i64, Value)> {
         (6, Value::Integer(EXAMPLE_IAT.into())),
         (4, Value::Integer(EXAMPLE_EXP.into())),
         (65534, Value::Integer(43200.into())),
-        (65533, cwt::status_list_cbor(Bits::ONE, &hex::decode("78dadbb918000217015d").unwrap(), None)),
+        (
+            65533,
+            cwt::status_list_cbor(Bits::ONE, &hex::decode("78dadbb918000217015d").unwrap(), None),
+        ),
     ]
 }
 
@@ -207,12 +269,19 @@ fn raw_cwt(alg: iana::Algorithm, typ: Option<&str>, payload: Vec<u8>) -> Vec<u8>
         .unprotected(HeaderBuilder::new().key_id(b"12".to_vec()).build())
         .payload(payload)
         .build();
-    sign1.signature = block_on(example_signer().sign(&sign1.tbs_data(b""))).unwrap().raw.to_vec();
+    sign1.signature = block_on(example_signer().sign(&sign1.tbs_data(b"")))
+        .unwrap()
+        .raw
+        .to_vec();
     sign1.to_tagged_vec().unwrap()
 }
 
 fn good_cwt() -> Vec<u8> {
-    raw_cwt(iana::Algorithm::ES256, Some("application/statuslist+cwt"), cwt_claims(good_cwt_claims()))
+    raw_cwt(
+        iana::Algorithm::ES256,
+        Some("application/statuslist+cwt"),
+        cwt_claims(good_cwt_claims()),
+    )
 }
 
 fn cwt_err(bytes: &[u8]) -> TokenError {
@@ -238,7 +307,11 @@ fn cwt_wrong_typ_and_alg() {
         let b = raw_cwt(iana::Algorithm::ES256, typ, cwt_claims(good_cwt_claims()));
         assert!(matches!(cwt_err(&b), TokenError::WrongType { .. }), "{typ:?}");
     }
-    let b = raw_cwt(iana::Algorithm::ES384, Some("application/statuslist+cwt"), cwt_claims(good_cwt_claims()));
+    let b = raw_cwt(
+        iana::Algorithm::ES384,
+        Some("application/statuslist+cwt"),
+        cwt_claims(good_cwt_claims()),
+    );
     assert!(matches!(cwt_err(&b), TokenError::WrongAlgorithm(_)));
 }
 
@@ -246,7 +319,11 @@ fn cwt_wrong_typ_and_alg() {
 fn cwt_missing_and_mismatched_claims() {
     for (key, name) in [(2, "sub"), (6, "iat"), (65533, "status_list")] {
         let claims = good_cwt_claims().into_iter().filter(|(k, _)| *k != key).collect();
-        let b = raw_cwt(iana::Algorithm::ES256, Some("application/statuslist+cwt"), cwt_claims(claims));
+        let b = raw_cwt(
+            iana::Algorithm::ES256,
+            Some("application/statuslist+cwt"),
+            cwt_claims(claims),
+        );
         match cwt_err(&b) {
             TokenError::MissingClaim(c) => assert_eq!(c, name),
             other => panic!("{name}: {other:?}"),
@@ -254,15 +331,27 @@ fn cwt_missing_and_mismatched_claims() {
     }
     let mut claims = good_cwt_claims();
     claims[0].1 = Value::Text("https://example.com/statuslists/9".into());
-    let b = raw_cwt(iana::Algorithm::ES256, Some("application/statuslist+cwt"), cwt_claims(claims));
+    let b = raw_cwt(
+        iana::Algorithm::ES256,
+        Some("application/statuslist+cwt"),
+        cwt_claims(claims),
+    );
     assert!(matches!(cwt_err(&b), TokenError::SubjectMismatch { .. }));
     let mut claims = good_cwt_claims();
     claims[2].1 = Value::Integer((NOW - 10).into());
-    let b = raw_cwt(iana::Algorithm::ES256, Some("application/statuslist+cwt"), cwt_claims(claims));
+    let b = raw_cwt(
+        iana::Algorithm::ES256,
+        Some("application/statuslist+cwt"),
+        cwt_claims(claims),
+    );
     assert!(matches!(cwt_err(&b), TokenError::Expired { .. }));
     let mut claims = good_cwt_claims();
     claims[3].1 = Value::Integer(0.into());
-    let b = raw_cwt(iana::Algorithm::ES256, Some("application/statuslist+cwt"), cwt_claims(claims));
+    let b = raw_cwt(
+        iana::Algorithm::ES256,
+        Some("application/statuslist+cwt"),
+        cwt_claims(claims),
+    );
     assert!(matches!(cwt_err(&b), TokenError::InvalidClaim { claim: "ttl", .. }));
 }
 
@@ -277,12 +366,20 @@ fn cwt_malformed_bodies() {
     wrapped.extend_from_slice(&good);
     assert!(matches!(cwt_err(&wrapped), TokenError::Malformed(..)));
     // A payload that is not CBOR.
-    let b = raw_cwt(iana::Algorithm::ES256, Some("application/statuslist+cwt"), b"\xff\xff".to_vec());
+    let b = raw_cwt(
+        iana::Algorithm::ES256,
+        Some("application/statuslist+cwt"),
+        b"\xff\xff".to_vec(),
+    );
     assert!(matches!(cwt_err(&b), TokenError::Cbor(_)));
     // A list that is not zlib.
     let mut claims = good_cwt_claims();
     claims[4].1 = cwt::status_list_cbor(Bits::ONE, b"not zlib at all", None);
-    let b = raw_cwt(iana::Algorithm::ES256, Some("application/statuslist+cwt"), cwt_claims(claims));
+    let b = raw_cwt(
+        iana::Algorithm::ES256,
+        Some("application/statuslist+cwt"),
+        cwt_claims(claims),
+    );
     assert!(matches!(cwt_err(&b), TokenError::List(ListDecodeError::Zlib(_))));
 }
 
@@ -304,15 +401,24 @@ fn token_with(list: StatusList) -> StatusListToken {
 fn ttl_zero_is_refused_when_signing() {
     let mut token = token_with(StatusList::new(Bits::ONE, 8).unwrap());
     token.ttl = Some(0);
-    assert!(matches!(block_on(jwt::sign(&token, &example_signer())), Err(TokenError::InvalidClaim { .. })));
+    assert!(matches!(
+        block_on(jwt::sign(&token, &example_signer())),
+        Err(TokenError::InvalidClaim { .. })
+    ));
 }
 
 /// Equal up to the list size, which a decoder can only know in whole bytes (spec §2.1).
 fn assert_same(decoded: &StatusListToken, token: &StatusListToken) {
     assert_eq!(decoded.list.bits(), token.list.bits());
     assert_eq!(decoded.list.as_bytes(), token.list.as_bytes());
-    assert_eq!(decoded.list.size(), token.list.as_bytes().len() as u64 * token.list.bits().per_byte() as u64);
-    let relisted = StatusListToken { list: token.list.clone(), ..decoded.clone() };
+    assert_eq!(
+        decoded.list.size(),
+        token.list.as_bytes().len() as u64 * token.list.bits().per_byte() as u64
+    );
+    let relisted = StatusListToken {
+        list: token.list.clone(),
+        ..decoded.clone()
+    };
     assert_eq!(&relisted, token);
 }
 

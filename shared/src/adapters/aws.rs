@@ -10,7 +10,9 @@ use aws_smithy_http_client::{
 
 /// A config loader with our HTTP client; callers may override endpoint, region or credentials.
 pub fn config_loader() -> ConfigLoader {
-    let http = Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    let http = Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
     aws_config::defaults(BehaviorVersion::latest()).http_client(http)
 }
 

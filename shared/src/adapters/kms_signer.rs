@@ -39,8 +39,10 @@ fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(err: SdkError<E>) -> Sign
         SdkError::ServiceError(e) => {
             let code = e.err().code().unwrap_or("Unknown");
             let message = e.err().message().unwrap_or("");
-            if matches!(code, "ThrottlingException" | "KMSInternalException" | "DependencyTimeoutException")
-                || e.raw().status().is_server_error()
+            if matches!(
+                code,
+                "ThrottlingException" | "KMSInternalException" | "DependencyTimeoutException"
+            ) || e.raw().status().is_server_error()
             {
                 SignerError::Unavailable(format!("{code}: {message}"))
             } else {
@@ -58,16 +60,27 @@ impl KmsSigner {
         let key_id = key_id.into();
         let out = client.get_public_key().key_id(&key_id).send().await.map_err(classify)?;
         if out.key_spec() != Some(&KeySpec::EccNistP256) {
-            return Err(SignerError::Key(format!("{key_id} is {:?}, not ECC_NIST_P256", out.key_spec())));
+            return Err(SignerError::Key(format!(
+                "{key_id} is {:?}, not ECC_NIST_P256",
+                out.key_spec()
+            )));
         }
         if out.key_usage() != Some(&KeyUsageType::SignVerify) {
             return Err(SignerError::Key(format!("{key_id} is not a SIGN_VERIFY key")));
         }
-        let der = out.public_key().ok_or_else(|| SignerError::Key("GetPublicKey returned no key".into()))?;
+        let der = out
+            .public_key()
+            .ok_or_else(|| SignerError::Key("GetPublicKey returned no key".into()))?;
         let public = PublicKey::from_public_key_der(der.as_ref())
             .map_err(|e| SignerError::Key(format!("unreadable public key: {e}")))?;
         let kid = keys::thumbprint(&public);
-        Ok(KmsSigner { client, key_id, verifying: VerifyingKey::from(&public), public, kid })
+        Ok(KmsSigner {
+            client,
+            key_id,
+            verifying: VerifyingKey::from(&public),
+            public,
+            kid,
+        })
     }
 
     pub fn key_id(&self) -> &str {
@@ -97,7 +110,9 @@ impl Signer for KmsSigner {
             .send()
             .await
             .map_err(classify)?;
-        let der = out.signature().ok_or_else(|| SignerError::Key("Sign returned no signature".into()))?;
+        let der = out
+            .signature()
+            .ok_or_else(|| SignerError::Key("Sign returned no signature".into()))?;
         let sig = p256::ecdsa::Signature::from_der(der.as_ref())
             .map_err(|e| SignerError::Key(format!("KMS signature is not DER ECDSA-Sig-Value: {e}")))?;
         // Low-S form: some verifiers insist on it, and it is equally valid for everyone else.
@@ -107,6 +122,9 @@ impl Signer for KmsSigner {
         self.verifying
             .verify_prehash(&digest, &sig)
             .map_err(|_| SignerError::Key("KMS returned a signature that does not verify".into()))?;
-        Ok(Signature { raw: sig.to_bytes().into(), kid: self.kid.clone() })
+        Ok(Signature {
+            raw: sig.to_bytes().into(),
+            kid: self.kid.clone(),
+        })
     }
 }

@@ -30,7 +30,11 @@ impl LocalSigner {
     pub fn from_secret(secret: SecretKey, kid: Option<String>) -> Self {
         let public = secret.public_key();
         let kid = kid.unwrap_or_else(|| keys::thumbprint(&public));
-        LocalSigner { key: SigningKey::from(secret), public, kid }
+        LocalSigner {
+            key: SigningKey::from(secret),
+            public,
+            kid,
+        }
     }
 
     /// A fresh random key: for tests.
@@ -55,6 +59,9 @@ impl Signer for LocalSigner {
 
     async fn sign(&self, message: &[u8]) -> Result<Signature, SignerError> {
         let sig: p256::ecdsa::Signature = self.key.sign(message);
-        Ok(Signature { raw: sig.to_bytes().into(), kid: self.kid.clone() })
+        Ok(Signature {
+            raw: sig.to_bytes().into(),
+            kid: self.kid.clone(),
+        })
     }
 }

@@ -74,7 +74,9 @@ pub fn public_key_from_pem(pem: &str) -> Result<PublicKey, KeyError> {
     if let Ok(secret) = p256::SecretKey::from_sec1_pem(pem) {
         return Ok(secret.public_key());
     }
-    Err(KeyError::Unreadable("expected a P-256 key in PEM (SPKI, PKCS#8 or SEC1)".into()))
+    Err(KeyError::Unreadable(
+        "expected a P-256 key in PEM (SPKI, PKCS#8 or SEC1)".into(),
+    ))
 }
 
 /// The keys a verifier trusts, each with its `kid` where known.
@@ -85,7 +87,9 @@ pub struct KeySet {
 
 impl KeySet {
     pub fn single(key: VerifyingKey) -> Self {
-        KeySet { keys: vec![(None, key)] }
+        KeySet {
+            keys: vec![(None, key)],
+        }
     }
 
     pub fn push(&mut self, kid: Option<String>, key: VerifyingKey) {

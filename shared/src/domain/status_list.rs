@@ -48,9 +48,17 @@ impl StatusList {
         let per_byte = bits.per_byte() as u64;
         let len = size.div_ceil(per_byte);
         if len > MAX_LIST_BYTES as u64 {
-            return Err(StatusError::TooLarge { size, bits, limit: MAX_LIST_BYTES });
+            return Err(StatusError::TooLarge {
+                size,
+                bits,
+                limit: MAX_LIST_BYTES,
+            });
         }
-        Ok(StatusList { bits, size, bytes: vec![0; len as usize] })
+        Ok(StatusList {
+            bits,
+            size,
+            bytes: vec![0; len as usize],
+        })
     }
 
     /// Wraps an uncompressed byte array. Every slot in the array is an entry, so the size is
@@ -192,7 +200,11 @@ mod tests {
         let mut l = StatusList::new(Bits::ONE, 8).unwrap();
         assert_eq!(
             l.set(0, Status::SUSPENDED),
-            Err(StatusError::ValueTooWide { status: Status::SUSPENDED, bits: Bits::ONE, needed: Bits::TWO })
+            Err(StatusError::ValueTooWide {
+                status: Status::SUSPENDED,
+                bits: Bits::ONE,
+                needed: Bits::TWO
+            })
         );
         let mut l = StatusList::new(Bits::TWO, 8).unwrap();
         assert!(l.set(0, Status::assignable(0x0C).unwrap()).is_err());
@@ -202,7 +214,10 @@ mod tests {
     #[test]
     fn empty_and_huge_lists_are_refused() {
         assert_eq!(StatusList::new(Bits::ONE, 0), Err(StatusError::EmptyList));
-        assert!(matches!(StatusList::new(Bits::EIGHT, u64::MAX), Err(StatusError::TooLarge { .. })));
+        assert!(matches!(
+            StatusList::new(Bits::EIGHT, u64::MAX),
+            Err(StatusError::TooLarge { .. })
+        ));
     }
 
     #[test]
@@ -213,7 +228,10 @@ mod tests {
             StatusList::decompress(Bits::EIGHT, &big, 1 << 19),
             Err(ListDecodeError::TooLarge { limit: 1 << 19 })
         );
-        assert_eq!(StatusList::decompress(Bits::EIGHT, &big, 1 << 20).unwrap().size(), 1 << 20);
+        assert_eq!(
+            StatusList::decompress(Bits::EIGHT, &big, 1 << 20).unwrap().size(),
+            1 << 20
+        );
     }
 
     #[test]
@@ -240,6 +258,9 @@ mod tests {
         l.set(517, Status::SUSPENDED).unwrap();
         l.set(999, Status::INVALID).unwrap();
         let found: Vec<_> = l.non_valid().collect();
-        assert_eq!(found, vec![(0, Status::INVALID), (517, Status::SUSPENDED), (999, Status::INVALID)]);
+        assert_eq!(
+            found,
+            vec![(0, Status::INVALID), (517, Status::SUSPENDED), (999, Status::INVALID)]
+        );
     }
 }

@@ -8,8 +8,7 @@
 
 use ciborium::Value;
 use coset::{
-    CoseSign1, CoseSign1Builder, HeaderBuilder, Label, RegisteredLabelWithPrivate,
-    TaggedCborSerializable, iana,
+    CoseSign1, CoseSign1Builder, HeaderBuilder, Label, RegisteredLabelWithPrivate, TaggedCborSerializable, iana,
 };
 
 use super::{CWT_TYP, Expectations, StatusListToken, TokenError, TokenFormat, VerifiedToken};
@@ -103,13 +102,24 @@ fn parse(bytes: &[u8]) -> Result<CoseSign1, TokenError> {
     let value: Value = ciborium::from_reader(bytes).map_err(|e| TokenError::Cbor(e.to_string()))?;
     match &value {
         Value::Tag(CWT_TAG, _) => {
-            return Err(TokenError::Malformed(FORM, "the CWT tag 61 must not wrap a Status List Token".into()));
+            return Err(TokenError::Malformed(
+                FORM,
+                "the CWT tag 61 must not wrap a Status List Token".into(),
+            ));
         }
         Value::Tag(18, _) => {}
         Value::Tag(tag, _) => {
-            return Err(TokenError::Malformed(FORM, format!("tag {tag}; expected COSE_Sign1_Tagged (18)")));
+            return Err(TokenError::Malformed(
+                FORM,
+                format!("tag {tag}; expected COSE_Sign1_Tagged (18)"),
+            ));
         }
-        _ => return Err(TokenError::Malformed(FORM, "expected COSE_Sign1_Tagged (tag 18)".into())),
+        _ => {
+            return Err(TokenError::Malformed(
+                FORM,
+                "expected COSE_Sign1_Tagged (tag 18)".into(),
+            ));
+        }
     }
     CoseSign1::from_tagged_slice(bytes).map_err(|e| TokenError::Cbor(e.to_string()))
 }
@@ -136,7 +146,10 @@ fn typ_of(sign1: &CoseSign1) -> Option<&Value> {
 /// Decodes a CWT Status List Token for display; the signature is not checked.
 pub fn decode_unverified(bytes: &[u8]) -> Result<Decoded, TokenError> {
     let sign1 = parse(bytes)?;
-    let payload = sign1.payload.as_deref().ok_or(TokenError::Malformed(FORM, "detached payload".into()))?;
+    let payload = sign1
+        .payload
+        .as_deref()
+        .ok_or(TokenError::Malformed(FORM, "detached payload".into()))?;
     let (token, claims) = parse_claims(payload, MAX_LIST_BYTES)?;
     let alg = match &sign1.protected.header.alg {
         Some(RegisteredLabelWithPrivate::Assigned(a)) => serde_json::json!(*a as i64),
@@ -150,7 +163,12 @@ pub fn decode_unverified(bytes: &[u8]) -> Result<Decoded, TokenError> {
         "typ": typ_of(&sign1).map(cbor_to_json),
         "kid": kid,
     });
-    Ok(Decoded { header, claims, token, kid })
+    Ok(Decoded {
+        header,
+        claims,
+        token,
+        kid,
+    })
 }
 
 /// Verifies a CWT Status List Token: tag 18 and no tag 61, `alg` ES256, typ (16)
@@ -164,20 +182,35 @@ pub fn verify(bytes: &[u8], keys: &KeySet, expect: &Expectations<'_>) -> Result<
     match typ_of(&sign1) {
         Some(Value::Text(t)) if t == CWT_TYP => {}
         other => {
-            return Err(TokenError::WrongType { expected: CWT_TYP, found: other.map(|v| cbor_to_json(v).to_string()) });
+            return Err(TokenError::WrongType {
+                expected: CWT_TYP,
+                found: other.map(|v| cbor_to_json(v).to_string()),
+            });
         }
     }
     let kid = kid_of(&sign1);
-    let key = keys.find(kid.as_deref()).ok_or_else(|| TokenError::UnknownKey(kid.clone()))?;
+    let key = keys
+        .find(kid.as_deref())
+        .ok_or_else(|| TokenError::UnknownKey(kid.clone()))?;
     sign1.verify_signature(b"", |sig, data| super::verify_es256(key, data, sig))?;
-    let payload = sign1.payload.as_deref().ok_or(TokenError::Malformed(FORM, "detached payload".into()))?;
+    let payload = sign1
+        .payload
+        .as_deref()
+        .ok_or(TokenError::Malformed(FORM, "detached payload".into()))?;
     let (token, _) = parse_claims(payload, expect.max_list_bytes)?;
     super::check_claims(&token, expect)?;
-    Ok(VerifiedToken { format: TokenFormat::Cwt, kid, token })
+    Ok(VerifiedToken {
+        format: TokenFormat::Cwt,
+        kid,
+        token,
+    })
 }
 
 fn invalid(claim: &'static str, reason: &str) -> TokenError {
-    TokenError::InvalidClaim { claim, reason: reason.into() }
+    TokenError::InvalidClaim {
+        claim,
+        reason: reason.into(),
+    }
 }
 
 fn int_of(v: &Value, claim: &'static str) -> Result<i64, TokenError> {
@@ -202,11 +235,21 @@ fn parse_claims(payload: &[u8], max_list_bytes: usize) -> Result<(StatusListToke
         };
         let name = match key {
             Some(CLAIM_SUB) => {
-                sub = Some(value.as_text().ok_or_else(|| invalid("sub", "must be a text string"))?.to_owned());
+                sub = Some(
+                    value
+                        .as_text()
+                        .ok_or_else(|| invalid("sub", "must be a text string"))?
+                        .to_owned(),
+                );
                 "sub".to_string()
             }
             Some(CLAIM_ISS) => {
-                iss = Some(value.as_text().ok_or_else(|| invalid("iss", "must be a text string"))?.to_owned());
+                iss = Some(
+                    value
+                        .as_text()
+                        .ok_or_else(|| invalid("iss", "must be a text string"))?
+                        .to_owned(),
+                );
                 "iss".to_string()
             }
             Some(CLAIM_IAT) => {
@@ -265,7 +308,15 @@ fn parse_claims(payload: &[u8], max_list_bytes: usize) -> Result<(StatusListToke
         display.insert("aggregation_uri".into(), serde_json::json!(agg));
     }
     let list = StatusList::decompress(bits, lst, max_list_bytes)?;
-    let token = StatusListToken { sub, iat, exp, ttl, iss, aggregation_uri, list };
+    let token = StatusListToken {
+        sub,
+        iat,
+        exp,
+        ttl,
+        iss,
+        aggregation_uri,
+        list,
+    };
     Ok((token, serde_json::Value::Object(display)))
 }
 
@@ -273,7 +324,9 @@ fn parse_claims(payload: &[u8], max_list_bytes: usize) -> Result<(StatusListToke
 pub fn cbor_to_json(v: &Value) -> serde_json::Value {
     use serde_json::json;
     match v {
-        Value::Integer(i) => i64::try_from(*i).map(|i| json!(i)).unwrap_or_else(|_| json!(i128::from(*i).to_string())),
+        Value::Integer(i) => i64::try_from(*i)
+            .map(|i| json!(i))
+            .unwrap_or_else(|_| json!(i128::from(*i).to_string())),
         Value::Bytes(b) => json!(b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
         Value::Float(f) => json!(f),
         Value::Text(t) => json!(t),

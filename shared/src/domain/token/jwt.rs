@@ -45,14 +45,22 @@ struct JsonStatusList<'a> {
 
 /// The JSON Status List (§2.2): `lst` is the zlib bytes, base64url without padding.
 pub fn status_list_json(bits: Bits, compressed: &[u8], aggregation_uri: Option<&str>) -> Value {
-    serde_json::to_value(JsonStatusList { bits: bits.get(), lst: URL_SAFE_NO_PAD.encode(compressed), aggregation_uri })
-        .expect("serialisable")
+    serde_json::to_value(JsonStatusList {
+        bits: bits.get(),
+        lst: URL_SAFE_NO_PAD.encode(compressed),
+        aggregation_uri,
+    })
+    .expect("serialisable")
 }
 
 /// The unsigned `header.payload` for a token; `compressed` is the zlib'd list (so callers that
 /// publish both forms compress once).
 pub fn signing_input(token: &StatusListToken, kid: &str, compressed: &[u8]) -> String {
-    let header = Header { alg: "ES256", kid, typ: JWT_TYP };
+    let header = Header {
+        alg: "ES256",
+        kid,
+        typ: JWT_TYP,
+    };
     let claims = Claims {
         exp: token.exp,
         iat: token.iat,
@@ -97,7 +105,9 @@ pub struct Decoded {
 }
 
 fn b64(part: &'static str, text: &str) -> Result<Vec<u8>, TokenError> {
-    URL_SAFE_NO_PAD.decode(text).map_err(|e| TokenError::Base64(part, e.to_string()))
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|e| TokenError::Base64(part, e.to_string()))
 }
 
 fn json_object(part: &'static str, bytes: &[u8]) -> Result<Map<String, Value>, TokenError> {
@@ -119,7 +129,10 @@ fn split(text: &str) -> Result<Parts, TokenError> {
     let text = text.trim();
     let mut it = text.split('.');
     let (Some(h), Some(p), Some(s), None) = (it.next(), it.next(), it.next(), it.next()) else {
-        return Err(TokenError::Malformed(FORM, "a compact JWS has exactly three dot-separated parts".into()));
+        return Err(TokenError::Malformed(
+            FORM,
+            "a compact JWS has exactly three dot-separated parts".into(),
+        ));
     };
     Ok(Parts {
         header: json_object("header", &b64("header", h)?)?,
@@ -133,7 +146,11 @@ fn split(text: &str) -> Result<Parts, TokenError> {
 pub fn decode_unverified(text: &str) -> Result<Decoded, TokenError> {
     let parts = split(text)?;
     let (token, claims) = parse_claims(&parts.payload, MAX_LIST_BYTES)?;
-    Ok(Decoded { header: Value::Object(parts.header), claims, token })
+    Ok(Decoded {
+        header: Value::Object(parts.header),
+        claims,
+        token,
+    })
 }
 
 /// Verifies a JWT Status List Token: `alg` ES256, `typ` statuslist+jwt, the signature under the
@@ -161,11 +178,17 @@ pub fn verify(text: &str, keys: &KeySet, expect: &Expectations<'_>) -> Result<Ve
         Some(Value::String(kid)) => Some(kid.clone()),
         Some(_) => return Err(TokenError::Malformed(FORM, "kid must be a string".into())),
     };
-    let key = keys.find(kid.as_deref()).ok_or_else(|| TokenError::UnknownKey(kid.clone()))?;
+    let key = keys
+        .find(kid.as_deref())
+        .ok_or_else(|| TokenError::UnknownKey(kid.clone()))?;
     super::verify_es256(key, &text.as_bytes()[..parts.signing_input_len], &parts.signature)?;
     let (token, _) = parse_claims(&parts.payload, expect.max_list_bytes)?;
     super::check_claims(&token, expect)?;
-    Ok(VerifiedToken { format: TokenFormat::Jwt, kid, token })
+    Ok(VerifiedToken {
+        format: TokenFormat::Jwt,
+        kid,
+        token,
+    })
 }
 
 fn numeric(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, TokenError> {
@@ -175,8 +198,14 @@ fn numeric(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64
             .as_i64()
             .or_else(|| n.as_f64().filter(|f| f.is_finite() && f.abs() < 1e15).map(|f| f as i64))
             .map(Some)
-            .ok_or_else(|| TokenError::InvalidClaim { claim: name, reason: "not a NumericDate".into() }),
-        Some(_) => Err(TokenError::InvalidClaim { claim: name, reason: "must be a number".into() }),
+            .ok_or_else(|| TokenError::InvalidClaim {
+                claim: name,
+                reason: "not a NumericDate".into(),
+            }),
+        Some(_) => Err(TokenError::InvalidClaim {
+            claim: name,
+            reason: "must be a number".into(),
+        }),
     }
 }
 
@@ -184,7 +213,10 @@ fn string(map: &Map<String, Value>, name: &'static str) -> Result<Option<String>
     match map.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(TokenError::InvalidClaim { claim: name, reason: "must be a string".into() }),
+        Some(_) => Err(TokenError::InvalidClaim {
+            claim: name,
+            reason: "must be a string".into(),
+        }),
     }
 }
 
@@ -199,30 +231,61 @@ fn parse_claims(payload: &[u8], max_list_bytes: usize) -> Result<(StatusListToke
         Some(Value::Number(n)) => match (n.as_u64(), n.as_f64()) {
             (Some(t), _) if t > 0 => Some(t),
             (None, Some(f)) if f.is_finite() && f > 0.0 && f < 1e15 => Some(f.ceil() as u64),
-            _ => return Err(TokenError::InvalidClaim { claim: "ttl", reason: "must be a positive number".into() }),
+            _ => {
+                return Err(TokenError::InvalidClaim {
+                    claim: "ttl",
+                    reason: "must be a positive number".into(),
+                });
+            }
         },
-        Some(_) => return Err(TokenError::InvalidClaim { claim: "ttl", reason: "must be a positive number".into() }),
+        Some(_) => {
+            return Err(TokenError::InvalidClaim {
+                claim: "ttl",
+                reason: "must be a positive number".into(),
+            });
+        }
     };
     let iss = string(&claims, "iss")?;
     let Some(list) = claims.get_mut("status_list") else {
         return Err(TokenError::MissingClaim("status_list"));
     };
     let Value::Object(list) = list else {
-        return Err(TokenError::InvalidClaim { claim: "status_list", reason: "must be an object".into() });
+        return Err(TokenError::InvalidClaim {
+            claim: "status_list",
+            reason: "must be an object".into(),
+        });
     };
     let bits = match list.get("bits") {
         Some(Value::Number(n)) => Bits::from_u64(n.as_u64().unwrap_or(0))?,
-        Some(_) => return Err(TokenError::InvalidClaim { claim: "status_list.bits", reason: "must be 1, 2, 4 or 8".into() }),
+        Some(_) => {
+            return Err(TokenError::InvalidClaim {
+                claim: "status_list.bits",
+                reason: "must be 1, 2, 4 or 8".into(),
+            });
+        }
         None => return Err(TokenError::MissingClaim("status_list.bits")),
     };
     let lst = match list.remove("lst") {
         Some(Value::String(s)) => s,
-        Some(_) => return Err(TokenError::InvalidClaim { claim: "status_list.lst", reason: "must be a string".into() }),
+        Some(_) => {
+            return Err(TokenError::InvalidClaim {
+                claim: "status_list.lst",
+                reason: "must be a string".into(),
+            });
+        }
         None => return Err(TokenError::MissingClaim("status_list.lst")),
     };
     let aggregation_uri = string(list, "aggregation_uri")?;
     let compressed = b64("status_list.lst", &lst)?;
     let list = StatusList::decompress(bits, &compressed, max_list_bytes)?;
-    let token = StatusListToken { sub, iat, exp, ttl, iss, aggregation_uri, list };
+    let token = StatusListToken {
+        sub,
+        iat,
+        exp,
+        ttl,
+        iss,
+        aggregation_uri,
+        list,
+    };
     Ok((token, Value::Object(claims)))
 }

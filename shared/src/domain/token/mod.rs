@@ -47,9 +47,15 @@ impl TokenFormat {
     pub fn detect(bytes: &[u8]) -> TokenFormat {
         let text = bytes.trim_ascii();
         let looks_like_jws = !text.is_empty()
-            && text.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'='))
+            && text
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'='))
             && text.iter().filter(|b| **b == b'.').count() == 2;
-        if looks_like_jws { TokenFormat::Jwt } else { TokenFormat::Cwt }
+        if looks_like_jws {
+            TokenFormat::Jwt
+        } else {
+            TokenFormat::Cwt
+        }
     }
 }
 
@@ -66,7 +72,11 @@ pub struct Expectations<'a> {
 
 impl<'a> Expectations<'a> {
     pub fn new(sub: Option<&'a str>, now: i64) -> Self {
-        Expectations { sub, now, max_list_bytes: MAX_LIST_BYTES }
+        Expectations {
+            sub,
+            now,
+            max_list_bytes: MAX_LIST_BYTES,
+        }
     }
 }
 
@@ -92,7 +102,10 @@ pub enum TokenError {
     #[error("algorithm {0} is not accepted; only ES256")]
     WrongAlgorithm(String),
     #[error("wrong token type {found:?}; expected {expected:?}")]
-    WrongType { expected: &'static str, found: Option<String> },
+    WrongType {
+        expected: &'static str,
+        found: Option<String>,
+    },
     #[error("no trusted key for kid {0:?}")]
     UnknownKey(Option<String>),
     #[error("signature does not verify")]
@@ -115,22 +128,28 @@ pub enum TokenError {
 
 /// Checks shared by both forms once the signature is good: `sub` and `exp`.
 fn check_claims(token: &StatusListToken, expect: &Expectations<'_>) -> Result<(), TokenError> {
-    if let Some(expected) = expect.sub {
-        if token.sub != expected {
-            return Err(TokenError::SubjectMismatch { expected: expected.into(), found: token.sub.clone() });
-        }
+    if let Some(expected) = expect.sub
+        && token.sub != expected
+    {
+        return Err(TokenError::SubjectMismatch {
+            expected: expected.into(),
+            found: token.sub.clone(),
+        });
     }
-    if let Some(exp) = token.exp {
-        if exp <= expect.now {
-            return Err(TokenError::Expired { exp, now: expect.now });
-        }
+    if let Some(exp) = token.exp
+        && exp <= expect.now
+    {
+        return Err(TokenError::Expired { exp, now: expect.now });
     }
     Ok(())
 }
 
 fn check_ttl(ttl: Option<u64>) -> Result<(), TokenError> {
     if ttl == Some(0) {
-        return Err(TokenError::InvalidClaim { claim: "ttl", reason: "must be positive".into() });
+        return Err(TokenError::InvalidClaim {
+            claim: "ttl",
+            reason: "must be positive".into(),
+        });
     }
     Ok(())
 }
