@@ -6,9 +6,18 @@
 //!   and events as the API grows).
 //! - [`adapters`]: implementations of the ports: AWS KMS, and a local PEM key for tests and
 //!   local runs.
+//! - [`http`]: request plumbing written once: the route table, router, error mapping.
+//! - [`handlers`]: one module per endpoint.
+//! - [`app`] and [`config`]: the ports wired from the environment, once per process.
+//! - [`lambda`]: what each `functions/<name>/src/main.rs` calls.
 
 pub mod adapters;
+pub mod app;
+pub mod config;
 pub mod domain;
+pub mod handlers;
+pub mod http;
+pub mod lambda;
 pub mod ports;
 
 pub use domain::keys::KeySet;

@@ -1,0 +1,52 @@
+//! Configuration from the environment, read once per process (Lambda cold start or local
+//! server start). Names match the template's `Environment` blocks.
+
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// KMS key (id, ARN or alias) that signs status list tokens.
+    pub signing_key_id: String,
+    /// Base URL under which tokens are served, e.g. `https://d111.cloudfront.net`; a list's
+    /// URI is `<base>/t/<id>`.
+    pub public_base_url: String,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// How long the public key set may be cached by clients.
+    pub jwks_max_age: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+fn var(name: &str) -> Result<String, ConfigError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ConfigError(format!("{name} is not set")))
+}
+
+fn var_or<T: std::str::FromStr>(name: &str, default: T) -> Result<T, ConfigError> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => {
+            v.trim().parse().map_err(|_| ConfigError(format!("{name}={v:?} is not valid")))
+        }
+        _ => Ok(default),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let public_base_url = var("PUBLIC_BASE_URL")?.trim_end_matches('/').to_string();
+        if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://")) {
+            return Err(ConfigError(format!("PUBLIC_BASE_URL {public_base_url:?} must be an http(s) URL")));
+        }
+        Ok(Config {
+            signing_key_id: var("SIGNING_KEY_ID")?,
+            public_base_url,
+            max_body_bytes: var_or("MAX_BODY_BYTES", 16 * 1024)?,
+            jwks_max_age: Duration::from_secs(var_or("JWKS_MAX_AGE_SECONDS", 3600)?),
+        })
+    }
+}
