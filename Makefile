@@ -5,7 +5,7 @@ export CARGO_TERM_COLOR ?= never
 CARGO ?= cargo
 STATUSLIST := $(CARGO_TARGET_DIR)/debug/statuslist
 
-.PHONY: help test test-unit test-rust test-interop lint bench cli run stop localstack-up localstack-down deps
+.PHONY: help test test-unit test-integration test-interop lint template-lint bench cli build run stop localstack-up localstack-down deps tools
 
 help:
 	@echo "make test            every test: lint, unit, CLI, LocalStack integration, independent verifiers"
@@ -14,16 +14,19 @@ help:
 	@echo "make cli             build the statuslist CLI (release) into $(CARGO_TARGET_DIR)/release"
 	@echo "make localstack-up   start LocalStack (host mode, offline) on 127.0.0.1:4566"
 	@echo "make localstack-down stop it"
-	@echo "make run             (not yet: arrives with the local-stack issue, see README)"
+	@echo "make run             LocalStack + data plane from template.yaml + the whole API on 127.0.0.1:3000 (PORT=...)"
+	@echo "make stop            stop what make run left behind after a crash"
+	@echo "make build           build every function for Lambda (cargo lambda, arm64) and report sizes"
 
 deps:
 	@./infra/deps.sh
 
-test: deps lint
-	./infra/localstack/with-localstack.sh $(MAKE) --no-print-directory test-rust test-interop
+test: deps lint template-lint
+	./infra/localstack/with-localstack.sh $(MAKE) --no-print-directory test-integration test-interop
 
-test-rust:
-	$(CARGO) test --workspace --all-targets
+# Deploys the data plane from template.yaml to LocalStack, then runs every Rust test against it.
+test-integration:
+	./tests/run-integration.sh
 
 test-unit:
 	$(CARGO) test --workspace --all-targets --exclude integration-tests
@@ -36,6 +39,14 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+tools:
+	@./infra/tools/install.sh
+
+# No rule is suppressed: both run clean.
+template-lint: tools
+	AWS_DEFAULT_REGION=eu-west-2 SAM_CLI_TELEMETRY=0 .local/tools-venv/bin/sam validate --lint -t template.yaml
+	AWS_DEFAULT_REGION=eu-west-2 .local/tools-venv/bin/cfn-lint template.yaml
+
 bench:
 	$(CARGO) bench -p shared --bench render
 
@@ -46,10 +57,15 @@ cli:
 localstack-up:
 	./infra/localstack/start.sh
 
-localstack-down stop:
+localstack-down:
 	./infra/localstack/stop.sh
 
+build:
+	./infra/build.sh
+
 run:
-	@echo "make run is not available yet: serving the API on the local stack is the next issue." >&2
-	@echo "Today: 'make localstack-up' starts LocalStack, 'make cli' builds the statuslist CLI." >&2
-	@exit 2
+	./infra/run-local.sh
+
+stop:
+	-pkill -f "$(CARGO_TARGET_DIR)/debug/statuslist-local" || true
+	./infra/localstack/stop.sh

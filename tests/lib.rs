@@ -24,3 +24,10 @@ pub async fn localstack() -> SdkConfig {
         .load()
         .await
 }
+
+/// A value exported by `deploy_stack` (infra/stack/env.sh) for the stack under test.
+pub fn stack_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the LocalStack suites through `make test` (tests/run-integration.sh), which deploys the stack")
+    })
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `make build`: builds every function for Lambda (provided.al2023, arm64) with cargo-lambda,
+# offline, and reports each binary's size.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source infra/localstack/common.sh
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/statuslist/target}"
+venv="$ROOT/.local/build-venv"
+reqs="infra/tools/build-requirements.txt"
+stamp="$venv/.installed-$(sha256sum "$reqs" | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+    PY="$(find_python313 || command -v python3)"
+    [ -x "$venv/bin/python" ] || "$PY" -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$reqs"
+    touch "$stamp"
+fi
+rustup target list --installed | grep -q '^aarch64-unknown-linux-gnu$' || rustup target add aarch64-unknown-linux-gnu
+export PATH="$venv/bin:$PATH"
+functions=()
+for dir in functions/*/; do
+    [ -f "$dir/Cargo.toml" ] && functions+=("$(basename "$dir")")
+done
+args=()
+for f in "${functions[@]}"; do args+=(--package "$f"); done
+start=$(date +%s)
+cargo lambda build --release --arm64 --output-format zip "${args[@]}"
+echo "build: ${#functions[@]} functions in $(( $(date +%s) - start ))s (provided.al2023, arm64)"
+printf '  %-24s %12s %12s\n' function bootstrap zip
+for f in "${functions[@]}"; do
+    dir="$CARGO_TARGET_DIR/lambda/$f"
+    zip="$dir/bootstrap.zip"
+    size_bin=$(unzip -l "$zip" 2>/dev/null | awk '/bootstrap$/ {print $1}')
+    printf '  %-24s %12s %12s\n' "$f" "${size_bin:-?}" "$(stat -c %s "$zip")"
+done
