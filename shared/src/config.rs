@@ -14,6 +14,13 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How long the public key set may be cached by clients.
     pub jwks_max_age: Duration,
+    pub tables: crate::adapters::dynamo::Tables,
+    /// Allow `http://` issuer JWKS URIs on loopback hosts: local runs only.
+    pub allow_http_loopback_jwks: bool,
+    /// How long fetched issuer keys are trusted before refetching.
+    pub issuer_jwks_ttl: Duration,
+    /// Timeout for fetching an issuer's JWKS.
+    pub issuer_jwks_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +54,15 @@ impl Config {
             public_base_url,
             max_body_bytes: var_or("MAX_BODY_BYTES", 16 * 1024)?,
             jwks_max_age: Duration::from_secs(var_or("JWKS_MAX_AGE_SECONDS", 3600)?),
+            tables: crate::adapters::dynamo::Tables {
+                clients: var("CLIENTS_TABLE")?,
+                lists: var("LISTS_TABLE")?,
+                entries: var("ENTRIES_TABLE")?,
+                idempotency: var("IDEMPOTENCY_TABLE")?,
+            },
+            allow_http_loopback_jwks: var_or("ALLOW_HTTP_LOOPBACK_JWKS", false)?,
+            issuer_jwks_ttl: Duration::from_secs(var_or("ISSUER_JWKS_TTL_SECONDS", 300)?),
+            issuer_jwks_timeout: Duration::from_millis(var_or("ISSUER_JWKS_TIMEOUT_MS", 3000)?),
         })
     }
 }

@@ -7,6 +7,7 @@
 //! - [`adapters`]: implementations of the ports: AWS KMS, and a local PEM key for tests and
 //!   local runs.
 //! - [`http`]: request plumbing written once: the route table, router, error mapping.
+//! - [`issuer`]: the GOV.UK issuer API (authentication, idempotent issue, revoke, allocation).
 //! - [`handlers`]: one module per endpoint.
 //! - [`app`] and [`config`]: the ports wired from the environment, once per process.
 //! - [`lambda`]: what each `functions/<name>/src/main.rs` calls.
@@ -17,6 +18,7 @@ pub mod config;
 pub mod domain;
 pub mod handlers;
 pub mod http;
+pub mod issuer;
 pub mod lambda;
 pub mod ports;
 

@@ -32,3 +32,159 @@ pub trait Signer: Send + Sync {
     /// ECDSA P-256 over SHA-256 of `message`.
     async fn sign(&self, message: &[u8]) -> Result<Signature, SignerError>;
 }
+
+// ------------------------------------------------------------------ issuer API
+
+/// A registered issuer (GOV.UK clientId).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Client {
+    pub client_id: String,
+    /// Where the issuer publishes the keys that sign its requests (HTTPS).
+    pub jwks_uri: String,
+    /// `statuslist+jwt` or `statuslist+cwt`: the list format the issuer's relying parties use.
+    pub format: String,
+    pub name: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Throttled, timed out or unreachable: the caller answers 503 and the client may retry.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or a misconfiguration.
+    #[error("storage error: {0}")]
+    Other(String),
+}
+
+/// The stored idempotency record of an /issue request, keyed on (iss, jti).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdempotencyState {
+    /// Claimed by an invocation that has not finished (until `until`, seconds).
+    InProgress { claims_hash: String, until: i64 },
+    /// Finished: the response to replay.
+    Completed { claims_hash: String, response: String },
+}
+
+/// What claiming an idempotency key found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// The key is ours to complete, identified by `owner`.
+    Acquired { owner: String },
+    /// Someone claimed it before.
+    Existing(IdempotencyState),
+}
+
+/// A status list: fixed size, `bits` per entry, served at `<base>/t/<list_id>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListRecord {
+    pub list_id: String,
+    /// Which allocation pool the list belongs to (`govuk` for the issuer API).
+    pub pool: String,
+    pub bits: u8,
+    pub size: u64,
+    pub open: bool,
+    pub created_at: i64,
+}
+
+/// One allocated index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub list_id: String,
+    pub idx: u64,
+    pub client_id: String,
+    pub issued_at: i64,
+    pub status_expiry: i64,
+    /// The stored status value (0 VALID, 1 INVALID, 2 SUSPENDED).
+    pub status: u8,
+    pub revoked_at: Option<i64>,
+}
+
+/// Result of trying to place a new entry at one index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Placement {
+    Placed,
+    /// The index is taken: try another.
+    IndexTaken,
+    /// Our idempotency claim was lost (expired and re-claimed): nothing was written.
+    ClaimLost,
+}
+
+/// Result of a revoke attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Revocation {
+    Revoked { revoked_at: i64 },
+    AlreadyRevoked { revoked_at: i64 },
+    NotFound,
+    WrongClient,
+}
+
+/// Storage for the issuer API: client registry, idempotency, lists and entries.
+#[async_trait]
+pub trait IssuerStore: Send + Sync {
+    async fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError>;
+    async fn put_client(&self, client: &Client) -> Result<(), StoreError>;
+    async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError>;
+    async fn clients(&self) -> Result<Vec<Client>, StoreError>;
+
+    /// Claims `key` unless a live record exists. Expired records (crashed invocations past
+    /// `in_progress_until`, or completed ones past their retention) are taken over.
+    async fn claim_idempotency(
+        &self,
+        key: &str,
+        claims_hash: &str,
+        now: i64,
+        in_progress_until: i64,
+        retain_until: i64,
+    ) -> Result<Claim, StoreError>;
+    /// Drops our IN_PROGRESS claim after a failure, so a retry is not blocked.
+    async fn release_idempotency(&self, key: &str, owner: &str) -> Result<(), StoreError>;
+
+    /// Atomically writes the entry (only if the index is free) and completes our idempotency
+    /// claim with `response` (only if we still own it).
+    async fn place_entry(&self, entry: &Entry, key: &str, owner: &str, response: &str)
+    -> Result<Placement, StoreError>;
+    /// Adds one to a list's allocation count and returns the new count.
+    async fn count_allocation(&self, list_id: &str) -> Result<u64, StoreError>;
+
+    async fn open_lists(&self, pool: &str) -> Result<Vec<ListRecord>, StoreError>;
+    /// Creates a list; false if the id exists already.
+    async fn create_list(&self, list: &ListRecord) -> Result<bool, StoreError>;
+    /// Retires a list from allocation (it stays published).
+    async fn close_list(&self, list_id: &str) -> Result<(), StoreError>;
+
+    async fn entry(&self, list_id: &str, idx: u64) -> Result<Option<Entry>, StoreError>;
+    /// One-way revocation by the issuing client; idempotent by state.
+    async fn revoke(&self, list_id: &str, idx: u64, client_id: &str, now: i64) -> Result<Revocation, StoreError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JwksError {
+    #[error("JWKS URI not allowed: {0}")]
+    NotAllowed(String),
+    #[error("JWKS unreachable: {0}")]
+    Unreachable(String),
+    #[error("JWKS invalid: {0}")]
+    Invalid(String),
+}
+
+/// Fetches an issuer's JWKS from its registered URI.
+#[async_trait]
+pub trait JwksSource: Send + Sync {
+    async fn fetch(&self, uri: &str) -> Result<jsonwebtoken::jwk::JwkSet, JwksError>;
+}
+
+/// A structured audit event (never the full request JWT).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEvent {
+    pub event: &'static str,
+    pub client_id: Option<String>,
+    pub kid: Option<String>,
+    pub idx: Option<u64>,
+    pub uri: Option<String>,
+    pub reason: Option<String>,
+    pub timestamp: i64,
+}
+
+pub trait EventSink: Send + Sync {
+    fn emit(&self, event: AuditEvent);
+}

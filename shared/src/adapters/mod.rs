@@ -2,5 +2,8 @@
 //! real implementations too (a PEM key signs exactly as KMS does).
 
 pub mod aws;
+pub mod dynamo;
+pub mod jwks_http;
 pub mod kms_signer;
 pub mod local_signer;
+pub mod log_events;

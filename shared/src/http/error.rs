@@ -44,3 +44,29 @@ impl IntoResponse for ApiError {
         (self.status, Json(body)).into_response()
     }
 }
+
+impl From<crate::issuer::IssuerFailure> for ApiError {
+    fn from(f: crate::issuer::IssuerFailure) -> Self {
+        use crate::issuer::IssuerFailure::*;
+        match f {
+            Refused(e) => {
+                let status = StatusCode::from_u16(e.status()).expect("contract status");
+                let code = match e.status() {
+                    401 => "UNAUTHORIZED",
+                    404 => "NOT_FOUND",
+                    409 => "CONFLICT",
+                    _ => "BAD_REQUEST",
+                };
+                ApiError::new(status, code, e.to_string())
+            }
+            Unavailable(detail) => {
+                tracing::warn!(%detail, "dependency unavailable");
+                ApiError::unavailable()
+            }
+            Internal { description, detail } => {
+                tracing::error!(%detail, "internal error");
+                ApiError::internal(description)
+            }
+        }
+    }
+}

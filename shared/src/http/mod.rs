@@ -2,14 +2,14 @@
 //! check against the SAM template), the router, body limits, CORS, and the error type that
 //! maps to the wire formats.
 
+pub mod body;
 pub mod error;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, post};
 use tower_http::cors::{Any, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::app::App;
 use crate::handlers;
@@ -24,11 +24,17 @@ pub struct Route {
 }
 
 /// Every route of the API. `template.yaml` must declare exactly these (a test checks).
-pub const ROUTES: &[Route] = &[Route { function: "jwks", method: "GET", path: "/.well-known/jwks.json" }];
+pub const ROUTES: &[Route] = &[
+    Route { function: "jwks", method: "GET", path: "/.well-known/jwks.json" },
+    Route { function: "issue", method: "POST", path: "/issue" },
+    Route { function: "revoke", method: "POST", path: "/revoke" },
+];
 
 fn handler(route: &Route) -> MethodRouter<Arc<App>> {
     match route.function {
         "jwks" => get(handlers::jwks::get),
+        "issue" => post(handlers::issue::post),
+        "revoke" => post(handlers::revoke::post),
         other => unreachable!("route table names unknown function {other}"),
     }
 }
@@ -39,10 +45,10 @@ pub fn router(app: Arc<App>, only: Option<&str>) -> Router {
     for route in ROUTES.iter().filter(|r| only.is_none_or(|f| f == r.function)) {
         router = router.route(route.path, handler(route));
     }
-    let body_limit = app.config.max_body_bytes;
+    // Body size limits are enforced where bodies are read (http::body), so refusals carry our
+    // error body.
     router
         .fallback(|| async { ApiError::not_found("No such endpoint") })
-        .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(CorsLayer::new().allow_origin(Any).allow_methods(Any).allow_headers(Any))
         .with_state(app)
 }

@@ -1,0 +1,442 @@
+//! [`IssuerStore`] on DynamoDB. Correctness rests on conditional writes:
+//! - an entry is written only if `(listId, idx)` does not exist (`attribute_not_exists`), and
+//!   entries are never deleted, so no index is handed out twice, even after expiry;
+//! - the entry and the completion of the idempotency record are one TransactWriteItems, so a
+//!   crash leaves either both or neither;
+//! - revocation is an UpdateItem conditioned on the issuing client and on not being revoked.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::{
+    Client as Ddb,
+    error::{ProvideErrorMetadata, SdkError},
+    types::{AttributeValue as Av, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update},
+};
+
+use crate::ports::{
+    Claim, Client, Entry, IdempotencyState, IssuerStore, ListRecord, Placement, Revocation, StoreError,
+};
+
+#[derive(Clone, Debug)]
+pub struct Tables {
+    pub clients: String,
+    pub lists: String,
+    pub entries: String,
+    pub idempotency: String,
+}
+
+pub struct DynamoStore {
+    ddb: Ddb,
+    t: Tables,
+}
+
+impl DynamoStore {
+    pub fn new(ddb: Ddb, tables: Tables) -> Self {
+        DynamoStore { ddb, t: tables }
+    }
+}
+
+const TRANSIENT: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+];
+
+fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(err: SdkError<E>) -> StoreError {
+    match &err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
+            StoreError::Unavailable(format!("{err:?}"))
+        }
+        SdkError::ServiceError(e) => {
+            let code = e.err().code().unwrap_or("Unknown");
+            let msg = format!("{code}: {}", e.err().message().unwrap_or(""));
+            if TRANSIENT.contains(&code) || e.raw().status().is_server_error() {
+                StoreError::Unavailable(msg)
+            } else {
+                StoreError::Other(msg)
+            }
+        }
+        _ => StoreError::Other(format!("{err:?}")),
+    }
+}
+
+fn s(v: &str) -> Av {
+    Av::S(v.to_string())
+}
+fn n(v: impl ToString) -> Av {
+    Av::N(v.to_string())
+}
+type Item = HashMap<String, Av>;
+
+fn get_s(item: &Item, k: &str) -> Option<String> {
+    item.get(k).and_then(|v| v.as_s().ok()).cloned()
+}
+fn get_n<T: std::str::FromStr>(item: &Item, k: &str) -> Option<T> {
+    item.get(k).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+fn bad(what: &str) -> StoreError {
+    StoreError::Other(format!("malformed stored item: {what}"))
+}
+
+fn client_from(item: &Item) -> Result<Client, StoreError> {
+    Ok(Client {
+        client_id: get_s(item, "clientId").ok_or_else(|| bad("clientId"))?,
+        jwks_uri: get_s(item, "jwksUri").ok_or_else(|| bad("jwksUri"))?,
+        format: get_s(item, "format").ok_or_else(|| bad("format"))?,
+        name: get_s(item, "name").unwrap_or_default(),
+    })
+}
+
+fn entry_from(item: &Item) -> Result<Entry, StoreError> {
+    Ok(Entry {
+        list_id: get_s(item, "listId").ok_or_else(|| bad("listId"))?,
+        idx: get_n(item, "idx").ok_or_else(|| bad("idx"))?,
+        client_id: get_s(item, "clientId").unwrap_or_default(),
+        issued_at: get_n(item, "issuedAt").unwrap_or(0),
+        status_expiry: get_n(item, "statusExpiry").unwrap_or(0),
+        status: get_n(item, "status").unwrap_or(0),
+        revoked_at: get_n(item, "revokedAt"),
+    })
+}
+
+fn list_from(item: &Item) -> Result<ListRecord, StoreError> {
+    Ok(ListRecord {
+        list_id: get_s(item, "listId").ok_or_else(|| bad("listId"))?,
+        pool: get_s(item, "pool").ok_or_else(|| bad("pool"))?,
+        bits: get_n(item, "bits").ok_or_else(|| bad("bits"))?,
+        size: get_n(item, "size").ok_or_else(|| bad("size"))?,
+        open: get_s(item, "state").as_deref() == Some("OPEN"),
+        created_at: get_n(item, "createdAt").unwrap_or(0),
+    })
+}
+
+fn idempotency_from(item: &Item) -> Result<IdempotencyState, StoreError> {
+    let claims_hash = get_s(item, "claimsHash").ok_or_else(|| bad("claimsHash"))?;
+    match get_s(item, "status").as_deref() {
+        Some("COMPLETED") => Ok(IdempotencyState::Completed {
+            claims_hash,
+            response: get_s(item, "response").ok_or_else(|| bad("response"))?,
+        }),
+        Some("IN_PROGRESS") => {
+            Ok(IdempotencyState::InProgress { claims_hash, until: get_n(item, "inProgressUntil").unwrap_or(0) })
+        }
+        _ => Err(bad("idempotency status")),
+    }
+}
+
+#[async_trait]
+impl IssuerStore for DynamoStore {
+    async fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.t.clients)
+            .key("clientId", s(client_id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.item().map(client_from).transpose()
+    }
+
+    async fn put_client(&self, c: &Client) -> Result<(), StoreError> {
+        self.ddb
+            .put_item()
+            .table_name(&self.t.clients)
+            .item("clientId", s(&c.client_id))
+            .item("jwksUri", s(&c.jwks_uri))
+            .item("format", s(&c.format))
+            .item("name", s(&c.name))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError> {
+        let out = self
+            .ddb
+            .delete_item()
+            .table_name(&self.t.clients)
+            .key("clientId", s(client_id))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.attributes().is_some())
+    }
+
+    async fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .ddb
+                .scan()
+                .table_name(&self.t.clients)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in page.items() {
+                out.push(client_from(item)?);
+            }
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        out.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        Ok(out)
+    }
+
+    async fn claim_idempotency(
+        &self,
+        key: &str,
+        claims_hash: &str,
+        now: i64,
+        in_progress_until: i64,
+        retain_until: i64,
+    ) -> Result<Claim, StoreError> {
+        let owner = uuid::Uuid::new_v4().to_string();
+        let result = self
+            .ddb
+            .put_item()
+            .table_name(&self.t.idempotency)
+            .item("key", s(key))
+            .item("status", s("IN_PROGRESS"))
+            .item("owner", s(&owner))
+            .item("claimsHash", s(claims_hash))
+            .item("inProgressUntil", n(in_progress_until))
+            .item("expiresAt", n(retain_until))
+            // Free, or left behind by a crashed invocation, or past retention (TTL deletion lags).
+            .condition_expression(
+                "attribute_not_exists(#k) OR (#s = :inprog AND inProgressUntil < :now) OR expiresAt < :now",
+            )
+            .expression_attribute_names("#k", "key")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":inprog", s("IN_PROGRESS"))
+            .expression_attribute_values(":now", n(now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claim::Acquired { owner }),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                use aws_sdk_dynamodb::operation::put_item::PutItemError;
+                let PutItemError::ConditionalCheckFailedException(c) = e.err() else { unreachable!() };
+                let item = c.item().ok_or_else(|| bad("condition failure without the old item"))?;
+                Ok(Claim::Existing(idempotency_from(item)?))
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn release_idempotency(&self, key: &str, owner: &str) -> Result<(), StoreError> {
+        let result = self
+            .ddb
+            .delete_item()
+            .table_name(&self.t.idempotency)
+            .key("key", s(key))
+            .condition_expression("#s = :inprog AND #o = :me")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_names("#o", "owner")
+            .expression_attribute_values(":inprog", s("IN_PROGRESS"))
+            .expression_attribute_values(":me", s(owner))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn place_entry(&self, e: &Entry, key: &str, owner: &str, response: &str) -> Result<Placement, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.t.entries)
+            .item("listId", s(&e.list_id))
+            .item("idx", n(e.idx))
+            .item("clientId", s(&e.client_id))
+            .item("issuedAt", n(e.issued_at))
+            .item("statusExpiry", n(e.status_expiry))
+            .item("status", n(e.status))
+            .condition_expression("attribute_not_exists(listId)")
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let complete = Update::builder()
+            .table_name(&self.t.idempotency)
+            .key("key", s(key))
+            .update_expression("SET #s = :done, #r = :resp REMOVE inProgressUntil")
+            .condition_expression("#s = :inprog AND #o = :me")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_names("#r", "response")
+            .expression_attribute_names("#o", "owner")
+            .expression_attribute_values(":done", s("COMPLETED"))
+            .expression_attribute_values(":inprog", s("IN_PROGRESS"))
+            .expression_attribute_values(":resp", s(response))
+            .expression_attribute_values(":me", s(owner))
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let result = self
+            .ddb
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().update(complete).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Placement::Placed),
+            Err(SdkError::ServiceError(err)) if err.err().is_transaction_canceled_exception() => {
+                use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+                let TransactWriteItemsError::TransactionCanceledException(c) = err.err() else { unreachable!() };
+                let codes: Vec<&str> = c.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None")).collect();
+                match codes.as_slice() {
+                    ["ConditionalCheckFailed", _] => Ok(Placement::IndexTaken),
+                    [_, "ConditionalCheckFailed"] => Ok(Placement::ClaimLost),
+                    _ if codes.iter().any(|c| matches!(*c, "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded")) => {
+                        Err(StoreError::Unavailable(format!("transaction cancelled: {codes:?}")))
+                    }
+                    _ => Err(StoreError::Other(format!("transaction cancelled: {codes:?}"))),
+                }
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn count_allocation(&self, list_id: &str) -> Result<u64, StoreError> {
+        let out = self
+            .ddb
+            .update_item()
+            .table_name(&self.t.lists)
+            .key("listId", s(list_id))
+            .update_expression("ADD allocated :one")
+            .condition_expression("attribute_exists(listId)")
+            .expression_attribute_values(":one", n(1))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.attributes().and_then(|a| get_n(a, "allocated")).unwrap_or(0))
+    }
+
+    async fn open_lists(&self, pool: &str) -> Result<Vec<ListRecord>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .ddb
+                .scan()
+                .table_name(&self.t.lists)
+                .filter_expression("#p = :pool AND #st = :open")
+                .expression_attribute_names("#p", "pool")
+                .expression_attribute_names("#st", "state")
+                .expression_attribute_values(":pool", s(pool))
+                .expression_attribute_values(":open", s("OPEN"))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in page.items() {
+                out.push(list_from(item)?);
+            }
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        out.sort_by(|a, b| a.list_id.cmp(&b.list_id));
+        Ok(out)
+    }
+
+    async fn create_list(&self, l: &ListRecord) -> Result<bool, StoreError> {
+        let result = self
+            .ddb
+            .put_item()
+            .table_name(&self.t.lists)
+            .item("listId", s(&l.list_id))
+            .item("pool", s(&l.pool))
+            .item("bits", n(l.bits))
+            .item("size", n(l.size))
+            .item("state", s(if l.open { "OPEN" } else { "CLOSED" }))
+            .item("createdAt", n(l.created_at))
+            .item("allocated", n(0))
+            .condition_expression("attribute_not_exists(listId)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn close_list(&self, list_id: &str) -> Result<(), StoreError> {
+        self.ddb
+            .update_item()
+            .table_name(&self.t.lists)
+            .key("listId", s(list_id))
+            .update_expression("SET #st = :closed")
+            .condition_expression("attribute_exists(listId)")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":closed", s("CLOSED"))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn entry(&self, list_id: &str, idx: u64) -> Result<Option<Entry>, StoreError> {
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.t.entries)
+            .key("listId", s(list_id))
+            .key("idx", n(idx))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.item().map(entry_from).transpose()
+    }
+
+    async fn revoke(&self, list_id: &str, idx: u64, client_id: &str, now: i64) -> Result<Revocation, StoreError> {
+        let result = self
+            .ddb
+            .update_item()
+            .table_name(&self.t.entries)
+            .key("listId", s(list_id))
+            .key("idx", n(idx))
+            .update_expression("SET #st = :invalid, revokedAt = :now")
+            .condition_expression("attribute_exists(listId) AND clientId = :c AND attribute_not_exists(revokedAt)")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":invalid", n(1))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":c", s(client_id))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Revocation::Revoked { revoked_at: now }),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+                let UpdateItemError::ConditionalCheckFailedException(c) = e.err() else { unreachable!() };
+                let Some(old) = c.item() else { return Ok(Revocation::NotFound) };
+                let old = entry_from(old)?;
+                if old.client_id != client_id {
+                    Ok(Revocation::WrongClient)
+                } else if let Some(revoked_at) = old.revoked_at {
+                    Ok(Revocation::AlreadyRevoked { revoked_at })
+                } else {
+                    Err(StoreError::Other("revoke condition failed on an unrevoked entry of this client".into()))
+                }
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Index allocation (spec §10.4): random indices, never reused, spread over several open lists.
+//!
+//! Why a duplicate (uri, idx) is impossible: an index is claimed only by a conditional put of
+//! its entry item `(listId, idx)` with `attribute_not_exists`, which DynamoDB evaluates
+//! atomically per item; entries are never deleted (revocation and mDoc deletion keep the item),
+//! so a taken index stays taken forever; and list ids are created by conditional put too, so two
+//! lists never share an id. Collisions are retried with a new random draw.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use tokio::sync::Mutex;
+
+use crate::ports::{IssuerStore, ListRecord, StoreError};
+
+/// Entries per list and bits per entry for the GOV.UK pool (contract §1.6: 100,000 x 2 bits).
+pub const LIST_SIZE: u64 = 100_000;
+pub const LIST_BITS: u8 = 2;
+/// Lists open for allocation at once, so no single list (partition) is hot.
+pub const OPEN_LISTS: usize = 4;
+/// A list stops taking new entries at this fill; random probing stays cheap below it
+/// (expected attempts 1 / (1 - fill) <= 10).
+pub const FILL_THRESHOLD: f64 = 0.9;
+/// Draws per request before giving up (each over a randomly chosen open list).
+pub const MAX_ATTEMPTS: usize = 24;
+
+pub struct Allocator {
+    store: Arc<dyn IssuerStore>,
+    pool: String,
+    cache: Mutex<Option<(Instant, Vec<ListRecord>)>>,
+    cache_ttl: Duration,
+}
+
+/// 12 upper-case alphanumerics, like GOV.UK's list ids, from the OS RNG.
+pub fn new_list_id() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..12).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+}
+
+impl Allocator {
+    pub fn new(store: Arc<dyn IssuerStore>, pool: impl Into<String>) -> Self {
+        Allocator { store, pool: pool.into(), cache: Mutex::new(None), cache_ttl: Duration::from_secs(30) }
+    }
+
+    /// Open lists, topped up to [`OPEN_LISTS`]; cached briefly so a request costs no read.
+    pub async fn open_lists(&self, now: i64) -> Result<Vec<ListRecord>, StoreError> {
+        let mut cache = self.cache.lock().await;
+        if let Some((at, lists)) = cache.as_ref()
+            && at.elapsed() < self.cache_ttl
+            && !lists.is_empty()
+        {
+            return Ok(lists.clone());
+        }
+        let mut lists = self.store.open_lists(&self.pool).await?;
+        while lists.len() < OPEN_LISTS {
+            let list = ListRecord {
+                list_id: new_list_id(),
+                pool: self.pool.clone(),
+                bits: LIST_BITS,
+                size: LIST_SIZE,
+                open: true,
+                created_at: now,
+            };
+            if self.store.create_list(&list).await? {
+                tracing::info!(list_id = %list.list_id, pool = %self.pool, "created status list");
+                lists.push(list);
+            }
+        }
+        *cache = Some((Instant::now(), lists.clone()));
+        Ok(lists)
+    }
+
+    /// Forget the cached set (after a list was retired).
+    pub async fn invalidate(&self) {
+        *self.cache.lock().await = None;
+    }
+
+    /// A random (list, index) among the open lists.
+    pub fn draw(lists: &[ListRecord]) -> (ListRecord, u64) {
+        let mut rng = rand::rngs::OsRng;
+        let list = lists[rng.gen_range(0..lists.len())].clone();
+        let idx = rng.gen_range(0..list.size);
+        (list, idx)
+    }
+
+    /// Records one allocation in `list`; retires it at the fill threshold and opens its
+    /// replacement, so the remaining open lists carry the load meanwhile.
+    pub async fn record(&self, list: &ListRecord, now: i64) {
+        match self.store.count_allocation(&list.list_id).await {
+            Ok(count) if count as f64 >= list.size as f64 * FILL_THRESHOLD => {
+                if let Err(e) = self.store.close_list(&list.list_id).await {
+                    tracing::warn!(list_id = %list.list_id, error = %e, "could not retire a full list");
+                    return;
+                }
+                tracing::info!(list_id = %list.list_id, count, "retired full status list");
+                self.invalidate().await;
+                if let Err(e) = self.open_lists(now).await {
+                    tracing::warn!(error = %e, "could not open a replacement list");
+                }
+            }
+            Ok(_) => {}
+            // The entry is committed; a lost count only delays retirement.
+            Err(e) => tracing::warn!(list_id = %list.list_id, error = %e, "allocation count not recorded"),
+        }
+    }
+}

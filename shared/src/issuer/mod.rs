@@ -1,0 +1,277 @@
+//! The GOV.UK issuer API as a service over ports: authenticate the request JWT, then issue
+//! (idempotent on (iss, jti), random index) or revoke (one-way, idempotent by state).
+
+pub mod allocator;
+pub mod auth;
+pub mod jwks_cache;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::issuer_request::{self as rules, IDEMPOTENCY_RETENTION, IssuerError};
+use crate::ports::{
+    AuditEvent, Claim, Entry, EventSink, IdempotencyState, IssuerStore, Placement, Revocation, StoreError,
+};
+use allocator::{Allocator, MAX_ATTEMPTS};
+use jwks_cache::JwksCache;
+
+/// How long an IN_PROGRESS claim blocks retries before it counts as abandoned (a crashed
+/// invocation). Above the Lambda timeout, so a live invocation never loses its claim.
+pub const IN_PROGRESS_TIMEOUT: i64 = 30;
+/// The pool of lists the issuer API allocates from.
+pub const GOVUK_POOL: &str = "govuk";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueResponse {
+    pub idx: u64,
+    pub uri: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RevokeResponse {
+    pub message: &'static str,
+    #[serde(rename = "revokedAt")]
+    pub revoked_at: i64,
+}
+
+/// Why an issuer request failed: a refusal with its contract text, a transient outage (503),
+/// or an internal fault (500, with the contract's description).
+#[derive(Debug)]
+pub enum IssuerFailure {
+    Refused(IssuerError),
+    Unavailable(String),
+    Internal { description: &'static str, detail: String },
+}
+
+impl From<IssuerError> for IssuerFailure {
+    fn from(e: IssuerError) -> Self {
+        IssuerFailure::Refused(e)
+    }
+}
+
+impl From<StoreError> for IssuerFailure {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(d) => IssuerFailure::Unavailable(d),
+            StoreError::Other(d) => IssuerFailure::Internal { description: "Unable to successfully issue a status", detail: d },
+        }
+    }
+}
+
+/// Counters for the load benchmark: issuances, index draws, and time spent in our own code
+/// (parsing, checks, signature verification, serialisation), excluding AWS calls.
+#[derive(Default)]
+pub struct Metrics {
+    pub issued: AtomicU64,
+    pub draws: AtomicU64,
+    pub local_nanos: AtomicU64,
+}
+
+impl Metrics {
+    fn add_local(&self, since: Instant) {
+        self.local_nanos.fetch_add(since.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    }
+}
+
+pub struct IssuerService {
+    pub store: Arc<dyn IssuerStore>,
+    pub jwks: JwksCache,
+    pub allocator: Allocator,
+    pub events: Arc<dyn EventSink>,
+    /// Tokens are served at `<base_url>/t/<listId>`.
+    pub base_url: String,
+    pub metrics: Metrics,
+}
+
+fn event(name: &'static str, now: i64) -> AuditEvent {
+    AuditEvent { event: name, client_id: None, kid: None, idx: None, uri: None, reason: None, timestamp: now }
+}
+
+impl IssuerService {
+    pub fn list_uri(&self, list_id: &str) -> String {
+        format!("{}/t/{list_id}", self.base_url)
+    }
+
+    /// The list id of one of our list URIs, or `None` for anything else.
+    pub fn list_id_of<'a>(&self, uri: &'a str) -> Option<&'a str> {
+        let id = uri.strip_prefix(&self.base_url)?.strip_prefix("/t/")?;
+        (id.len() == 12 && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())).then_some(id)
+    }
+
+    fn fail(&self, name: &'static str, now: i64, client_id: Option<&str>, kid: Option<&str>, f: &IssuerFailure) {
+        let reason = match f {
+            IssuerFailure::Refused(e) => e.to_string(),
+            IssuerFailure::Unavailable(d) => format!("unavailable: {d}"),
+            IssuerFailure::Internal { detail, .. } => format!("internal: {detail}"),
+        };
+        self.events.emit(AuditEvent {
+            client_id: client_id.map(str::to_owned),
+            kid: kid.map(str::to_owned),
+            reason: Some(reason),
+            ..event(name, now)
+        });
+    }
+
+    /// `POST /issue`.
+    pub async fn issue(&self, token: &str, now: i64) -> Result<IssueResponse, IssuerFailure> {
+        let auth = match self.authenticate_timed(token).await {
+            Ok(a) => a,
+            Err(f) => {
+                self.fail("ISSUANCE_FAILED", now, None, None, &f);
+                return Err(f);
+            }
+        };
+        let result = self.issue_authenticated(&auth, now).await;
+        match &result {
+            Ok(r) => self.events.emit(AuditEvent {
+                client_id: Some(auth.client.client_id.clone()),
+                kid: Some(auth.kid.clone()),
+                idx: Some(r.idx),
+                uri: Some(r.uri.clone()),
+                ..event("INDEX_ISSUED", now)
+            }),
+            Err(f) => self.fail("ISSUANCE_FAILED", now, Some(&auth.client.client_id), Some(&auth.kid), f),
+        }
+        result
+    }
+
+    async fn authenticate_timed(&self, token: &str) -> Result<auth::Authenticated, IssuerFailure> {
+        // Signature verification and parsing are local work; the registry read and JWKS fetch
+        // (cached) are not, but are rare or small: counted wholesale as an upper bound.
+        let start = Instant::now();
+        let r = self.authenticate(token).await;
+        self.metrics.add_local(start);
+        r
+    }
+
+    async fn issue_authenticated(&self, auth: &auth::Authenticated, now: i64) -> Result<IssueResponse, IssuerFailure> {
+        let start = Instant::now();
+        let req = rules::issue_request(&auth.payload, now)?;
+        if req.iss != auth.client.client_id {
+            return Err(IssuerError::UnknownClient.into());
+        }
+        let key = format!("{}#{}", req.iss, req.jti);
+        let hash = rules::claims_hash(&auth.payload);
+        self.metrics.add_local(start);
+
+        let owner = match self
+            .store
+            .claim_idempotency(&key, &hash, now, now + IN_PROGRESS_TIMEOUT, now + IDEMPOTENCY_RETENTION)
+            .await?
+        {
+            Claim::Acquired { owner } => owner,
+            Claim::Existing(IdempotencyState::Completed { claims_hash, response }) if claims_hash == hash => {
+                return serde_json::from_str(&response).map_err(|e| IssuerFailure::Internal {
+                    description: "Unable to successfully issue a status",
+                    detail: format!("stored response unreadable: {e}"),
+                });
+            }
+            Claim::Existing(IdempotencyState::InProgress { claims_hash, .. }) if claims_hash == hash => {
+                return Err(IssuerError::InFlight.into());
+            }
+            Claim::Existing(_) => return Err(IssuerError::IdempotencyMismatch.into()),
+        };
+
+        match self.allocate(&req, &key, &owner, now).await {
+            Ok(r) => Ok(r),
+            Err(failure) => {
+                // Free the key for a retry; if even that fails, the claim lapses after
+                // IN_PROGRESS_TIMEOUT seconds.
+                if let Err(e) = self.store.release_idempotency(&key, &owner).await {
+                    tracing::warn!(error = %e, "idempotency claim not released; it will lapse");
+                }
+                Err(failure)
+            }
+        }
+    }
+
+    async fn allocate(
+        &self,
+        req: &rules::IssueRequest,
+        key: &str,
+        owner: &str,
+        now: i64,
+    ) -> Result<IssueResponse, IssuerFailure> {
+        let lists = self.allocator.open_lists(now).await?;
+        for _ in 0..MAX_ATTEMPTS {
+            self.metrics.draws.fetch_add(1, Ordering::Relaxed);
+            let (list, idx) = Allocator::draw(&lists);
+            let response = IssueResponse { idx, uri: self.list_uri(&list.list_id) };
+            let body = serde_json::to_string(&response).expect("serialisable");
+            let entry = Entry {
+                list_id: list.list_id.clone(),
+                idx,
+                client_id: req.iss.clone(),
+                issued_at: now,
+                status_expiry: req.status_expiry,
+                status: 0,
+                revoked_at: None,
+            };
+            match self.store.place_entry(&entry, key, owner, &body).await? {
+                Placement::Placed => {
+                    self.metrics.issued.fetch_add(1, Ordering::Relaxed);
+                    self.allocator.record(&list, now).await;
+                    return Ok(response);
+                }
+                Placement::IndexTaken => continue,
+                Placement::ClaimLost => return Err(IssuerError::InFlight.into()),
+            }
+        }
+        // Every draw collided: the open lists are fuller than their counts say. Retire them.
+        self.allocator.invalidate().await;
+        Err(IssuerFailure::Internal {
+            description: "Unable to successfully issue a status",
+            detail: format!("no free index after {MAX_ATTEMPTS} draws"),
+        })
+    }
+
+    /// `POST /revoke`.
+    pub async fn revoke(&self, token: &str, now: i64) -> Result<RevokeResponse, IssuerFailure> {
+        let auth = match self.authenticate_timed(token).await {
+            Ok(a) => a,
+            Err(f) => {
+                self.fail("INDEX_REVOCATION_FAILED", now, None, None, &f);
+                return Err(f);
+            }
+        };
+        let result = self.revoke_authenticated(&auth, now).await;
+        match &result {
+            Ok((r, idx, uri)) => self.events.emit(AuditEvent {
+                client_id: Some(auth.client.client_id.clone()),
+                kid: Some(auth.kid.clone()),
+                idx: Some(*idx),
+                uri: Some(uri.clone()),
+                reason: Some(r.message.to_string()),
+                ..event("INDEX_REVOKED", now)
+            }),
+            Err(f) => self.fail("INDEX_REVOCATION_FAILED", now, Some(&auth.client.client_id), Some(&auth.kid), f),
+        }
+        result.map(|(r, _, _)| r)
+    }
+
+    async fn revoke_authenticated(
+        &self,
+        auth: &auth::Authenticated,
+        now: i64,
+    ) -> Result<(RevokeResponse, u64, String), IssuerFailure> {
+        let req = rules::revoke_request(&auth.payload, now)?;
+        if req.iss != auth.client.client_id {
+            return Err(IssuerError::UnknownClient.into());
+        }
+        let list_id = self.list_id_of(&req.uri).ok_or(IssuerError::InvalidUri)?;
+        let outcome = self.store.revoke(list_id, req.idx, &req.iss, now).await.map_err(|e| match e {
+            StoreError::Unavailable(d) => IssuerFailure::Unavailable(d),
+            StoreError::Other(d) => IssuerFailure::Internal { description: "Error updating revokedAt field", detail: d },
+        })?;
+        let response = match outcome {
+            Revocation::Revoked { revoked_at } => RevokeResponse { message: "Request processed for revocation", revoked_at },
+            Revocation::AlreadyRevoked { revoked_at } => RevokeResponse { message: "Credential already revoked", revoked_at },
+            Revocation::NotFound => return Err(IssuerError::EntryNotFound.into()),
+            Revocation::WrongClient => return Err(IssuerError::WrongClient.into()),
+        };
+        Ok((response, req.idx, req.uri))
+    }
+}
