@@ -13,11 +13,29 @@ async fn tables_are_keyed_streamed_and_expiring_as_declared() {
     let ddb = aws_sdk_dynamodb::Client::new(&localstack().await);
     let describe = |name: String| {
         let ddb = ddb.clone();
-        async move { ddb.describe_table().table_name(name).send().await.unwrap().table.unwrap() }
+        async move {
+            ddb.describe_table()
+                .table_name(name)
+                .send()
+                .await
+                .unwrap()
+                .table
+                .unwrap()
+        }
     };
     let entries = describe(stack_env("ENTRIES_TABLE")).await;
-    let keys: Vec<_> = entries.key_schema().iter().map(|k| (k.attribute_name().to_string(), k.key_type().clone())).collect();
-    assert_eq!(keys, vec![("listId".to_string(), KeyType::Hash), ("idx".to_string(), KeyType::Range)]);
+    let keys: Vec<_> = entries
+        .key_schema()
+        .iter()
+        .map(|k| (k.attribute_name().to_string(), k.key_type().clone()))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            ("listId".to_string(), KeyType::Hash),
+            ("idx".to_string(), KeyType::Range)
+        ]
+    );
     let stream = entries.stream_specification().expect("entries table has a stream");
     assert!(stream.stream_enabled());
     assert_eq!(stream.stream_view_type(), Some(&StreamViewType::KeysOnly));
@@ -26,12 +44,19 @@ async fn tables_are_keyed_streamed_and_expiring_as_declared() {
         let t = describe(stack_env(table)).await;
         assert_eq!(t.key_schema().len(), 1, "{table}");
         assert_eq!(
-            t.billing_mode_summary().and_then(|b| b.billing_mode()).map(|m| m.as_str()),
+            t.billing_mode_summary()
+                .and_then(|b| b.billing_mode())
+                .map(|m| m.as_str()),
             Some("PAY_PER_REQUEST"),
             "{table}"
         );
     }
-    let ttl = ddb.describe_time_to_live().table_name(stack_env("IDEMPOTENCY_TABLE")).send().await.unwrap();
+    let ttl = ddb
+        .describe_time_to_live()
+        .table_name(stack_env("IDEMPOTENCY_TABLE"))
+        .send()
+        .await
+        .unwrap();
     let ttl = ttl.time_to_live_description().unwrap();
     assert_eq!(ttl.attribute_name(), Some("expiresAt"));
     assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
@@ -40,14 +65,23 @@ async fn tables_are_keyed_streamed_and_expiring_as_declared() {
 #[tokio::test]
 async fn token_bucket_is_versioned_and_private() {
     let config = localstack().await;
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
     let bucket = stack_env("TOKENS_BUCKET");
     let v = s3.get_bucket_versioning().bucket(&bucket).send().await.unwrap();
     assert_eq!(v.status(), Some(&BucketVersioningStatus::Enabled));
     let pab = s3.get_public_access_block().bucket(&bucket).send().await.unwrap();
     let pab = pab.public_access_block_configuration().unwrap();
     assert_eq!(
-        (pab.block_public_acls(), pab.block_public_policy(), pab.ignore_public_acls(), pab.restrict_public_buckets()),
+        (
+            pab.block_public_acls(),
+            pab.block_public_policy(),
+            pab.ignore_public_acls(),
+            pab.restrict_public_buckets()
+        ),
         (Some(true), Some(true), Some(true), Some(true))
     );
 }
@@ -55,21 +89,42 @@ async fn token_bucket_is_versioned_and_private() {
 #[tokio::test]
 async fn signing_key_is_p256_and_the_service_publishes_it() {
     let kms = aws_sdk_kms::Client::new(&localstack().await);
-    let key = kms.describe_key().key_id(stack_env("SIGNING_KEY_ID")).send().await.unwrap();
+    let key = kms
+        .describe_key()
+        .key_id(stack_env("SIGNING_KEY_ID"))
+        .send()
+        .await
+        .unwrap();
     let meta = key.key_metadata().unwrap();
     assert_eq!(meta.key_spec(), Some(&KeySpec::EccNistP256));
     assert_eq!(meta.key_usage(), Some(&KeyUsageType::SignVerify));
     let aliases = kms.list_aliases().key_id(meta.key_id()).send().await.unwrap();
-    assert!(aliases.aliases().iter().any(|a| a.alias_name().is_some_and(|n| n.starts_with("alias/statuslist-"))));
+    assert!(
+        aliases
+            .aliases()
+            .iter()
+            .any(|a| a.alias_name().is_some_and(|n| n.starts_with("alias/statuslist-")))
+    );
 
     // The service, wired from the same environment make run uses, serves that key.
-    let app = shared::app::App::from_env().await.expect("App::from_env on the deployed stack");
+    let app = shared::app::App::from_env()
+        .await
+        .expect("App::from_env on the deployed stack");
     let response = shared::http::router(app.clone(), None)
-        .oneshot(axum::http::Request::get("/.well-known/jwks.json").body(axum::body::Body::empty()).unwrap())
+        .oneshot(
+            axum::http::Request::get("/.well-known/jwks.json")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["cache-control"].to_str().unwrap().starts_with("public, max-age="));
+    assert!(
+        response.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .starts_with("public, max-age=")
+    );
     let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
     let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_slice(&body).unwrap();
     assert_eq!(jwks.keys.len(), 1);

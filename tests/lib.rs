@@ -1,7 +1,7 @@
 //! Helpers for the LocalStack integration suites: an SDK config pointed at LocalStack, and a
 //! clear failure (never a silent skip) when LocalStack is not running.
 
-use aws_config::SdkConfig;
+pub use aws_config::SdkConfig;
 use aws_sdk_kms::config::{Credentials, Region};
 
 /// The LocalStack endpoint: `AWS_ENDPOINT_URL`, else the address `make localstack-up` uses.
@@ -30,4 +30,232 @@ pub fn stack_env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: run the LocalStack suites through `make test` (tests/run-integration.sh), which deploys the stack")
     })
+}
+
+// ------------------------------------------------------------------ issuer API harness
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use p256::ecdsa::{SigningKey, signature::Signer as _};
+use serde_json::{Value, json};
+use shared::adapters::dynamo::{DynamoStore, Tables};
+use shared::adapters::jwks_http::HttpJwks;
+use shared::adapters::kms_signer::KmsSigner;
+use shared::app::App;
+use shared::config::Config;
+use shared::ports::{AuditEvent, Client, EventSink, IssuerStore};
+use tower::ServiceExt;
+
+/// The token URL base the harness's service uses.
+pub const BASE_URL: &str = "http://127.0.0.1:3000";
+
+/// Records every audit event, so tests can assert what the service reported.
+#[derive(Default)]
+pub struct RecordedEvents(pub Mutex<Vec<AuditEvent>>);
+
+impl EventSink for RecordedEvents {
+    fn emit(&self, event: AuditEvent) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
+pub fn now() -> i64 {
+    shared::handlers::now()
+}
+
+pub fn tables() -> Tables {
+    Tables {
+        clients: stack_env("CLIENTS_TABLE"),
+        lists: stack_env("LISTS_TABLE"),
+        entries: stack_env("ENTRIES_TABLE"),
+        idempotency: stack_env("IDEMPOTENCY_TABLE"),
+    }
+}
+
+/// A JWKS served on 127.0.0.1 whose body the test can change (rotation, oversize, outage).
+pub struct JwksServer {
+    pub url: String,
+    pub body: Arc<Mutex<(u16, String)>>,
+}
+
+impl JwksServer {
+    pub async fn start(body: String) -> Self {
+        let state = Arc::new(Mutex::new((200u16, body)));
+        let shared_state = state.clone();
+        let app = axum::Router::new().route(
+            "/.well-known/jwks.json",
+            axum::routing::get(move || {
+                let s = shared_state.clone();
+                async move {
+                    let (status, body) = s.lock().unwrap().clone();
+                    (StatusCode::from_u16(status).unwrap(), body)
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/.well-known/jwks.json", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        JwksServer { url, body: state }
+    }
+
+    pub fn set(&self, status: u16, body: String) {
+        *self.body.lock().unwrap() = (status, body);
+    }
+}
+
+/// An issuer: a P-256 key published under `kid` in its JWKS.
+pub struct Issuer {
+    pub key: SigningKey,
+    pub kid: String,
+}
+
+impl Issuer {
+    pub fn generate(kid: &str) -> Self {
+        Issuer {
+            key: SigningKey::random(&mut rand::rngs::OsRng),
+            kid: kid.to_string(),
+        }
+    }
+
+    pub fn jwk(&self) -> Value {
+        serde_json::to_value(shared::domain::keys::public_jwk(
+            &p256::PublicKey::from(self.key.verifying_key()),
+            &self.kid,
+        ))
+        .unwrap()
+    }
+
+    /// A JWS with exactly this header and payload, ES256-signed with this issuer's key.
+    pub fn sign(&self, header: &Value, payload: &Value) -> String {
+        sign_with(&self.key, header, payload)
+    }
+
+    pub fn header(&self) -> Value {
+        json!({"alg": "ES256", "typ": "JWT", "kid": self.kid})
+    }
+}
+
+pub fn sign_with(key: &SigningKey, header: &Value, payload: &Value) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(payload.to_string())
+    );
+    let sig: p256::ecdsa::Signature = key.sign(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+}
+
+pub fn jti() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The service wired to the deployed stack's tables and key, with a registered issuer whose
+/// JWKS is served locally.
+pub struct Harness {
+    pub app: Arc<App>,
+    pub router: axum::Router,
+    pub store: Arc<DynamoStore>,
+    pub events: Arc<RecordedEvents>,
+    pub issuer: Issuer,
+    pub client_id: String,
+    pub jwks: JwksServer,
+}
+
+pub fn config() -> Config {
+    Config {
+        signing_key_id: stack_env("SIGNING_KEY_ID"),
+        public_base_url: BASE_URL.to_string(),
+        max_body_bytes: 16 * 1024,
+        jwks_max_age: Duration::from_secs(3600),
+        tables: tables(),
+        allow_http_loopback_jwks: true,
+        issuer_jwks_ttl: Duration::from_secs(300),
+        issuer_jwks_timeout: Duration::from_millis(1500),
+    }
+}
+
+impl Harness {
+    pub async fn new() -> Self {
+        Self::with_sdk(localstack().await).await
+    }
+
+    /// With a given SDK config for DynamoDB (fault tests point it at a dead endpoint).
+    pub async fn with_sdk(ddb_sdk: SdkConfig) -> Self {
+        let sdk = localstack().await;
+        let signer = KmsSigner::new(aws_sdk_kms::Client::new(&sdk), stack_env("SIGNING_KEY_ID"))
+            .await
+            .unwrap();
+        let issuer = Issuer::generate(&format!("key-{}", jti()));
+        let jwks = JwksServer::start(json!({"keys": [issuer.jwk()]}).to_string()).await;
+        let client_id = format!("client-{}", jti());
+        let registry = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables());
+        registry
+            .put_client(&Client {
+                client_id: client_id.clone(),
+                jwks_uri: jwks.url.clone(),
+                format: "statuslist+jwt".into(),
+                name: "Test issuer".into(),
+            })
+            .await
+            .unwrap();
+        let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&ddb_sdk), tables()));
+        let events = Arc::new(RecordedEvents::default());
+        let app = Arc::new(App::new(
+            config(),
+            Arc::new(signer),
+            store.clone(),
+            Arc::new(HttpJwks::new(Duration::from_millis(1500), true)),
+            events.clone(),
+        ));
+        let router = shared::http::router(app.clone(), None);
+        Harness {
+            app,
+            router,
+            store,
+            events,
+            issuer,
+            client_id,
+            jwks,
+        }
+    }
+
+    pub fn issue_claims(&self) -> Value {
+        json!({"iss": self.client_id, "iat": now(), "jti": jti(), "statusExpiry": now() + 86400 * 30})
+    }
+
+    pub fn issue_token(&self) -> String {
+        self.issuer.sign(&self.issuer.header(), &self.issue_claims())
+    }
+
+    pub async fn post(&self, path: &str, content_type: Option<&str>, body: impl Into<Body>) -> (StatusCode, Value) {
+        let mut request = Request::post(path);
+        if let Some(ct) = content_type {
+            request = request.header("content-type", ct);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body.into()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    pub async fn post_jwt(&self, path: &str, token: String) -> (StatusCode, Value) {
+        self.post(path, Some("application/jwt"), token).await
+    }
+}
+
+/// Asserts a GOV.UK error body.
+#[track_caller]
+pub fn assert_error(got: &(StatusCode, Value), status: u16, error: &str, description: &str) {
+    assert_eq!(got.0.as_u16(), status, "status for {:?}", got.1);
+    assert_eq!(got.1["error"], error, "{:?}", got.1);
+    assert_eq!(got.1["error_description"], description, "{:?}", got.1);
 }

@@ -30,9 +30,21 @@ impl App {
         let config = Config::from_env()?;
         let sdk = aws::load_config().await;
         let signer = KmsSigner::new(aws_sdk_kms::Client::new(&sdk), config.signing_key_id.clone()).await?;
-        let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.tables.clone()));
-        let jwks = Arc::new(HttpJwks::new(config.issuer_jwks_timeout, config.allow_http_loopback_jwks));
-        Ok(Arc::new(App::new(config, Arc::new(signer), store, jwks, Arc::new(LogEvents))))
+        let store = Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            config.tables.clone(),
+        ));
+        let jwks = Arc::new(HttpJwks::new(
+            config.issuer_jwks_timeout,
+            config.allow_http_loopback_jwks,
+        ));
+        Ok(Arc::new(App::new(
+            config,
+            Arc::new(signer),
+            store,
+            jwks,
+            Arc::new(LogEvents),
+        )))
     }
 
     /// Wires the given adapters (tests use the same constructor with their own parts).

@@ -36,9 +36,10 @@ fn var(name: &str) -> Result<String, ConfigError> {
 
 fn var_or<T: std::str::FromStr>(name: &str, default: T) -> Result<T, ConfigError> {
     match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => {
-            v.trim().parse().map_err(|_| ConfigError(format!("{name}={v:?} is not valid")))
-        }
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .map_err(|_| ConfigError(format!("{name}={v:?} is not valid"))),
         _ => Ok(default),
     }
 }
@@ -47,7 +48,9 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let public_base_url = var("PUBLIC_BASE_URL")?.trim_end_matches('/').to_string();
         if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://")) {
-            return Err(ConfigError(format!("PUBLIC_BASE_URL {public_base_url:?} must be an http(s) URL")));
+            return Err(ConfigError(format!(
+                "PUBLIC_BASE_URL {public_base_url:?} must be an http(s) URL"
+            )));
         }
         Ok(Config {
             signing_key_id: var("SIGNING_KEY_ID")?,

@@ -39,9 +39,14 @@ fn template_routes_equal_the_route_table() {
             }
         }
     }
-    let handled: BTreeSet<_> =
-        ROUTES.iter().map(|r| (r.function.to_string(), r.method.to_string(), r.path.to_string())).collect();
-    assert_eq!(declared, handled, "template.yaml routes (left) differ from shared::http::ROUTES (right)");
+    let handled: BTreeSet<_> = ROUTES
+        .iter()
+        .map(|r| (r.function.to_string(), r.method.to_string(), r.path.to_string()))
+        .collect();
+    assert_eq!(
+        declared, handled,
+        "template.yaml routes (left) differ from shared::http::ROUTES (right)"
+    );
 }
 
 #[test]
@@ -50,7 +55,13 @@ fn every_function_crate_is_in_the_template_and_builds_with_cargo_lambda() {
     let mut in_template = BTreeSet::new();
     for (name, f) in functions(&t) {
         assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{name}");
-        in_template.insert(f["Properties"]["CodeUri"].as_str().unwrap().trim_start_matches("functions/").to_string());
+        in_template.insert(
+            f["Properties"]["CodeUri"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("functions/")
+                .to_string(),
+        );
     }
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions");
     let on_disk: BTreeSet<String> = std::fs::read_dir(dir)
@@ -59,7 +70,10 @@ fn every_function_crate_is_in_the_template_and_builds_with_cargo_lambda() {
         .filter(|e| e.path().join("Cargo.toml").exists())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(in_template, on_disk, "functions/ directories and template functions differ");
+    assert_eq!(
+        in_template, on_disk,
+        "functions/ directories and template functions differ"
+    );
 }
 
 #[test]

@@ -121,9 +121,10 @@ fn idempotency_from(item: &Item) -> Result<IdempotencyState, StoreError> {
             claims_hash,
             response: get_s(item, "response").ok_or_else(|| bad("response"))?,
         }),
-        Some("IN_PROGRESS") => {
-            Ok(IdempotencyState::InProgress { claims_hash, until: get_n(item, "inProgressUntil").unwrap_or(0) })
-        }
+        Some("IN_PROGRESS") => Ok(IdempotencyState::InProgress {
+            claims_hash,
+            until: get_n(item, "inProgressUntil").unwrap_or(0),
+        }),
         _ => Err(bad("idempotency status")),
     }
 }
@@ -228,7 +229,9 @@ impl IssuerStore for DynamoStore {
             Ok(_) => Ok(Claim::Acquired { owner }),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-                let PutItemError::ConditionalCheckFailedException(c) = e.err() else { unreachable!() };
+                let PutItemError::ConditionalCheckFailedException(c) = e.err() else {
+                    unreachable!()
+                };
                 let item = c.item().ok_or_else(|| bad("condition failure without the old item"))?;
                 Ok(Claim::Existing(idempotency_from(item)?))
             }
@@ -293,12 +296,24 @@ impl IssuerStore for DynamoStore {
             Ok(_) => Ok(Placement::Placed),
             Err(SdkError::ServiceError(err)) if err.err().is_transaction_canceled_exception() => {
                 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-                let TransactWriteItemsError::TransactionCanceledException(c) = err.err() else { unreachable!() };
-                let codes: Vec<&str> = c.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None")).collect();
+                let TransactWriteItemsError::TransactionCanceledException(c) = err.err() else {
+                    unreachable!()
+                };
+                let codes: Vec<&str> = c
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().unwrap_or("None"))
+                    .collect();
                 match codes.as_slice() {
                     ["ConditionalCheckFailed", _] => Ok(Placement::IndexTaken),
                     [_, "ConditionalCheckFailed"] => Ok(Placement::ClaimLost),
-                    _ if codes.iter().any(|c| matches!(*c, "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded")) => {
+                    _ if codes.iter().any(|c| {
+                        matches!(
+                            *c,
+                            "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"
+                        )
+                    }) =>
+                    {
                         Err(StoreError::Unavailable(format!("transaction cancelled: {codes:?}")))
                     }
                     _ => Err(StoreError::Other(format!("transaction cancelled: {codes:?}"))),
@@ -425,15 +440,21 @@ impl IssuerStore for DynamoStore {
             Ok(_) => Ok(Revocation::Revoked { revoked_at: now }),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-                let UpdateItemError::ConditionalCheckFailedException(c) = e.err() else { unreachable!() };
-                let Some(old) = c.item() else { return Ok(Revocation::NotFound) };
+                let UpdateItemError::ConditionalCheckFailedException(c) = e.err() else {
+                    unreachable!()
+                };
+                let Some(old) = c.item() else {
+                    return Ok(Revocation::NotFound);
+                };
                 let old = entry_from(old)?;
                 if old.client_id != client_id {
                     Ok(Revocation::WrongClient)
                 } else if let Some(revoked_at) = old.revoked_at {
                     Ok(Revocation::AlreadyRevoked { revoked_at })
                 } else {
-                    Err(StoreError::Other("revoke condition failed on an unrevoked entry of this client".into()))
+                    Err(StoreError::Other(
+                        "revoke condition failed on an unrevoked entry of this client".into(),
+                    ))
                 }
             }
             Err(e) => Err(classify(e)),

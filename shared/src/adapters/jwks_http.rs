@@ -26,7 +26,10 @@ impl HttpJwks {
             .user_agent("statuslist-service")
             .build()
             .expect("HTTP client");
-        HttpJwks { client, allow_loopback_http }
+        HttpJwks {
+            client,
+            allow_loopback_http,
+        }
     }
 
     fn check(&self, uri: &str) -> Result<reqwest::Url, JwksError> {
@@ -66,7 +69,11 @@ impl JwksSource for HttpJwks {
             return Err(JwksError::Invalid(format!("{uri}: larger than {MAX_JWKS_BYTES} bytes")));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| JwksError::Unreachable(format!("{uri}: {e}")))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| JwksError::Unreachable(format!("{uri}: {e}")))?
+        {
             if body.len() + chunk.len() > MAX_JWKS_BYTES {
                 return Err(JwksError::Invalid(format!("{uri}: larger than {MAX_JWKS_BYTES} bytes")));
             }

@@ -105,7 +105,10 @@ pub fn decode(token: &str) -> Result<RawRequest, IssuerError> {
             _ => Err(IssuerError::Decode),
         }
     };
-    Ok(RawRequest { header: object(h)?, payload: object(p)? })
+    Ok(RawRequest {
+        header: object(h)?,
+        payload: object(p)?,
+    })
 }
 
 /// Header rules: `alg` ES256 only (never `none`, never HMAC), `typ` JWT, a `kid`. Returns the kid.
@@ -137,7 +140,11 @@ pub fn issuer(payload: &Map<String, Value>) -> Result<&str, IssuerError> {
 
 fn int(v: &Value) -> Option<i64> {
     match v {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 1e15).map(|f| f as i64)),
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                .map(|f| f as i64)
+        }),
         _ => None,
     }
 }
@@ -158,8 +165,15 @@ fn check_jti(payload: &Map<String, Value>) -> Result<String, IssuerError> {
     let groups: Vec<&str> = jti.split('-').collect();
     let lens = [8, 4, 4, 4, 12];
     let ok = groups.len() == 5
-        && groups.iter().zip(lens).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
-    if ok { Ok(jti.clone()) } else { Err(IssuerError::InvalidJti) }
+        && groups
+            .iter()
+            .zip(lens)
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+    if ok {
+        Ok(jti.clone())
+    } else {
+        Err(IssuerError::InvalidJti)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -176,12 +190,20 @@ pub fn issue_request(payload: &Map<String, Value>, now: i64) -> Result<IssueRequ
     let iss = issuer(payload)?.to_string();
     let iat = check_iat(payload, now)?;
     let jti = check_jti(payload)?;
-    let expiry = payload.get("statusExpiry").or_else(|| payload.get("expires")).ok_or(IssuerError::NoStatusExpiry)?;
+    let expiry = payload
+        .get("statusExpiry")
+        .or_else(|| payload.get("expires"))
+        .ok_or(IssuerError::NoStatusExpiry)?;
     let status_expiry = int(expiry).ok_or(IssuerError::InvalidStatusExpiry)?;
     if status_expiry < 0 || status_expiry <= now || status_expiry > now + MAX_STATUS_LIFETIME {
         return Err(IssuerError::InvalidStatusExpiry);
     }
-    Ok(IssueRequest { iss, jti, iat, status_expiry })
+    Ok(IssueRequest {
+        iss,
+        jti,
+        iat,
+        status_expiry,
+    })
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -240,10 +262,17 @@ mod tests {
         assert_eq!(h(json!({"alg":"ES256","typ":"JWT","kid":"k"})), Ok("k".into()));
         assert_eq!(h(json!({"typ":"JWT","kid":"k"})), Err(IssuerError::NoAlgorithm));
         for alg in ["none", "HS256", "RS256", "ES384", "es256"] {
-            assert_eq!(h(json!({"alg":alg,"typ":"JWT","kid":"k"})), Err(IssuerError::InvalidAlgorithm), "{alg}");
+            assert_eq!(
+                h(json!({"alg":alg,"typ":"JWT","kid":"k"})),
+                Err(IssuerError::InvalidAlgorithm),
+                "{alg}"
+            );
         }
         assert_eq!(h(json!({"alg":"ES256","kid":"k"})), Err(IssuerError::NoType));
-        assert_eq!(h(json!({"alg":"ES256","typ":"jwt+x","kid":"k"})), Err(IssuerError::InvalidType));
+        assert_eq!(
+            h(json!({"alg":"ES256","typ":"jwt+x","kid":"k"})),
+            Err(IssuerError::InvalidType)
+        );
         assert_eq!(h(json!({"alg":"ES256","typ":"JWT"})), Err(IssuerError::NoKeyId));
     }
 
@@ -253,17 +282,54 @@ mod tests {
         assert_eq!(ok.status_expiry, NOW + 3600);
         let legacy = issue(json!({"iss":"c","iat":NOW,"jti":JTI,"expires":NOW+60})).unwrap();
         assert_eq!(legacy.status_expiry, NOW + 60);
-        assert_eq!(issue(json!({"iat":NOW,"jti":JTI,"statusExpiry":NOW+1})), Err(IssuerError::NoIssuer));
-        assert_eq!(issue(json!({"iss":"c","jti":JTI,"statusExpiry":NOW+1})), Err(IssuerError::NoIat));
-        assert_eq!(issue(json!({"iss":"c","iat":"x","jti":JTI,"statusExpiry":NOW+1})), Err(IssuerError::InvalidIat));
-        assert_eq!(issue(json!({"iss":"c","iat":NOW+3600,"jti":JTI,"statusExpiry":NOW+1})), Err(IssuerError::InvalidIat));
-        assert_eq!(issue(json!({"iss":"c","iat":NOW-7200,"jti":JTI,"statusExpiry":NOW+1})), Err(IssuerError::InvalidIat));
-        assert_eq!(issue(json!({"iss":"c","iat":NOW,"statusExpiry":NOW+1})), Err(IssuerError::NoJti));
-        for bad in ["BCEA4E51-5B1C-4D5E-9C11-0F0E1D2C3B4A", "not-a-uuid", "bcea4e515b1c4d5e9c110f0e1d2c3b4a", ""] {
-            assert_eq!(issue(json!({"iss":"c","iat":NOW,"jti":bad,"statusExpiry":NOW+1})), Err(IssuerError::InvalidJti), "{bad}");
+        assert_eq!(
+            issue(json!({"iat":NOW,"jti":JTI,"statusExpiry":NOW+1})),
+            Err(IssuerError::NoIssuer)
+        );
+        assert_eq!(
+            issue(json!({"iss":"c","jti":JTI,"statusExpiry":NOW+1})),
+            Err(IssuerError::NoIat)
+        );
+        assert_eq!(
+            issue(json!({"iss":"c","iat":"x","jti":JTI,"statusExpiry":NOW+1})),
+            Err(IssuerError::InvalidIat)
+        );
+        assert_eq!(
+            issue(json!({"iss":"c","iat":NOW+3600,"jti":JTI,"statusExpiry":NOW+1})),
+            Err(IssuerError::InvalidIat)
+        );
+        assert_eq!(
+            issue(json!({"iss":"c","iat":NOW-7200,"jti":JTI,"statusExpiry":NOW+1})),
+            Err(IssuerError::InvalidIat)
+        );
+        assert_eq!(
+            issue(json!({"iss":"c","iat":NOW,"statusExpiry":NOW+1})),
+            Err(IssuerError::NoJti)
+        );
+        for bad in [
+            "BCEA4E51-5B1C-4D5E-9C11-0F0E1D2C3B4A",
+            "not-a-uuid",
+            "bcea4e515b1c4d5e9c110f0e1d2c3b4a",
+            "",
+        ] {
+            assert_eq!(
+                issue(json!({"iss":"c","iat":NOW,"jti":bad,"statusExpiry":NOW+1})),
+                Err(IssuerError::InvalidJti),
+                "{bad}"
+            );
         }
-        assert_eq!(issue(json!({"iss":"c","iat":NOW,"jti":JTI})), Err(IssuerError::NoStatusExpiry));
-        for bad in [json!(NOW - 1), json!(NOW), json!(-5), json!(NOW + MAX_STATUS_LIFETIME + 1), json!("soon"), json!(1.5)] {
+        assert_eq!(
+            issue(json!({"iss":"c","iat":NOW,"jti":JTI})),
+            Err(IssuerError::NoStatusExpiry)
+        );
+        for bad in [
+            json!(NOW - 1),
+            json!(NOW),
+            json!(-5),
+            json!(NOW + MAX_STATUS_LIFETIME + 1),
+            json!("soon"),
+            json!(1.5),
+        ] {
             assert_eq!(
                 issue(json!({"iss":"c","iat":NOW,"jti":JTI,"statusExpiry":bad})),
                 Err(IssuerError::InvalidStatusExpiry),
@@ -277,11 +343,20 @@ mod tests {
         let r = |v: Value| revoke_request(&obj(v), NOW);
         let ok = r(json!({"iss":"c","iat":NOW,"jti":JTI,"idx":0,"uri":"https://s/t/A"})).unwrap();
         assert_eq!(ok.idx, 0, "index 0 is valid");
-        assert_eq!(r(json!({"iss":"c","iat":NOW,"jti":JTI,"uri":"u"})), Err(IssuerError::NoIndex));
+        assert_eq!(
+            r(json!({"iss":"c","iat":NOW,"jti":JTI,"uri":"u"})),
+            Err(IssuerError::NoIndex)
+        );
         for bad in [json!(-1), json!(1.5), json!("3")] {
-            assert_eq!(r(json!({"iss":"c","iat":NOW,"jti":JTI,"idx":bad,"uri":"u"})), Err(IssuerError::InvalidIndex));
+            assert_eq!(
+                r(json!({"iss":"c","iat":NOW,"jti":JTI,"idx":bad,"uri":"u"})),
+                Err(IssuerError::InvalidIndex)
+            );
         }
-        assert_eq!(r(json!({"iss":"c","iat":NOW,"jti":JTI,"idx":1})), Err(IssuerError::NoUri));
+        assert_eq!(
+            r(json!({"iss":"c","iat":NOW,"jti":JTI,"idx":1})),
+            Err(IssuerError::NoUri)
+        );
     }
 
     #[test]

@@ -14,5 +14,9 @@ use crate::domain::keys;
 pub async fn get(State(app): State<Arc<App>>) -> Response {
     let jwk = keys::public_jwk(app.signer.public_key(), app.signer.kid());
     let cache = format!("public, max-age={}", app.config.jwks_max_age.as_secs());
-    ([(header::CACHE_CONTROL, cache)], Json(serde_json::json!({ "keys": [jwk] }))).into_response()
+    (
+        [(header::CACHE_CONTROL, cache)],
+        Json(serde_json::json!({ "keys": [jwk] })),
+    )
+        .into_response()
 }

@@ -17,5 +17,8 @@ pub async fn post(
     req: Body,
 ) -> Result<(StatusCode, Json<RevokeResponse>), ApiError> {
     let token = body::jwt(&headers, req, app.config.max_body_bytes).await?;
-    Ok((StatusCode::ACCEPTED, Json(app.issuer.revoke(&token, super::now()).await?)))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(app.issuer.revoke(&token, super::now()).await?),
+    ))
 }

@@ -7,7 +7,11 @@ use super::ApiError;
 use crate::domain::issuer_request::IssuerError;
 
 fn too_large(limit: usize) -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "BAD_REQUEST", format!("Request body must be at most {limit} bytes"))
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "BAD_REQUEST",
+        format!("Request body must be at most {limit} bytes"),
+    )
 }
 
 /// The media type without parameters, lower-cased.
@@ -18,7 +22,10 @@ pub fn media_type(headers: &HeaderMap) -> Option<String> {
 
 /// Reads at most `limit` bytes; larger bodies are refused without being buffered.
 pub async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large(limit));
     }

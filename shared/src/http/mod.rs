@@ -25,9 +25,21 @@ pub struct Route {
 
 /// Every route of the API. `template.yaml` must declare exactly these (a test checks).
 pub const ROUTES: &[Route] = &[
-    Route { function: "jwks", method: "GET", path: "/.well-known/jwks.json" },
-    Route { function: "issue", method: "POST", path: "/issue" },
-    Route { function: "revoke", method: "POST", path: "/revoke" },
+    Route {
+        function: "jwks",
+        method: "GET",
+        path: "/.well-known/jwks.json",
+    },
+    Route {
+        function: "issue",
+        method: "POST",
+        path: "/issue",
+    },
+    Route {
+        function: "revoke",
+        method: "POST",
+        path: "/revoke",
+    },
 ];
 
 fn handler(route: &Route) -> MethodRouter<Arc<App>> {

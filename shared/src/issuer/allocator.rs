@@ -36,12 +36,19 @@ pub struct Allocator {
 pub fn new_list_id() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut rng = rand::rngs::OsRng;
-    (0..12).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+    (0..12)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 impl Allocator {
     pub fn new(store: Arc<dyn IssuerStore>, pool: impl Into<String>) -> Self {
-        Allocator { store, pool: pool.into(), cache: Mutex::new(None), cache_ttl: Duration::from_secs(30) }
+        Allocator {
+            store,
+            pool: pool.into(),
+            cache: Mutex::new(None),
+            cache_ttl: Duration::from_secs(30),
+        }
     }
 
     /// Open lists, topped up to [`OPEN_LISTS`]; cached briefly so a request costs no read.

@@ -41,6 +41,10 @@ impl IssuerService {
         validation.required_spec_claims.clear();
         let verified = jsonwebtoken::decode::<Map<String, Value>>(token.trim(), &key, &validation)
             .map_err(|_| IssuerError::BadSignature)?;
-        Ok(Authenticated { client, kid, payload: verified.claims })
+        Ok(Authenticated {
+            client,
+            kid,
+            payload: verified.claims,
+        })
     }
 }

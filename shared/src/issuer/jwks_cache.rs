@@ -20,12 +20,20 @@ pub struct JwksCache {
 
 impl JwksCache {
     pub fn new(source: Arc<dyn JwksSource>, ttl: Duration, refetch_interval: Duration) -> Self {
-        JwksCache { source, ttl, refetch_interval, entries: Mutex::new(HashMap::new()) }
+        JwksCache {
+            source,
+            ttl,
+            refetch_interval,
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 
     async fn load(&self, uri: &str) -> Result<Arc<JwkSet>, JwksError> {
         let set = Arc::new(self.source.fetch(uri).await?);
-        self.entries.lock().await.insert(uri.to_string(), (Instant::now(), set.clone()));
+        self.entries
+            .lock()
+            .await
+            .insert(uri.to_string(), (Instant::now(), set.clone()));
         Ok(set)
     }
 

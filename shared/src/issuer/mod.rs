@@ -56,7 +56,10 @@ impl From<StoreError> for IssuerFailure {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(d) => IssuerFailure::Unavailable(d),
-            StoreError::Other(d) => IssuerFailure::Internal { description: "Unable to successfully issue a status", detail: d },
+            StoreError::Other(d) => IssuerFailure::Internal {
+                description: "Unable to successfully issue a status",
+                detail: d,
+            },
         }
     }
 }
@@ -72,7 +75,8 @@ pub struct Metrics {
 
 impl Metrics {
     fn add_local(&self, since: Instant) {
-        self.local_nanos.fetch_add(since.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.local_nanos
+            .fetch_add(since.elapsed().as_nanos() as u64, Ordering::Relaxed);
     }
 }
 
@@ -87,7 +91,15 @@ pub struct IssuerService {
 }
 
 fn event(name: &'static str, now: i64) -> AuditEvent {
-    AuditEvent { event: name, client_id: None, kid: None, idx: None, uri: None, reason: None, timestamp: now }
+    AuditEvent {
+        event: name,
+        client_id: None,
+        kid: None,
+        idx: None,
+        uri: None,
+        reason: None,
+        timestamp: now,
+    }
 }
 
 impl IssuerService {
@@ -199,7 +211,10 @@ impl IssuerService {
         for _ in 0..MAX_ATTEMPTS {
             self.metrics.draws.fetch_add(1, Ordering::Relaxed);
             let (list, idx) = Allocator::draw(&lists);
-            let response = IssueResponse { idx, uri: self.list_uri(&list.list_id) };
+            let response = IssueResponse {
+                idx,
+                uri: self.list_uri(&list.list_id),
+            };
             let body = serde_json::to_string(&response).expect("serialisable");
             let entry = Entry {
                 list_id: list.list_id.clone(),
@@ -247,7 +262,13 @@ impl IssuerService {
                 reason: Some(r.message.to_string()),
                 ..event("INDEX_REVOKED", now)
             }),
-            Err(f) => self.fail("INDEX_REVOCATION_FAILED", now, Some(&auth.client.client_id), Some(&auth.kid), f),
+            Err(f) => self.fail(
+                "INDEX_REVOCATION_FAILED",
+                now,
+                Some(&auth.client.client_id),
+                Some(&auth.kid),
+                f,
+            ),
         }
         result.map(|(r, _, _)| r)
     }
@@ -262,13 +283,26 @@ impl IssuerService {
             return Err(IssuerError::UnknownClient.into());
         }
         let list_id = self.list_id_of(&req.uri).ok_or(IssuerError::InvalidUri)?;
-        let outcome = self.store.revoke(list_id, req.idx, &req.iss, now).await.map_err(|e| match e {
-            StoreError::Unavailable(d) => IssuerFailure::Unavailable(d),
-            StoreError::Other(d) => IssuerFailure::Internal { description: "Error updating revokedAt field", detail: d },
-        })?;
+        let outcome = self
+            .store
+            .revoke(list_id, req.idx, &req.iss, now)
+            .await
+            .map_err(|e| match e {
+                StoreError::Unavailable(d) => IssuerFailure::Unavailable(d),
+                StoreError::Other(d) => IssuerFailure::Internal {
+                    description: "Error updating revokedAt field",
+                    detail: d,
+                },
+            })?;
         let response = match outcome {
-            Revocation::Revoked { revoked_at } => RevokeResponse { message: "Request processed for revocation", revoked_at },
-            Revocation::AlreadyRevoked { revoked_at } => RevokeResponse { message: "Credential already revoked", revoked_at },
+            Revocation::Revoked { revoked_at } => RevokeResponse {
+                message: "Request processed for revocation",
+                revoked_at,
+            },
+            Revocation::AlreadyRevoked { revoked_at } => RevokeResponse {
+                message: "Credential already revoked",
+                revoked_at,
+            },
             Revocation::NotFound => return Err(IssuerError::EntryNotFound.into()),
             Revocation::WrongClient => return Err(IssuerError::WrongClient.into()),
         };
