@@ -5,7 +5,7 @@ export CARGO_TERM_COLOR ?= never
 CARGO ?= cargo
 STATUSLIST := $(CARGO_TARGET_DIR)/debug/statuslist
 
-.PHONY: help test test-unit test-integration test-interop lint template-lint bench cli build run stop localstack-up localstack-down deps tools
+.PHONY: register-client load help test test-unit test-integration test-interop lint template-lint bench cli build run stop localstack-up localstack-down deps tools
 
 help:
 	@echo "make test            every test: lint, unit, CLI, LocalStack integration, independent verifiers"
@@ -16,6 +16,8 @@ help:
 	@echo "make localstack-down stop it"
 	@echo "make run             LocalStack + data plane from template.yaml + the whole API on 127.0.0.1:3000 (PORT=...)"
 	@echo "make stop            stop what make run left behind after a crash"
+	@echo "make register-client CLIENT_ID=<id> JWKS_URI=<url> [FORMAT=statuslist+jwt|statuslist+cwt]"
+	@echo "make load            load driver against make run: 64 clients, 10,000 issues"
 	@echo "make build           build every function for Lambda (cargo lambda, arm64) and report sizes"
 
 deps:
@@ -32,7 +34,7 @@ test-unit:
 	$(CARGO) test --workspace --all-targets --exclude integration-tests
 
 test-interop:
-	$(CARGO) build -p statuslist-cli
+	$(CARGO) build --workspace --bins
 	./tests/interop/run.sh $(STATUSLIST)
 
 lint:
@@ -66,6 +68,13 @@ build:
 run:
 	./infra/run-local.sh
 
+register-client:
+	./infra/register-client.sh
+
+load:
+	./infra/load.sh
+
 stop:
 	-pkill -f "$(CARGO_TARGET_DIR)/debug/statuslist-local" || true
+	-pkill -f "http.server .* --directory $(CURDIR)/.local/demo" || true
 	./infra/localstack/stop.sh

@@ -17,9 +17,11 @@ if ! healthy; then
     started_localstack=1
 fi
 server_pid=""
+jwks_pid=""
 cleanup() {
     trap - EXIT INT TERM
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    [ -n "$jwks_pid" ] && kill "$jwks_pid" 2>/dev/null
     if [ "$started_localstack" = 1 ]; then ./infra/localstack/stop.sh; fi
     exit 0
 }
@@ -28,10 +30,27 @@ trap cleanup EXIT INT TERM
 source infra/stack/env.sh
 deploy_stack "$STACK" local
 
-echo "run: building the local server"
-cargo build -q -p shared --bin statuslist-local
-export PUBLIC_BASE_URL="http://127.0.0.1:$PORT" PORT
-"$CARGO_TARGET_DIR/debug/statuslist-local" &
+# PROFILE=release for benchmarks (slower first build); the default debug build starts soonest.
+PROFILE="${PROFILE:-dev}"
+PROFILE_DIR=$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
+echo "run: building the local server and the CLI ($PROFILE profile)"
+cargo build -q --profile "$PROFILE" -p shared --bin statuslist-local -p statuslist-cli
+CLI="$CARGO_TARGET_DIR/$PROFILE_DIR/statuslist"
+
+# A demo issuer: its key, its JWKS served on loopback, and its registration.
+demo="$ROOT/.local/demo"
+DEMO_PORT="${DEMO_JWKS_PORT:-$((PORT + 1))}"
+mkdir -p "$demo/.well-known"
+[ -f "$demo/issuer.pem" ] || "$CLI" keygen --out "$demo/issuer.pem"
+"$CLI" jwks --key "$demo/issuer.pem" --kid demo-key > "$demo/.well-known/jwks.json"
+python3 -m http.server "$DEMO_PORT" --bind 127.0.0.1 --directory "$demo" >/dev/null 2>&1 &
+jwks_pid=$!
+"$CLI" client add --id demo-issuer --jwks-uri "http://127.0.0.1:$DEMO_PORT/.well-known/jwks.json" \
+    --name "Demo issuer (make run)" >/dev/null
+
+export PUBLIC_BASE_URL="http://127.0.0.1:$PORT" PORT ALLOW_HTTP_LOOPBACK_JWKS=true
+export METRICS_FILE="$ROOT/.local/local-metrics.json"
+"$CARGO_TARGET_DIR/$PROFILE_DIR/statuslist-local" &
 server_pid=$!
 for _ in $(seq 1 100); do
     curl -fsS "http://127.0.0.1:$PORT/.well-known/jwks.json" >/dev/null 2>&1 && break
@@ -42,8 +61,20 @@ cat <<MSG
 
   The status list API is serving at http://127.0.0.1:$PORT  (LocalStack: $LS_URL, stack: $STACK)
 
+  A demo issuer is registered: client id demo-issuer, key $demo/issuer.pem (kid demo-key),
+  JWKS at http://127.0.0.1:$DEMO_PORT/.well-known/jwks.json.
+
   Try:
+    statuslist=$CLI
+    TOKEN=\$(\$statuslist request issue --key $demo/issuer.pem --kid demo-key --iss demo-issuer)
+    curl -s -X POST http://127.0.0.1:$PORT/issue -H 'Content-Type: application/jwt' --data "\$TOKEN"
+    #   -> {"idx":...,"uri":"http://127.0.0.1:$PORT/t/..."}
+    TOKEN=\$(\$statuslist request revoke --key $demo/issuer.pem --kid demo-key --iss demo-issuer --idx IDX --uri URI)
+    curl -s -X POST http://127.0.0.1:$PORT/revoke -H 'Content-Type: application/jwt' --data "\$TOKEN"
     curl -s http://127.0.0.1:$PORT/.well-known/jwks.json
+
+  Register your own issuer (another terminal):
+    make register-client CLIENT_ID=my-issuer JWKS_URI=https://issuer.example/.well-known/jwks.json
 
   Ctrl-C stops the server$( [ "$started_localstack" = 1 ] && echo " and LocalStack" ).
 

@@ -2,6 +2,7 @@
 //! Errors are one line on stderr. `check` exits 0 only for VALID, 1 for any other status,
 //! and 2 when no status statement can be made (fetch, signature or claim failure).
 
+mod admin;
 mod fetch;
 
 use std::io::{IsTerminal, Read, Write};
@@ -76,6 +77,28 @@ enum Command {
         json: bool,
         /// A file, an http(s) URL, or - for stdin.
         source: String,
+    },
+    /// Operators: manage the registry of issuers (needs CLIENTS_TABLE and AWS credentials).
+    Client {
+        #[command(subcommand)]
+        command: admin::ClientCommand,
+    },
+    /// Issuers: print a signed request JWT for POST /issue or POST /revoke.
+    Request {
+        #[command(subcommand)]
+        command: admin::RequestCommand,
+    },
+    /// Write a new P-256 private key (PKCS#8 PEM).
+    Keygen {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Print a JWKS holding the public half of a PEM key.
+    Jwks {
+        #[arg(long)]
+        key: std::path::PathBuf,
+        #[arg(long)]
+        kid: String,
     },
     /// Fetch, verify and validate a token as a relying party would, and print the status at IDX.
     Check {
@@ -177,6 +200,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Client { command } => admin::client(command).await.map(|_| ExitCode::SUCCESS),
+        Command::Request { command } => admin::request(command).map(|_| ExitCode::SUCCESS),
+        Command::Keygen { out } => admin::keygen(&out).map(|_| ExitCode::SUCCESS),
+        Command::Jwks { key, kid } => admin::jwks(&key, &kid).map(|_| ExitCode::SUCCESS),
         Command::Check { uri, idx, key, jwks } => {
             let keys = match (key, jwks) {
                 (Some(path), _) => {

@@ -6,7 +6,7 @@ if ! healthy; then
     "$(dirname "$0")/start.sh"
     started=1
 fi
-cleanup() { [ "$started" = 1 ] && "$(dirname "$0")/stop.sh" >/dev/null; }
+cleanup() { if [ "$started" = 1 ]; then "$(dirname "$0")/stop.sh" >/dev/null; fi; }
 trap cleanup EXIT
 export AWS_ENDPOINT_URL="$LS_URL" AWS_REGION="${AWS_REGION:-eu-west-2}" \
     AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"

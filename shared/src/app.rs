@@ -62,6 +62,7 @@ impl App {
             events,
             base_url: config.public_base_url.clone(),
             metrics: Metrics::default(),
+            clients: Default::default(),
         };
         App { config, signer, issuer }
     }

@@ -19,6 +19,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!(%addr, "serving the status list API");
+    if let Ok(path) = std::env::var("METRICS_FILE") {
+        // Counters for the load driver, written once a second.
+        let app = app.clone();
+        tokio::spawn(async move {
+            use std::sync::atomic::Ordering::Relaxed;
+            loop {
+                let m = &app.issuer.metrics;
+                let json = serde_json::json!({
+                    "issued": m.issued.load(Relaxed),
+                    "draws": m.draws.load(Relaxed),
+                    "local_nanos": m.local_nanos.load(Relaxed),
+                });
+                let _ = std::fs::write(&path, json.to_string());
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        });
+    }
     axum::serve(listener, shared::http::router(app, None))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

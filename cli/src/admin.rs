@@ -1,0 +1,216 @@
+//! Operator and issuer-side commands: the client registry (DynamoDB), request JWTs for the
+//! issuer API, and key material for local runs.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use clap::Subcommand;
+use p256::ecdsa::{SigningKey, signature::Signer as _};
+use serde_json::json;
+use shared::adapters::dynamo::{DynamoStore, Tables};
+use shared::ports::{Client, IssuerStore};
+
+type Error = Box<dyn std::error::Error>;
+
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Register (or update) an issuer: clientId -> JWKS URI, list format, display name.
+    Add {
+        #[arg(long)]
+        id: String,
+        /// Where the issuer publishes its request-signing keys. HTTPS; http:// only for loopback
+        /// hosts on a local stack.
+        #[arg(long = "jwks-uri")]
+        jwks_uri: String,
+        #[arg(long, default_value = "statuslist+jwt", value_parser = ["statuslist+jwt", "statuslist+cwt"])]
+        format: String,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List registered issuers.
+    List,
+    /// Remove an issuer; its entries stay (and stay revocable only by re-registering it).
+    Remove {
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RequestCommand {
+    /// A signed `POST /issue` body.
+    Issue {
+        #[arg(long)]
+        key: std::path::PathBuf,
+        #[arg(long)]
+        kid: String,
+        #[arg(long)]
+        iss: String,
+        /// Seconds until the credential's status expires (statusExpiry = now + this).
+        #[arg(long = "expires-in", default_value_t = 30 * 86400)]
+        expires_in: i64,
+        /// Request id; a fresh lowercase UUID by default. Reuse one to replay a request.
+        #[arg(long)]
+        jti: Option<String>,
+    },
+    /// A signed `POST /revoke` body.
+    Revoke {
+        #[arg(long)]
+        key: std::path::PathBuf,
+        #[arg(long)]
+        kid: String,
+        #[arg(long)]
+        iss: String,
+        #[arg(long)]
+        idx: u64,
+        #[arg(long)]
+        uri: String,
+    },
+}
+
+fn store_from_env() -> Result<impl std::future::Future<Output = DynamoStore>, Error> {
+    let table =
+        std::env::var("CLIENTS_TABLE").map_err(|_| "CLIENTS_TABLE is not set (the stack's ClientsTableName)")?;
+    Ok(async move {
+        let sdk = shared::adapters::aws::load_config().await;
+        let tables = Tables {
+            clients: table,
+            lists: String::new(),
+            entries: String::new(),
+            idempotency: String::new(),
+        };
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables)
+    })
+}
+
+fn check_jwks_uri(uri: &str) -> Result<(), Error> {
+    let url = reqwest::Url::parse(uri).map_err(|e| format!("--jwks-uri {uri:?}: {e}"))?;
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(format!("--jwks-uri {uri:?}: must be https (http only for loopback hosts on a local stack)").into()),
+    }
+}
+
+pub async fn client(cmd: ClientCommand) -> Result<(), Error> {
+    let store = store_from_env()?.await;
+    match cmd {
+        ClientCommand::Add {
+            id,
+            jwks_uri,
+            format,
+            name,
+        } => {
+            if id.trim().is_empty() || id.len() > 256 {
+                return Err("--id must be 1 to 256 characters".into());
+            }
+            check_jwks_uri(&jwks_uri)?;
+            let client = Client {
+                client_id: id,
+                jwks_uri,
+                format,
+                name,
+            };
+            store.put_client(&client).await?;
+            println!("{}", serde_json::to_string(&client)?);
+        }
+        ClientCommand::List => {
+            for c in store.clients().await? {
+                println!("{}", serde_json::to_string(&c)?);
+            }
+        }
+        ClientCommand::Remove { id } => {
+            if !store.delete_client(&id).await? {
+                return Err(format!("no client {id:?}").into());
+            }
+            println!("removed {id}");
+        }
+    }
+    Ok(())
+}
+
+fn load_key(path: &std::path::Path) -> Result<SigningKey, Error> {
+    use p256::pkcs8::DecodePrivateKey;
+    let pem = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let secret = p256::SecretKey::from_pkcs8_pem(&pem)
+        .or_else(|_| p256::SecretKey::from_sec1_pem(&pem))
+        .map_err(|_| format!("{}: not a P-256 private key (PEM)", path.display()))?;
+    Ok(SigningKey::from(secret))
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn sign(key: &SigningKey, kid: &str, claims: serde_json::Value) -> String {
+    let header = json!({"alg": "ES256", "typ": "JWT", "kid": kid});
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let sig: p256::ecdsa::Signature = key.sign(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+}
+
+pub fn request(cmd: RequestCommand) -> Result<(), Error> {
+    let token = match cmd {
+        RequestCommand::Issue {
+            key,
+            kid,
+            iss,
+            expires_in,
+            jti,
+        } => {
+            let jti = jti.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            sign(
+                &load_key(&key)?,
+                &kid,
+                json!({"iss": iss, "iat": now(), "jti": jti, "statusExpiry": now() + expires_in}),
+            )
+        }
+        RequestCommand::Revoke {
+            key,
+            kid,
+            iss,
+            idx,
+            uri,
+        } => {
+            let jti = uuid::Uuid::new_v4().to_string();
+            sign(
+                &load_key(&key)?,
+                &kid,
+                json!({"iss": iss, "iat": now(), "jti": jti, "idx": idx, "uri": uri}),
+            )
+        }
+    };
+    println!("{token}");
+    Ok(())
+}
+
+/// Writes a new P-256 private key (PKCS#8 PEM) to `out`, refusing to overwrite.
+pub fn keygen(out: &std::path::Path) -> Result<(), Error> {
+    use p256::pkcs8::{EncodePrivateKey, LineEnding};
+    use std::io::Write;
+    let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
+    let pem = secret.to_pkcs8_pem(LineEnding::LF)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    file.write_all(pem.as_bytes())?;
+    Ok(())
+}
+
+/// Prints the JWKS `{"keys": [...]}` holding the public half of a PEM key under `kid`.
+pub fn jwks(key: &std::path::Path, kid: &str) -> Result<(), Error> {
+    let pem = std::fs::read_to_string(key).map_err(|e| format!("{}: {e}", key.display()))?;
+    let public = shared::domain::keys::public_key_from_pem(&pem)?;
+    println!("{}", json!({"keys": [shared::domain::keys::public_jwk(&public, kid)]}));
+    Ok(())
+}
