@@ -175,6 +175,10 @@ pub fn config() -> Config {
         allow_http_loopback_jwks: true,
         issuer_jwks_ttl: Duration::from_secs(300),
         issuer_jwks_timeout: Duration::from_millis(1500),
+        list_pool: shared::issuer::GOVUK_POOL.to_string(),
+        tokens_bucket: stack_env("TOKENS_BUCKET"),
+        token_ttl: 600,
+        token_validity: 3600,
     }
 }
 
@@ -202,14 +206,55 @@ impl Harness {
             })
             .await
             .unwrap();
+        Self::assemble(config(), sdk, ddb_sdk, signer, issuer, jwks, client_id).await
+    }
+
+    /// With a given configuration (publishing tests shorten token lifetimes).
+    pub async fn with_config(config: Config) -> Self {
+        let sdk = localstack().await;
+        let signer = KmsSigner::new(aws_sdk_kms::Client::new(&sdk), stack_env("SIGNING_KEY_ID"))
+            .await
+            .unwrap();
+        let issuer = Issuer::generate(&format!("key-{}", jti()));
+        let jwks = JwksServer::start(json!({"keys": [issuer.jwk()]}).to_string()).await;
+        let client_id = format!("client-{}", jti());
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables())
+            .put_client(&Client {
+                client_id: client_id.clone(),
+                jwks_uri: jwks.url.clone(),
+                format: "statuslist+jwt".into(),
+                name: "Test issuer".into(),
+            })
+            .await
+            .unwrap();
+        Self::assemble(config, sdk.clone(), sdk, signer, issuer, jwks, client_id).await
+    }
+
+    async fn assemble(
+        config: Config,
+        sdk: SdkConfig,
+        ddb_sdk: SdkConfig,
+        signer: KmsSigner,
+        issuer: Issuer,
+        jwks: JwksServer,
+        client_id: String,
+    ) -> Self {
         let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&ddb_sdk), tables()));
         let events = Arc::new(RecordedEvents::default());
+        let objects = Arc::new(shared::adapters::s3_objects::S3Objects::new(
+            &sdk,
+            stack_env("TOKENS_BUCKET"),
+        ));
         let app = Arc::new(App::new(
-            config(),
-            Arc::new(signer),
-            store.clone(),
-            Arc::new(HttpJwks::new(Duration::from_millis(1500), true)),
-            events.clone(),
+            config,
+            shared::app::Adapters {
+                signer: Arc::new(signer),
+                store: store.clone(),
+                lists: store.clone(),
+                objects,
+                jwks: Arc::new(HttpJwks::new(Duration::from_millis(1500), true)),
+                events: events.clone(),
+            },
         ));
         let router = shared::http::router(app.clone(), None);
         Harness {
@@ -229,6 +274,25 @@ impl Harness {
 
     pub fn issue_token(&self) -> String {
         self.issuer.sign(&self.issuer.header(), &self.issue_claims())
+    }
+
+    pub async fn get(&self, path: &str, accept: Option<&str>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let mut request = Request::get(path);
+        if let Some(a) = accept {
+            request = request.header("accept", a);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let (parts, body) = response.into_parts();
+        (
+            parts.status,
+            parts.headers,
+            axum::body::to_bytes(body, 16 << 20).await.unwrap().to_vec(),
+        )
     }
 
     pub async fn post(&self, path: &str, content_type: Option<&str>, body: impl Into<Body>) -> (StatusCode, Value) {

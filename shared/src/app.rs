@@ -5,15 +5,29 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
-use crate::adapters::{aws, dynamo::DynamoStore, jwks_http::HttpJwks, kms_signer::KmsSigner, log_events::LogEvents};
+use crate::adapters::{
+    aws, dynamo::DynamoStore, jwks_http::HttpJwks, kms_signer::KmsSigner, log_events::LogEvents, s3_objects::S3Objects,
+};
 use crate::config::Config;
-use crate::issuer::{GOVUK_POOL, IssuerService, Metrics, allocator::Allocator, jwks_cache::JwksCache};
-use crate::ports::{EventSink, IssuerStore, JwksSource, Signer};
+use crate::issuer::{IssuerService, Metrics, allocator::Allocator, jwks_cache::JwksCache};
+use crate::ports::{EventSink, IssuerStore, JwksSource, ListSource, ObjectStore, Signer};
+use crate::publisher::Publisher;
+
+/// The adapters an [`App`] is built from.
+pub struct Adapters {
+    pub signer: Arc<dyn Signer>,
+    pub store: Arc<dyn IssuerStore>,
+    pub lists: Arc<dyn ListSource>,
+    pub objects: Arc<dyn ObjectStore>,
+    pub jwks: Arc<dyn JwksSource>,
+    pub events: Arc<dyn EventSink>,
+}
 
 pub struct App {
     pub config: Config,
     pub signer: Arc<dyn Signer>,
     pub issuer: IssuerService,
+    pub publisher: Arc<Publisher>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,36 +48,45 @@ impl App {
             aws_sdk_dynamodb::Client::new(&sdk),
             config.tables.clone(),
         ));
-        let jwks = Arc::new(HttpJwks::new(
-            config.issuer_jwks_timeout,
-            config.allow_http_loopback_jwks,
-        ));
-        Ok(Arc::new(App::new(
-            config,
-            Arc::new(signer),
-            store,
-            jwks,
-            Arc::new(LogEvents),
-        )))
+        let adapters = Adapters {
+            signer: Arc::new(signer),
+            store: store.clone(),
+            lists: store,
+            objects: Arc::new(S3Objects::new(&sdk, config.tokens_bucket.clone())),
+            jwks: Arc::new(HttpJwks::new(
+                config.issuer_jwks_timeout,
+                config.allow_http_loopback_jwks,
+            )),
+            events: Arc::new(LogEvents),
+        };
+        Ok(Arc::new(App::new(config, adapters)))
     }
 
     /// Wires the given adapters (tests use the same constructor with their own parts).
-    pub fn new(
-        config: Config,
-        signer: Arc<dyn Signer>,
-        store: Arc<dyn IssuerStore>,
-        jwks: Arc<dyn JwksSource>,
-        events: Arc<dyn EventSink>,
-    ) -> App {
+    pub fn new(config: Config, a: Adapters) -> App {
+        let publisher = Arc::new(Publisher {
+            lists: a.lists,
+            objects: a.objects,
+            signer: a.signer.clone(),
+            base_url: config.public_base_url.clone(),
+            ttl: config.token_ttl,
+            validity: config.token_validity,
+        });
         let issuer = IssuerService {
-            jwks: JwksCache::new(jwks, config.issuer_jwks_ttl, Duration::from_secs(10)),
-            allocator: Allocator::new(store.clone(), GOVUK_POOL),
-            store,
-            events,
+            jwks: JwksCache::new(a.jwks, config.issuer_jwks_ttl, Duration::from_secs(10)),
+            allocator: Allocator::new(a.store.clone(), config.list_pool.clone(), Some(publisher.clone())),
+            store: a.store,
+            events: a.events,
+            publisher: Some(publisher.clone()),
             base_url: config.public_base_url.clone(),
             metrics: Metrics::default(),
             clients: Default::default(),
         };
-        App { config, signer, issuer }
+        App {
+            config,
+            signer: a.signer,
+            issuer,
+            publisher,
+        }
     }
 }

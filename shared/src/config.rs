@@ -21,6 +21,13 @@ pub struct Config {
     pub issuer_jwks_ttl: Duration,
     /// Timeout for fetching an issuer's JWKS.
     pub issuer_jwks_timeout: Duration,
+    /// Which pool of lists /issue allocates from (separate deployments or tests may use their own).
+    pub list_pool: String,
+    /// The bucket tokens are published to.
+    pub tokens_bucket: String,
+    /// Token `ttl` (seconds) and lifetime (`exp - iat`).
+    pub token_ttl: u64,
+    pub token_validity: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +54,13 @@ fn var_or<T: std::str::FromStr>(name: &str, default: T) -> Result<T, ConfigError
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let public_base_url = var("PUBLIC_BASE_URL")?.trim_end_matches('/').to_string();
+        let ttl: u64 = var_or("TOKEN_TTL_SECONDS", crate::publisher::DEFAULT_TTL)?;
+        let validity: i64 = var_or("TOKEN_VALIDITY_SECONDS", crate::publisher::DEFAULT_VALIDITY)?;
+        if ttl == 0 || validity <= 0 || ttl as i64 > validity {
+            return Err(ConfigError(
+                "TOKEN_TTL_SECONDS must be positive and at most TOKEN_VALIDITY_SECONDS".into(),
+            ));
+        }
         if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://")) {
             return Err(ConfigError(format!(
                 "PUBLIC_BASE_URL {public_base_url:?} must be an http(s) URL"
@@ -66,6 +80,10 @@ impl Config {
             allow_http_loopback_jwks: var_or("ALLOW_HTTP_LOOPBACK_JWKS", false)?,
             issuer_jwks_ttl: Duration::from_secs(var_or("ISSUER_JWKS_TTL_SECONDS", 300)?),
             issuer_jwks_timeout: Duration::from_millis(var_or("ISSUER_JWKS_TIMEOUT_MS", 3000)?),
+            list_pool: var_or("LIST_POOL", crate::issuer::GOVUK_POOL.to_string())?,
+            tokens_bucket: var("TOKENS_BUCKET")?,
+            token_ttl: var_or("TOKEN_TTL_SECONDS", crate::publisher::DEFAULT_TTL)?,
+            token_validity: var_or("TOKEN_VALIDITY_SECONDS", crate::publisher::DEFAULT_VALIDITY)?,
         })
     }
 }

@@ -21,6 +21,7 @@ pub mod http;
 pub mod issuer;
 pub mod lambda;
 pub mod ports;
+pub mod publisher;
 
 pub use domain::keys::KeySet;
 pub use domain::status::{Bits, Status, StatusError};

@@ -188,3 +188,83 @@ pub struct AuditEvent {
 pub trait EventSink: Send + Sync {
     fn emit(&self, event: AuditEvent);
 }
+
+// ------------------------------------------------------------------ publishing
+
+/// A list's publishing state: its change sequence (bumped after every status change) and the
+/// sequence of the newest published token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListState {
+    pub list: ListRecord,
+    pub change_seq: u64,
+}
+
+/// Reads a list for rendering.
+#[async_trait]
+pub trait ListSource: Send + Sync {
+    async fn list_state(&self, list_id: &str) -> Result<Option<ListState>, StoreError>;
+    /// Every entry of the list whose status is not VALID, as (idx, status), read consistently.
+    async fn non_valid_entries(&self, list_id: &str) -> Result<Vec<(u64, u8)>, StoreError>;
+    /// Records a status change in the list; returns the new change sequence.
+    async fn bump_change_seq(&self, list_id: &str) -> Result<u64, StoreError>;
+}
+
+/// A published object's metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub etag: String,
+    /// The change sequence the object was rendered from.
+    pub seq: u64,
+    /// The token's `exp` (seconds).
+    pub exp: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublishedObject {
+    pub body: Vec<u8>,
+    pub content_type: String,
+    pub cache_control: Option<String>,
+    pub meta: ObjectMeta,
+}
+
+/// Writes are compare-and-swap on the object's ETag, so a render that started earlier can never
+/// replace a newer one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Precondition {
+    /// Only if no object exists.
+    Absent,
+    /// Only if the current object has this ETag.
+    Matches(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PutOutcome {
+    Written,
+    /// Someone else wrote first: re-read and decide again.
+    Conflict,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    #[error("object store unavailable: {0}")]
+    Unavailable(String),
+    #[error("object store error: {0}")]
+    Other(String),
+}
+
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, ObjectError>;
+    async fn get(&self, key: &str) -> Result<Option<PublishedObject>, ObjectError>;
+    #[allow(clippy::too_many_arguments)]
+    async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        cache_control: &str,
+        seq: u64,
+        exp: i64,
+        precondition: Precondition,
+    ) -> Result<PutOutcome, ObjectError>;
+}

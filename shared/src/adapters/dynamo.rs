@@ -461,3 +461,72 @@ impl IssuerStore for DynamoStore {
         }
     }
 }
+
+#[async_trait]
+impl crate::ports::ListSource for DynamoStore {
+    async fn list_state(&self, list_id: &str) -> Result<Option<crate::ports::ListState>, StoreError> {
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.t.lists)
+            .key("listId", s(list_id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        let Some(item) = out.item() else { return Ok(None) };
+        Ok(Some(crate::ports::ListState {
+            list: list_from(item)?,
+            change_seq: get_n(item, "changeSeq").unwrap_or(0),
+        }))
+    }
+
+    async fn non_valid_entries(&self, list_id: &str) -> Result<Vec<(u64, u8)>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .ddb
+                .query()
+                .table_name(&self.t.entries)
+                .key_condition_expression("listId = :l")
+                .filter_expression("#st <> :valid")
+                .projection_expression("idx, #st")
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":l", s(list_id))
+                .expression_attribute_values(":valid", n(0))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in page.items() {
+                out.push((
+                    get_n(item, "idx").ok_or_else(|| bad("idx"))?,
+                    get_n(item, "status").unwrap_or(0),
+                ));
+            }
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    async fn bump_change_seq(&self, list_id: &str) -> Result<u64, StoreError> {
+        let out = self
+            .ddb
+            .update_item()
+            .table_name(&self.t.lists)
+            .key("listId", s(list_id))
+            .update_expression("ADD changeSeq :one")
+            .condition_expression("attribute_exists(listId)")
+            .expression_attribute_values(":one", n(1))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.attributes().and_then(|a| get_n(a, "changeSeq")).unwrap_or(0))
+    }
+}

@@ -7,3 +7,4 @@ pub mod jwks_http;
 pub mod kms_signer;
 pub mod local_signer;
 pub mod log_events;
+pub mod s3_objects;

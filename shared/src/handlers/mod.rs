@@ -4,6 +4,7 @@
 pub mod issue;
 pub mod jwks;
 pub mod revoke;
+pub mod token;
 
 /// Seconds since the epoch.
 pub fn now() -> i64 {

@@ -40,6 +40,11 @@ pub const ROUTES: &[Route] = &[
         method: "POST",
         path: "/revoke",
     },
+    Route {
+        function: "token",
+        method: "GET",
+        path: "/t/{id}",
+    },
 ];
 
 fn handler(route: &Route) -> MethodRouter<Arc<App>> {
@@ -47,6 +52,7 @@ fn handler(route: &Route) -> MethodRouter<Arc<App>> {
         "jwks" => get(handlers::jwks::get),
         "issue" => post(handlers::issue::post),
         "revoke" => post(handlers::revoke::post),
+        "token" => get(handlers::token::get),
         other => unreachable!("route table names unknown function {other}"),
     }
 }

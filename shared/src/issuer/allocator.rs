@@ -27,6 +27,8 @@ pub const MAX_ATTEMPTS: usize = 24;
 
 pub struct Allocator {
     store: Arc<dyn IssuerStore>,
+    /// Publishes each new list's empty token at creation, so its URI resolves from the start.
+    publisher: Option<Arc<crate::publisher::Publisher>>,
     pool: String,
     cache: Mutex<Option<(Instant, Vec<ListRecord>)>>,
     cache_ttl: Duration,
@@ -42,9 +44,14 @@ pub fn new_list_id() -> String {
 }
 
 impl Allocator {
-    pub fn new(store: Arc<dyn IssuerStore>, pool: impl Into<String>) -> Self {
+    pub fn new(
+        store: Arc<dyn IssuerStore>,
+        pool: impl Into<String>,
+        publisher: Option<Arc<crate::publisher::Publisher>>,
+    ) -> Self {
         Allocator {
             store,
+            publisher,
             pool: pool.into(),
             cache: Mutex::new(None),
             cache_ttl: Duration::from_secs(30),
@@ -72,6 +79,11 @@ impl Allocator {
             };
             if self.store.create_list(&list).await? {
                 tracing::info!(list_id = %list.list_id, pool = %self.pool, "created status list");
+                if let Some(p) = &self.publisher
+                    && let Err(e) = p.publish(&list.list_id, now).await
+                {
+                    tracing::warn!(list_id = %list.list_id, error = %e, "new list not published yet");
+                }
                 lists.push(list);
             }
         }

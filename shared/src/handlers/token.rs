@@ -1,0 +1,112 @@
+//! `GET /t/{id}`: the published Status List Token, JWT or CWT by `Accept` (JWT when absent or
+//! `*/*`; 406 for anything we cannot serve). Unknown lists are 404 and expired tokens 410.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::app::App;
+use crate::domain::token::{CWT_MEDIA_TYPE, JWT_MEDIA_TYPE, TokenFormat};
+use crate::http::ApiError;
+use crate::publisher::object_key;
+
+/// The format an `Accept` header asks for, by q-value (RFC 9110 §12.5.1); `None` if neither.
+pub fn negotiate(accept: Option<&str>) -> Option<TokenFormat> {
+    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
+        return Some(TokenFormat::Jwt);
+    };
+    let mut best: Option<(f32, u8, TokenFormat)> = None;
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.trim().parse::<f32>().ok()))
+            .next()
+            .unwrap_or(1.0);
+        if q <= 0.0 {
+            continue;
+        }
+        // Specific types beat wildcards at equal q.
+        let (specificity, format) = match media.as_str() {
+            m if m == JWT_MEDIA_TYPE => (2, TokenFormat::Jwt),
+            m if m == CWT_MEDIA_TYPE => (2, TokenFormat::Cwt),
+            "application/*" | "*/*" => (1, TokenFormat::Jwt),
+            _ => continue,
+        };
+        if best.is_none_or(|(bq, bs, _)| q > bq || (q == bq && specificity > bs)) {
+            best = Some((q, specificity, format));
+        }
+    }
+    best.map(|(_, _, f)| f)
+}
+
+fn valid_list_id(id: &str) -> bool {
+    id.len() == 12 && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+pub async fn get(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::not_found("Status List not found for endpoint uri");
+    if !valid_list_id(&id) {
+        return Err(not_found());
+    }
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = negotiate(accept).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "NOT_ACCEPTABLE",
+            format!("Acceptable types are {JWT_MEDIA_TYPE} and {CWT_MEDIA_TYPE}"),
+        )
+    })?;
+    let object = app.publisher.objects.get(&object_key(&id, format)).await.map_err(|e| {
+        tracing::warn!(error = %e, "token read failed");
+        match e {
+            crate::ports::ObjectError::Unavailable(_) => ApiError::unavailable(),
+            crate::ports::ObjectError::Other(_) => ApiError::internal("Unable to read the status list"),
+        }
+    })?;
+    let object = object.ok_or_else(not_found)?;
+    if object.meta.exp <= super::now() {
+        return Err(ApiError::new(StatusCode::GONE, "GONE", "Status List token has expired"));
+    }
+    let cache = object.cache_control.unwrap_or_else(|| "no-cache".into());
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.media_type().to_string()),
+            (header::CACHE_CONTROL, cache),
+            (header::VARY, "Accept".into()),
+        ],
+        Body::from(object.body),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_negotiation() {
+        use TokenFormat::*;
+        assert_eq!(negotiate(None), Some(Jwt));
+        assert_eq!(negotiate(Some("")), Some(Jwt));
+        assert_eq!(negotiate(Some("*/*")), Some(Jwt));
+        assert_eq!(negotiate(Some("application/statuslist+jwt")), Some(Jwt));
+        assert_eq!(negotiate(Some("application/statuslist+cwt")), Some(Cwt));
+        assert_eq!(
+            negotiate(Some("application/statuslist+jwt;q=0.5, application/statuslist+cwt")),
+            Some(Cwt)
+        );
+        assert_eq!(negotiate(Some("*/*;q=0.1, application/statuslist+cwt")), Some(Cwt));
+        assert_eq!(negotiate(Some("application/STATUSLIST+CWT")), Some(Cwt));
+        assert_eq!(negotiate(Some("text/html")), None);
+        assert_eq!(negotiate(Some("application/statuslist+cwt;q=0")), None);
+        assert_eq!(negotiate(Some("application/json")), None);
+    }
+}
