@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source infra/localstack/common.sh
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/statuslist/target}"
+# Its own target dir: cross builds for arm64 in release never invalidate (or lock) the test build.
+export CARGO_TARGET_DIR="${LAMBDA_TARGET_DIR:-$HOME/.cache/statuslist/lambda-target}"
 venv="$ROOT/.local/build-venv"
 reqs="infra/tools/build-requirements.txt"
 stamp="$venv/.installed-$(sha256sum "$reqs" | cut -c1-16)"

@@ -69,9 +69,11 @@ cat <<MSG
     TOKEN=\$(\$statuslist request issue --key $demo/issuer.pem --kid demo-key --iss demo-issuer)
     curl -s -X POST http://127.0.0.1:$PORT/issue -H 'Content-Type: application/jwt' --data "\$TOKEN"
     #   -> {"idx":...,"uri":"http://127.0.0.1:$PORT/t/..."}
+    curl -s -H 'Accept: application/statuslist+cwt' URI | \$statuslist inspect -
+    \$statuslist check URI IDX --jwks http://127.0.0.1:$PORT/.well-known/jwks.json    # VALID
     TOKEN=\$(\$statuslist request revoke --key $demo/issuer.pem --kid demo-key --iss demo-issuer --idx IDX --uri URI)
     curl -s -X POST http://127.0.0.1:$PORT/revoke -H 'Content-Type: application/jwt' --data "\$TOKEN"
-    curl -s http://127.0.0.1:$PORT/.well-known/jwks.json
+    \$statuslist check URI IDX --jwks http://127.0.0.1:$PORT/.well-known/jwks.json    # INVALID
 
   Register your own issuer (another terminal):
     make register-client CLIENT_ID=my-issuer JWKS_URI=https://issuer.example/.well-known/jwks.json
