@@ -168,7 +168,14 @@ async fn unknown_list_bad_accept_and_malformed_ids() {
     assert_eq!(headers["content-type"], "application/statuslist+jwt");
 }
 
+/// Expiry and re-signing run in one test: a re-signing pass covers every list, and would
+/// otherwise refresh the token the expiry check waits to see expire.
 #[tokio::test]
+async fn expiry_then_re_signing() {
+    an_expired_token_is_410().await;
+    tokens_near_expiry_are_re_signed_without_changes().await;
+}
+
 async fn an_expired_token_is_410() {
     let mut config = config();
     config.token_ttl = 1;
@@ -181,4 +188,47 @@ async fn an_expired_token_is_410() {
     let path = uri.strip_prefix(BASE_URL).unwrap();
     let (status, _, body) = h.get(path, None).await;
     assert_eq!(status, StatusCode::GONE, "{}", String::from_utf8_lossy(&body));
+}
+
+async fn tokens_near_expiry_are_re_signed_without_changes() {
+    let mut config = config();
+    config.token_ttl = 2;
+    config.token_validity = 4;
+    config.list_pool = format!("resign-test-{}", jti());
+    let h = Harness::with_config(config).await;
+    let (_, uri) = issue(&h).await; // creating the pool's lists published their empty tokens
+    let list_id = uri.rsplit('/').next().unwrap().to_string();
+    let key = object_key(&list_id, TokenFormat::Jwt);
+    let first = h
+        .app
+        .publisher
+        .objects
+        .head(&key)
+        .await
+        .unwrap()
+        .expect("published at creation");
+    // Fresh: nothing to do for this list.
+    let report = h
+        .app
+        .publisher
+        .resign_due(now(), h.app.publisher.resign_margin())
+        .await
+        .unwrap();
+    assert!(report.checked >= 4);
+    assert_eq!(
+        h.app.publisher.objects.head(&key).await.unwrap().unwrap().exp,
+        first.exp
+    );
+    // Within one ttl of expiry: re-signed, same content sequence, later exp.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    h.app
+        .publisher
+        .resign_due(now(), h.app.publisher.resign_margin())
+        .await
+        .unwrap();
+    let second = h.app.publisher.objects.head(&key).await.unwrap().unwrap();
+    assert_eq!(second.seq, first.seq);
+    assert!(second.exp > first.exp, "{second:?} vs {first:?}");
+    let path = uri.strip_prefix(BASE_URL).unwrap();
+    assert_eq!(h.get(path, None).await.0, StatusCode::OK);
 }

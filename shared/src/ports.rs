@@ -207,6 +207,8 @@ pub trait ListSource: Send + Sync {
     async fn non_valid_entries(&self, list_id: &str) -> Result<Vec<(u64, u8)>, StoreError>;
     /// Records a status change in the list; returns the new change sequence.
     async fn bump_change_seq(&self, list_id: &str) -> Result<u64, StoreError>;
+    /// Every list id, open or retired (all stay published).
+    async fn all_list_ids(&self) -> Result<Vec<String>, StoreError>;
 }
 
 /// A published object's metadata.

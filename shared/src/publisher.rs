@@ -153,3 +153,49 @@ impl Publisher {
         Err(ObjectError::Other(format!("{key}: too many concurrent writers")).into())
     }
 }
+
+/// What one re-signing pass did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ResignReport {
+    pub checked: usize,
+    pub republished: usize,
+    pub failed: usize,
+}
+
+impl Publisher {
+    /// Re-publishes every list whose token is missing or has less than `margin` seconds left,
+    /// even if nothing changed, so relying parties never find an expired token. Run on a
+    /// schedule more often than `validity - margin`.
+    pub async fn resign_due(&self, now: i64, margin: i64) -> Result<ResignReport, PublishError> {
+        let mut report = ResignReport::default();
+        for list_id in self.lists.all_list_ids().await? {
+            report.checked += 1;
+            let due = match self.objects.head(&object_key(&list_id, TokenFormat::Jwt)).await {
+                Ok(None) => true,
+                Ok(Some(meta)) => meta.exp - now < margin,
+                Err(e) => {
+                    tracing::warn!(list_id, error = %e, "cannot read the published token");
+                    report.failed += 1;
+                    continue;
+                }
+            };
+            if !due {
+                continue;
+            }
+            match self.publish(&list_id, now).await {
+                Ok(_) => report.republished += 1,
+                Err(e) => {
+                    // The old token stays in place; the next pass retries.
+                    tracing::warn!(list_id, error = %e, "re-signing failed");
+                    report.failed += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// The default margin: one `ttl`, so a token cached for its full ttl is still unexpired.
+    pub fn resign_margin(&self) -> i64 {
+        self.ttl as i64
+    }
+}

@@ -529,4 +529,27 @@ impl crate::ports::ListSource for DynamoStore {
             .map_err(classify)?;
         Ok(out.attributes().and_then(|a| get_n(a, "changeSeq")).unwrap_or(0))
     }
+
+    async fn all_list_ids(&self) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .ddb
+                .scan()
+                .table_name(&self.t.lists)
+                .projection_expression("listId")
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            out.extend(page.items().iter().filter_map(|i| get_s(i, "listId")));
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
 }

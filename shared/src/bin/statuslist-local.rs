@@ -19,6 +19,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!(%addr, "serving the status list API");
+    {
+        // The re-signer, as the schedule runs it in AWS (every RESIGN_INTERVAL_SECONDS here).
+        let app = app.clone();
+        let every = std::env::var("RESIGN_INTERVAL_SECONDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(60);
+        tokio::spawn(async move {
+            loop {
+                let now = shared::handlers::now();
+                match app.publisher.resign_due(now, app.publisher.resign_margin()).await {
+                    Ok(r) if r.republished > 0 || r.failed > 0 => tracing::info!(?r, "re-signing pass"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "re-signing pass failed"),
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(every)).await;
+            }
+        });
+    }
     if let Ok(path) = std::env::var("METRICS_FILE") {
         // Counters for the load driver, written once a second.
         let app = app.clone();
