@@ -189,28 +189,16 @@ impl Harness {
 
     /// With a given SDK config for DynamoDB (fault tests point it at a dead endpoint).
     pub async fn with_sdk(ddb_sdk: SdkConfig) -> Self {
-        let sdk = localstack().await;
-        let signer = KmsSigner::new(aws_sdk_kms::Client::new(&sdk), stack_env("SIGNING_KEY_ID"))
-            .await
-            .unwrap();
-        let issuer = Issuer::generate(&format!("key-{}", jti()));
-        let jwks = JwksServer::start(json!({"keys": [issuer.jwk()]}).to_string()).await;
-        let client_id = format!("client-{}", jti());
-        let registry = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables());
-        registry
-            .put_client(&Client {
-                client_id: client_id.clone(),
-                jwks_uri: jwks.url.clone(),
-                format: "statuslist+jwt".into(),
-                name: "Test issuer".into(),
-            })
-            .await
-            .unwrap();
-        Self::assemble(config(), sdk, ddb_sdk, signer, issuer, jwks, client_id).await
+        Self::assemble(config(), ddb_sdk).await
     }
 
     /// With a given configuration (publishing tests shorten token lifetimes).
     pub async fn with_config(config: Config) -> Self {
+        Self::assemble(config, localstack().await).await
+    }
+
+    /// A new issuer (key, JWKS server, registration) and the service wired to the stack.
+    async fn assemble(config: Config, ddb_sdk: SdkConfig) -> Self {
         let sdk = localstack().await;
         let signer = KmsSigner::new(aws_sdk_kms::Client::new(&sdk), stack_env("SIGNING_KEY_ID"))
             .await
@@ -227,18 +215,6 @@ impl Harness {
             })
             .await
             .unwrap();
-        Self::assemble(config, sdk.clone(), sdk, signer, issuer, jwks, client_id).await
-    }
-
-    async fn assemble(
-        config: Config,
-        sdk: SdkConfig,
-        ddb_sdk: SdkConfig,
-        signer: KmsSigner,
-        issuer: Issuer,
-        jwks: JwksServer,
-        client_id: String,
-    ) -> Self {
         let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&ddb_sdk), tables()));
         let events = Arc::new(RecordedEvents::default());
         let objects = Arc::new(shared::adapters::s3_objects::S3Objects::new(

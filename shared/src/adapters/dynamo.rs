@@ -35,6 +35,30 @@ impl DynamoStore {
     pub fn new(ddb: Ddb, tables: Tables) -> Self {
         DynamoStore { ddb, t: tables }
     }
+
+    /// Every item a Scan of `table` returns, across pages; `shape` adds filters and projections.
+    async fn scan_all(
+        &self,
+        table: &str,
+        shape: impl Fn(
+            aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder,
+        ) -> aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = shape(self.ddb.scan().table_name(table))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            out.extend(page.items().iter().cloned());
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(out),
+            }
+        }
+    }
 }
 
 const TRANSIENT: &[&str] = &[
@@ -172,25 +196,12 @@ impl IssuerStore for DynamoStore {
     }
 
     async fn clients(&self) -> Result<Vec<Client>, StoreError> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .ddb
-                .scan()
-                .table_name(&self.t.clients)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in page.items() {
-                out.push(client_from(item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
+        let mut out = self
+            .scan_all(&self.t.clients, |q| q)
+            .await?
+            .iter()
+            .map(client_from)
+            .collect::<Result<Vec<_>, _>>()?;
         out.sort_by(|a, b| a.client_id.cmp(&b.client_id));
         Ok(out)
     }
@@ -340,31 +351,17 @@ impl IssuerStore for DynamoStore {
     }
 
     async fn open_lists(&self, pool: &str) -> Result<Vec<ListRecord>, StoreError> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .ddb
-                .scan()
-                .table_name(&self.t.lists)
-                .filter_expression("#p = :pool AND #st = :open")
-                .expression_attribute_names("#p", "pool")
-                .expression_attribute_names("#st", "state")
-                .expression_attribute_values(":pool", s(pool))
-                .expression_attribute_values(":open", s("OPEN"))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in page.items() {
-                out.push(list_from(item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
+        let items = self
+            .scan_all(&self.t.lists, |q| {
+                q.filter_expression("#p = :pool AND #st = :open")
+                    .expression_attribute_names("#p", "pool")
+                    .expression_attribute_names("#st", "state")
+                    .expression_attribute_values(":pool", s(pool))
+                    .expression_attribute_values(":open", s("OPEN"))
+                    .consistent_read(true)
+            })
+            .await?;
+        let mut out = items.iter().map(list_from).collect::<Result<Vec<_>, _>>()?;
         out.sort_by(|a, b| a.list_id.cmp(&b.list_id));
         Ok(out)
     }
@@ -531,24 +528,10 @@ impl crate::ports::ListSource for DynamoStore {
     }
 
     async fn all_list_ids(&self) -> Result<Vec<String>, StoreError> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .ddb
-                .scan()
-                .table_name(&self.t.lists)
-                .projection_expression("listId")
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(classify)?;
-            out.extend(page.items().iter().filter_map(|i| get_s(i, "listId")));
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
+        let items = self
+            .scan_all(&self.t.lists, |q| q.projection_expression("listId"))
+            .await?;
+        let mut out: Vec<String> = items.iter().filter_map(|i| get_s(i, "listId")).collect();
         out.sort();
         Ok(out)
     }
