@@ -82,8 +82,8 @@ impl Config {
             issuer_jwks_timeout: Duration::from_millis(var_or("ISSUER_JWKS_TIMEOUT_MS", 3000)?),
             list_pool: var_or("LIST_POOL", crate::issuer::GOVUK_POOL.to_string())?,
             tokens_bucket: var("TOKENS_BUCKET")?,
-            token_ttl: var_or("TOKEN_TTL_SECONDS", crate::publisher::DEFAULT_TTL)?,
-            token_validity: var_or("TOKEN_VALIDITY_SECONDS", crate::publisher::DEFAULT_VALIDITY)?,
+            token_ttl: ttl,
+            token_validity: validity,
         })
     }
 }
