@@ -9,6 +9,9 @@ PORT="${PORT:-3000}"
 STACK="${STACK:-statuslist-local}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/statuslist/target}"
 
+if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"; then
+    die "something already listens on 127.0.0.1:$PORT: stop it ('make stop') or choose another PORT"
+fi
 ./infra/deps.sh
 ./infra/tools/install.sh
 started_localstack=0
@@ -20,6 +23,7 @@ server_pid=""
 jwks_pid=""
 cleanup() {
     trap - EXIT INT TERM
+    set +e # stop everything even if one step fails
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
     [ -n "$jwks_pid" ] && kill "$jwks_pid" 2>/dev/null
     if [ "$started_localstack" = 1 ]; then ./infra/localstack/stop.sh; fi
