@@ -382,11 +382,7 @@ async fn body_over_the_limit_is_refused() {
 
 #[tokio::test]
 async fn dynamodb_unreachable_is_503_and_writes_nothing() {
-    let dead = localstack()
-        .await
-        .into_builder()
-        .endpoint_url("http://127.0.0.1:1")
-        .build();
+    let dead = unreachable().await;
     let h = Harness::with_sdk(dead).await;
     let claims = h.issue_claims();
     let got = h.post_jwt("/issue", h.issuer.sign(&h.issuer.header(), &claims)).await;

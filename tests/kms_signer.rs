@@ -136,11 +136,7 @@ async fn refuses_keys_that_cannot_sign_es256() {
 
 #[tokio::test]
 async fn unreachable_kms_is_unavailable_not_a_key_error() {
-    let config = localstack()
-        .await
-        .into_builder()
-        .endpoint_url("http://127.0.0.1:1")
-        .build();
+    let config = integration_tests::unreachable().await;
     let kms = Client::new(&config);
     match KmsSigner::new(kms, "any").await {
         Err(SignerError::Unavailable(_)) => {}

@@ -25,6 +25,15 @@ pub async fn localstack() -> SdkConfig {
         .await
 }
 
+/// SDK config whose endpoint refuses connections: DynamoDB (or anything) "unreachable".
+pub async fn unreachable() -> SdkConfig {
+    localstack()
+        .await
+        .into_builder()
+        .endpoint_url("http://127.0.0.1:1")
+        .build()
+}
+
 /// A value exported by `deploy_stack` (infra/stack/env.sh) for the stack under test.
 pub fn stack_env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {

@@ -183,11 +183,7 @@ async fn contract_error_rows() {
 
 #[tokio::test]
 async fn dynamodb_unreachable_is_503() {
-    let dead = localstack()
-        .await
-        .into_builder()
-        .endpoint_url("http://127.0.0.1:1")
-        .build();
+    let dead = unreachable().await;
     let h = Harness::with_sdk(dead).await;
     let got = revoke(&h, json!(1), json!(format!("{BASE_URL}/t/3B0F3BD087A7"))).await;
     assert_error(

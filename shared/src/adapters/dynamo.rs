@@ -36,6 +36,24 @@ impl DynamoStore {
         DynamoStore { ddb, t: tables }
     }
 
+    /// Atomically adds one to a counter attribute of an existing list; returns the new value.
+    async fn increment_list_counter(&self, list_id: &str, counter: &str) -> Result<u64, StoreError> {
+        let out = self
+            .ddb
+            .update_item()
+            .table_name(&self.t.lists)
+            .key("listId", s(list_id))
+            .update_expression("ADD #c :one")
+            .condition_expression("attribute_exists(listId)")
+            .expression_attribute_names("#c", counter)
+            .expression_attribute_values(":one", n(1))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.attributes().and_then(|a| get_n(a, counter)).unwrap_or(0))
+    }
+
     /// Every item a Scan of `table` returns, across pages; `shape` adds filters and projections.
     async fn scan_all(
         &self,
@@ -335,19 +353,7 @@ impl IssuerStore for DynamoStore {
     }
 
     async fn count_allocation(&self, list_id: &str) -> Result<u64, StoreError> {
-        let out = self
-            .ddb
-            .update_item()
-            .table_name(&self.t.lists)
-            .key("listId", s(list_id))
-            .update_expression("ADD allocated :one")
-            .condition_expression("attribute_exists(listId)")
-            .expression_attribute_values(":one", n(1))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(out.attributes().and_then(|a| get_n(a, "allocated")).unwrap_or(0))
+        self.increment_list_counter(list_id, "allocated").await
     }
 
     async fn open_lists(&self, pool: &str) -> Result<Vec<ListRecord>, StoreError> {
@@ -512,19 +518,7 @@ impl crate::ports::ListSource for DynamoStore {
     }
 
     async fn bump_change_seq(&self, list_id: &str) -> Result<u64, StoreError> {
-        let out = self
-            .ddb
-            .update_item()
-            .table_name(&self.t.lists)
-            .key("listId", s(list_id))
-            .update_expression("ADD changeSeq :one")
-            .condition_expression("attribute_exists(listId)")
-            .expression_attribute_values(":one", n(1))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(out.attributes().and_then(|a| get_n(a, "changeSeq")).unwrap_or(0))
+        self.increment_list_counter(list_id, "changeSeq").await
     }
 
     async fn all_list_ids(&self) -> Result<Vec<String>, StoreError> {
