@@ -48,8 +48,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use p256::ecdsa::{SigningKey, signature::Signer as _};
+use p256::ecdsa::SigningKey;
 use serde_json::{Value, json};
 use shared::adapters::dynamo::{DynamoStore, Tables};
 use shared::adapters::jwks_http::HttpJwks;
@@ -149,13 +148,7 @@ impl Issuer {
 }
 
 pub fn sign_with(key: &SigningKey, header: &Value, payload: &Value) -> String {
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(payload.to_string())
-    );
-    let sig: p256::ecdsa::Signature = key.sign(input.as_bytes());
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+    shared::domain::keys::sign_compact_es256(key, header, payload)
 }
 
 pub fn jti() -> String {

@@ -1,13 +1,12 @@
 //! Operator and issuer-side commands: the client registry (DynamoDB), request JWTs for the
 //! issuer API, and key material for local runs.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use clap::Subcommand;
-use p256::ecdsa::{SigningKey, signature::Signer as _};
+use p256::ecdsa::SigningKey;
 use serde_json::json;
 use shared::adapters::dynamo::{DynamoStore, Tables};
+use shared::domain::keys;
+use shared::handlers::now;
 use shared::ports::{Client, IssuerStore};
 
 type Error = Box<dyn std::error::Error>;
@@ -131,30 +130,13 @@ pub async fn client(cmd: ClientCommand) -> Result<(), Error> {
 }
 
 fn load_key(path: &std::path::Path) -> Result<SigningKey, Error> {
-    use p256::pkcs8::DecodePrivateKey;
     let pem = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let secret = p256::SecretKey::from_pkcs8_pem(&pem)
-        .or_else(|_| p256::SecretKey::from_sec1_pem(&pem))
-        .map_err(|_| format!("{}: not a P-256 private key (PEM)", path.display()))?;
+    let secret = keys::secret_key_from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(SigningKey::from(secret))
 }
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 fn sign(key: &SigningKey, kid: &str, claims: serde_json::Value) -> String {
-    let header = json!({"alg": "ES256", "typ": "JWT", "kid": kid});
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    let sig: p256::ecdsa::Signature = key.sign(input.as_bytes());
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+    keys::sign_compact_es256(key, &json!({"alg": "ES256", "typ": "JWT", "kid": kid}), &claims)
 }
 
 pub fn request(cmd: RequestCommand) -> Result<(), Error> {

@@ -7,13 +7,13 @@ mod fetch;
 
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use shared::adapters::local_signer::LocalSigner;
 use shared::domain::keys::{self, KeySet};
 use shared::domain::token::{self, cwt, jwt};
+use shared::handlers::now;
 use shared::{Bits, Expectations, Status, StatusList, StatusListToken, TokenFormat};
 
 #[derive(Parser)]
@@ -233,13 +233,6 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             })
         }
     }
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 async fn read_source(source: &str) -> Result<Vec<u8>, Error> {

@@ -59,7 +59,7 @@ pub fn object_key(list_id: &str, format: TokenFormat) -> String {
 
 impl Publisher {
     pub fn uri(&self, list_id: &str) -> String {
-        format!("{}/t/{list_id}", self.base_url)
+        crate::issuer::allocator::list_uri(&self.base_url, list_id)
     }
 
     /// Renders and publishes `list_id` as it is now. Returns the sequence published.

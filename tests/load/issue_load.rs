@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use integration_tests::{jti, now, sign_with};
-use p256::pkcs8::DecodePrivateKey;
 use serde_json::{Value, json};
 
 #[tokio::main]
@@ -25,7 +24,8 @@ async fn main() {
     let concurrency: usize = args.get(6).and_then(|v| v.parse().ok()).unwrap_or(64);
     let metrics_file = args.get(7).cloned();
     let key = p256::ecdsa::SigningKey::from(
-        p256::SecretKey::from_pkcs8_pem(&std::fs::read_to_string(key_path).expect("key file")).expect("P-256 key"),
+        shared::domain::keys::secret_key_from_pem(&std::fs::read_to_string(key_path).expect("key file"))
+            .expect("P-256 key"),
     );
     let header = json!({"alg": "ES256", "typ": "JWT", "kid": kid});
     let tokens: Vec<String> = (0..requests)

@@ -5,7 +5,6 @@ use async_trait::async_trait;
 use p256::{
     PublicKey, SecretKey,
     ecdsa::{SigningKey, signature::Signer as _},
-    pkcs8::DecodePrivateKey,
 };
 
 use crate::domain::keys;
@@ -21,9 +20,7 @@ impl LocalSigner {
     /// Reads a PKCS#8 (`BEGIN PRIVATE KEY`) or SEC1 (`BEGIN EC PRIVATE KEY`) P-256 key. The
     /// `kid` defaults to the key's RFC 7638 thumbprint.
     pub fn from_pem(pem: &str, kid: Option<String>) -> Result<Self, SignerError> {
-        let secret = SecretKey::from_pkcs8_pem(pem)
-            .or_else(|_| SecretKey::from_sec1_pem(pem))
-            .map_err(|_| SignerError::Key("expected a P-256 private key in PEM (PKCS#8 or SEC1)".into()))?;
+        let secret = keys::secret_key_from_pem(pem).map_err(|e| SignerError::Key(e.to_string()))?;
         Ok(Self::from_secret(secret, kid))
     }
 

@@ -62,21 +62,37 @@ pub fn key_from_jwk(jwk: &Jwk) -> Result<VerifyingKey, KeyError> {
     VerifyingKey::from_sec1_bytes(&sec1).map_err(|_| KeyError::Unreadable("point not on P-256".into()))
 }
 
+/// Reads a P-256 private key in PEM, PKCS#8 (`BEGIN PRIVATE KEY`) or SEC1 (`BEGIN EC PRIVATE KEY`).
+pub fn secret_key_from_pem(pem: &str) -> Result<p256::SecretKey, KeyError> {
+    use p256::pkcs8::DecodePrivateKey;
+    p256::SecretKey::from_pkcs8_pem(pem)
+        .or_else(|_| p256::SecretKey::from_sec1_pem(pem))
+        .map_err(|_| KeyError::Unreadable("expected a P-256 private key in PEM (PKCS#8 or SEC1)".into()))
+}
+
 /// Reads a PEM public key (SPKI) or private key (PKCS#8 or SEC1), returning its public half.
 pub fn public_key_from_pem(pem: &str) -> Result<PublicKey, KeyError> {
-    use p256::pkcs8::{DecodePrivateKey, DecodePublicKey};
-    if let Ok(key) = PublicKey::from_public_key_pem(pem) {
-        return Ok(key);
-    }
-    if let Ok(secret) = p256::SecretKey::from_pkcs8_pem(pem) {
-        return Ok(secret.public_key());
-    }
-    if let Ok(secret) = p256::SecretKey::from_sec1_pem(pem) {
-        return Ok(secret.public_key());
-    }
-    Err(KeyError::Unreadable(
-        "expected a P-256 key in PEM (SPKI, PKCS#8 or SEC1)".into(),
-    ))
+    use p256::pkcs8::DecodePublicKey;
+    PublicKey::from_public_key_pem(pem)
+        .or_else(|_| secret_key_from_pem(pem).map(|s| s.public_key()))
+        .map_err(|_| KeyError::Unreadable("expected a P-256 key in PEM (SPKI, PKCS#8 or SEC1)".into()))
+}
+
+/// A compact ES256 JWS over exactly this header and payload (issuer requests, and tests that
+/// need arbitrary headers).
+pub fn sign_compact_es256(
+    key: &p256::ecdsa::SigningKey,
+    header: &serde_json::Value,
+    payload: &serde_json::Value,
+) -> String {
+    use p256::ecdsa::signature::Signer;
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(payload.to_string())
+    );
+    let sig: p256::ecdsa::Signature = key.sign(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
 }
 
 /// The keys a verifier trusts, each with its `kid` where known.

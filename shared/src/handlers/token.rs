@@ -43,17 +43,13 @@ pub fn negotiate(accept: Option<&str>) -> Option<TokenFormat> {
     best.map(|(_, _, f)| f)
 }
 
-fn valid_list_id(id: &str) -> bool {
-    id.len() == 12 && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-}
-
 pub async fn get(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::not_found("Status List not found for endpoint uri");
-    if !valid_list_id(&id) {
+    if !crate::issuer::allocator::is_list_id(&id) {
         return Err(not_found());
     }
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());

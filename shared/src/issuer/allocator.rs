@@ -43,6 +43,16 @@ pub fn new_list_id() -> String {
         .collect()
 }
 
+/// Whether `id` has the shape of our list ids (so malformed ids never reach storage).
+pub fn is_list_id(id: &str) -> bool {
+    id.len() == 12 && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// A list's URI: where its token is served, and the `sub` of that token.
+pub fn list_uri(base_url: &str, list_id: &str) -> String {
+    format!("{base_url}/t/{list_id}")
+}
+
 impl Allocator {
     pub fn new(
         store: Arc<dyn IssuerStore>,

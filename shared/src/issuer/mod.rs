@@ -109,13 +109,13 @@ fn event(name: &'static str, now: i64) -> AuditEvent {
 
 impl IssuerService {
     pub fn list_uri(&self, list_id: &str) -> String {
-        format!("{}/t/{list_id}", self.base_url)
+        allocator::list_uri(&self.base_url, list_id)
     }
 
     /// The list id of one of our list URIs, or `None` for anything else.
     pub fn list_id_of<'a>(&self, uri: &'a str) -> Option<&'a str> {
         let id = uri.strip_prefix(&self.base_url)?.strip_prefix("/t/")?;
-        (id.len() == 12 && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())).then_some(id)
+        allocator::is_list_id(id).then_some(id)
     }
 
     fn fail(&self, name: &'static str, now: i64, client_id: Option<&str>, kid: Option<&str>, f: &IssuerFailure) {
