@@ -38,7 +38,8 @@ async fn tables_are_keyed_streamed_and_expiring_as_declared() {
     );
     let stream = entries.stream_specification().expect("entries table has a stream");
     assert!(stream.stream_enabled());
-    assert_eq!(stream.stream_view_type(), Some(&StreamViewType::KeysOnly));
+    // Old and new images: the forwarder compares statuses.
+    assert_eq!(stream.stream_view_type(), Some(&StreamViewType::NewAndOldImages));
 
     for table in ["CLIENTS_TABLE", "LISTS_TABLE", "IDEMPOTENCY_TABLE"] {
         let t = describe(stack_env(table)).await;
@@ -131,4 +132,42 @@ async fn signing_key_is_p256_and_the_service_publishes_it() {
     assert_eq!(jwks.keys[0].common.key_id.as_deref(), Some(app.signer.kid()));
     let published = shared::domain::keys::key_from_jwk(&jwks.keys[0]).unwrap();
     assert_eq!(p256::PublicKey::from(&published), *app.signer.public_key());
+}
+
+#[tokio::test]
+async fn the_publish_queue_is_fifo_with_a_dead_letter_queue() {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let sqs = aws_sdk_sqs::Client::new(&localstack().await);
+    let url = stack_env("PUBLISH_QUEUE_URL");
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(A::All)
+        .send()
+        .await
+        .unwrap();
+    let attrs = attrs.attributes().unwrap();
+    assert_eq!(attrs[&A::FifoQueue], "true");
+    assert_eq!(attrs[&A::ContentBasedDeduplication], "false");
+    let redrive: serde_json::Value = serde_json::from_str(&attrs[&A::RedrivePolicy]).unwrap();
+    assert_eq!(redrive["maxReceiveCount"].to_string().trim_matches('"'), "8");
+    let dlq_arn = redrive["deadLetterTargetArn"].as_str().unwrap();
+    assert!(dlq_arn.ends_with("-publish-dlq.fifo"), "{dlq_arn}");
+    let dlq_name = dlq_arn.rsplit(':').next().unwrap();
+    let dlq_url = sqs.get_queue_url().queue_name(dlq_name).send().await.unwrap();
+    let dlq = sqs
+        .get_queue_attributes()
+        .queue_url(dlq_url.queue_url().unwrap())
+        .attribute_names(A::FifoQueue)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dlq.attributes().unwrap()[&A::FifoQueue], "true");
+    // The forwarder's on-failure destination exists too.
+    let stage_prefix = dlq_name.trim_end_matches("-publish-dlq.fifo");
+    sqs.get_queue_url()
+        .queue_name(format!("{stage_prefix}-forwarder-dlq"))
+        .send()
+        .await
+        .expect("forwarder dead-letter queue");
 }

@@ -181,6 +181,7 @@ pub fn config() -> Config {
         tokens_bucket: stack_env("TOKENS_BUCKET"),
         token_ttl: 600,
         token_validity: 3600,
+        publish_queue_url: Some(stack_env("PUBLISH_QUEUE_URL")),
     }
 }
 
@@ -232,6 +233,10 @@ impl Harness {
                 objects,
                 jwks: Arc::new(HttpJwks::new(Duration::from_millis(1500), true)),
                 events: events.clone(),
+                queue: Some(Arc::new(shared::adapters::sqs_queue::SqsQueue::new(
+                    &sdk,
+                    stack_env("PUBLISH_QUEUE_URL"),
+                ))),
             },
         ));
         let router = shared::http::router(app.clone(), None);
@@ -301,3 +306,59 @@ pub fn assert_error(got: &(StatusCode, Value), status: u16, error: &str, descrip
     assert_eq!(got.1["error"], error, "{:?}", got.1);
     assert_eq!(got.1["error_description"], description, "{:?}", got.1);
 }
+
+// ------------------------------------------------------------------ publishing pipeline
+
+static PIPELINE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+
+/// Starts the change pipeline (stream poller, forwarder, FIFO consumer) once per test process,
+/// on a runtime of its own so it outlives each test's runtime. It reads the stream from now on.
+pub fn ensure_pipeline() {
+    PIPELINE.get_or_init(|| {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let h = Harness::new().await;
+                let sdk = localstack().await;
+                let started = shared::local::spawn_pipeline(
+                    h.app.clone(),
+                    &sdk,
+                    shared::adapters::dynamo_stream::StartAt::Latest,
+                )
+                .await;
+                let ok = started.is_ok();
+                ready_tx.send(started.map(|_| ())).unwrap();
+                if ok {
+                    std::future::pending::<()>().await;
+                }
+            });
+        });
+        ready_rx.recv().unwrap().expect("the publishing pipeline starts");
+    });
+}
+
+/// Polls `check` until it returns `Some`, for at most `limit`; panics with `what` otherwise.
+pub async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if start.elapsed() > limit {
+            panic!("{what}: not within {limit:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// How long a change may take to reach the published tokens in these tests.
+pub const PUBLISH_WAIT: Duration = Duration::from_secs(60);

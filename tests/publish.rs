@@ -1,6 +1,7 @@
-//! Publishing through the HTTP entry point against LocalStack (DynamoDB, KMS, S3): revocations
-//! reach the signed JWT and CWT at `GET /t/{id}`, a stale render never replaces a newer token,
-//! and the endpoint's 404/406/410 answers.
+//! Publishing through the HTTP entry point against LocalStack (DynamoDB and its stream, SQS FIFO,
+//! KMS, S3): revocations reach the signed JWT and CWT at `GET /t/{id}` through the pipeline,
+//! bursts coalesce, a stale render never replaces a newer token, `?time=` resolves from S3
+//! versions, the distribution document, and the endpoint's 400/404/406/410 answers.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use integration_tests::*;
 use serde_json::json;
 use shared::domain::keys::KeySet;
 use shared::domain::token::{self, TokenFormat};
+use shared::ports::ObjectWrite;
 use shared::publisher::{WriteOutcome, object_key};
 use shared::{Expectations, Status};
 
@@ -36,6 +38,15 @@ async fn revoke(h: &Harness, idx: u64, uri: &str) {
 
 /// Fetches and verifies the token for `uri` in `format`; returns the statuses at `indices`.
 async fn statuses(h: &Harness, uri: &str, format: TokenFormat, indices: &[u64]) -> Vec<Status> {
+    statuses_and_token(h, uri, format, indices).await.0
+}
+
+async fn statuses_and_token(
+    h: &Harness,
+    uri: &str,
+    format: TokenFormat,
+    indices: &[u64],
+) -> (Vec<Status>, shared::VerifiedToken, Vec<u8>) {
     let path = uri.strip_prefix(BASE_URL).unwrap();
     let (status, headers, body) = h.get(path, Some(format.media_type())).await;
     assert_eq!(status, StatusCode::OK);
@@ -54,11 +65,40 @@ async fn statuses(h: &Harness, uri: &str, format: TokenFormat, indices: &[u64]) 
         "Cache-Control no longer than the ttl"
     );
     assert_eq!(verified.token.list.bits().get(), 2);
-    indices.iter().map(|i| verified.token.list.get(*i).unwrap()).collect()
+    assert_eq!(
+        verified.token.aggregation_uri.as_deref(),
+        Some(format!("{BASE_URL}/status-lists").as_str())
+    );
+    let got = indices.iter().map(|i| verified.token.list.get(*i).unwrap()).collect();
+    (got, verified, body)
+}
+
+/// Waits until both published tokens of `uri` show `expected` at `indices`.
+async fn published(h: &Harness, uri: &str, indices: &[u64], expected: &[Status]) {
+    for format in [TokenFormat::Jwt, TokenFormat::Cwt] {
+        eventually(
+            PUBLISH_WAIT,
+            &format!("{uri} {format:?} shows {expected:?}"),
+            || async { (statuses(h, uri, format, indices).await == expected).then_some(()) },
+        )
+        .await;
+    }
+}
+
+fn list_id(uri: &str) -> String {
+    uri.rsplit('/').next().unwrap().to_string()
+}
+
+/// A harness allocating from lists of its own (nobody else's changes publish them).
+async fn own_pool() -> Harness {
+    let mut config = config();
+    config.list_pool = format!("own-{}", jti());
+    Harness::with_config(config).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn revocations_reach_both_published_tokens() {
+    ensure_pipeline();
     let h = Arc::new(Harness::new().await);
     let mut issued = Vec::new();
     for _ in 0..12 {
@@ -82,66 +122,200 @@ async fn revocations_reach_both_published_tokens() {
     for (idx, uri) in &issued {
         by_list.entry(uri.clone()).or_default().push(*idx);
     }
+    let mut fixtures = Vec::new();
     for (uri, indices) in &by_list {
-        for format in [TokenFormat::Jwt, TokenFormat::Cwt] {
-            let got = statuses(&h, uri, format, indices).await;
-            for (idx, status) in indices.iter().zip(got) {
-                let expected = if revoked_set.contains(&(*idx, uri.clone())) {
-                    Status::INVALID
-                } else {
-                    Status::VALID
-                };
-                assert_eq!(status, expected, "{uri} idx {idx} ({format:?})");
-            }
-        }
+        let expected: Vec<Status> = indices
+            .iter()
+            .map(|idx| match revoked_set.contains(&(*idx, uri.clone())) {
+                true => Status::INVALID,
+                false => Status::VALID,
+            })
+            .collect();
+        published(&h, uri, indices, &expected).await;
+        let (_, _, jwt) = statuses_and_token(&h, uri, TokenFormat::Jwt, indices).await;
+        let (_, _, cwt) = statuses_and_token(&h, uri, TokenFormat::Cwt, indices).await;
+        let expect: HashMap<String, u8> = indices
+            .iter()
+            .zip(&expected)
+            .map(|(i, s)| (i.to_string(), s.value()))
+            .collect();
+        fixtures.push(json!({
+            "uri": uri,
+            "jwt": String::from_utf8(jwt).unwrap(),
+            "cwt_hex": hex::encode(cwt),
+            "statuses": expect,
+        }));
     }
+    // For the independent verifiers (tests/interop/test_published.py), when asked.
+    if let Ok(dir) = std::env::var("PUBLISHED_TOKENS_DIR") {
+        let (_, _, jwks) = h.get("/.well-known/jwks.json", None).await;
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(format!("{dir}/jwks.json"), jwks).unwrap();
+        std::fs::write(
+            format!("{dir}/tokens.json"),
+            serde_json::to_vec_pretty(&fixtures).unwrap(),
+        )
+        .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_changes_to_one_list_makes_few_publishes() {
+    ensure_pipeline();
+    let h = Arc::new(own_pool().await);
+    let mut by_list: HashMap<String, Vec<u64>> = HashMap::new();
+    for _ in 0..80 {
+        let (idx, uri) = issue(&h).await;
+        by_list.entry(uri).or_default().push(idx);
+    }
+    let (uri, indices) = by_list.into_iter().max_by_key(|(_, v)| v.len()).unwrap();
+    let key = object_key(&list_id(&uri), TokenFormat::Jwt);
+    let before = h.app.publisher.objects.versions(&key).await.unwrap().len();
+    let calls: Vec<_> = indices
+        .iter()
+        .map(|idx| {
+            let (h, uri, idx) = (h.clone(), uri.clone(), *idx);
+            tokio::spawn(async move { revoke(&h, idx, &uri).await })
+        })
+        .collect();
+    for c in calls {
+        c.await.unwrap();
+    }
+    published(&h, &uri, &indices, &vec![Status::INVALID; indices.len()]).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await; // anything still queued lands
+    let publishes = h.app.publisher.objects.versions(&key).await.unwrap().len() - before;
+    println!("{} revocations in one list: {publishes} publishes", indices.len());
+    assert!(
+        indices.len() >= 15,
+        "the draw put {} in the fullest list",
+        indices.len()
+    );
+    assert!(
+        publishes * 3 <= indices.len(),
+        "{publishes} publishes for {} changes",
+        indices.len()
+    );
 }
 
 #[tokio::test]
 async fn a_stale_render_never_replaces_a_newer_token() {
+    ensure_pipeline();
     let h = Harness::new().await;
     let (idx, uri) = issue(&h).await;
-    let list_id = uri.rsplit('/').next().unwrap().to_string();
-    revoke(&h, idx, &uri).await; // bumps the sequence and publishes
-    let key = object_key(&list_id, TokenFormat::Jwt);
+    revoke(&h, idx, &uri).await;
+    published(&h, &uri, &[idx], &[Status::INVALID]).await;
+    let key = object_key(&list_id(&uri), TokenFormat::Jwt);
     let before = h.app.publisher.objects.get(&key).await.unwrap().unwrap();
     assert!(before.meta.seq >= 1);
     // A render that read an older sequence arrives late: refused, the object is unchanged.
+    let stale = ObjectWrite {
+        content_type: TokenFormat::Jwt.media_type(),
+        cache_control: "public, max-age=1",
+        seq: before.meta.seq - 1,
+        iat: now(),
+        exp: i64::MAX,
+    };
     let outcome = h
         .app
         .publisher
-        .write_if_newer(
-            &key,
-            b"stale".to_vec(),
-            TokenFormat::Jwt,
-            "public, max-age=1",
-            before.meta.seq - 1,
-            i64::MAX,
-        )
+        .write_if_newer(&key, b"stale".to_vec(), &stale)
         .await
         .unwrap();
     assert_eq!(outcome, WriteOutcome::Superseded);
     let after = h.app.publisher.objects.get(&key).await.unwrap().unwrap();
     assert_eq!(after.body, before.body);
-    // The same sequence re-signed later (a re-sign) does replace it; an equal one does not.
-    let same = h
+    // The same sequence with the same exp is not written again either.
+    let same = ObjectWrite {
+        seq: before.meta.seq,
+        exp: before.meta.exp,
+        ..stale
+    };
+    let outcome = h
         .app
         .publisher
-        .write_if_newer(
-            &key,
-            before.body.clone(),
-            TokenFormat::Jwt,
-            "public, max-age=1",
-            before.meta.seq,
-            before.meta.exp,
-        )
+        .write_if_newer(&key, before.body.clone(), &same)
         .await
         .unwrap();
-    assert_eq!(same, WriteOutcome::Superseded);
+    assert_eq!(outcome, WriteOutcome::Superseded);
     assert_eq!(
         statuses(&h, &uri, TokenFormat::Jwt, &[idx]).await,
         vec![Status::INVALID]
     );
+}
+
+#[tokio::test]
+async fn historical_tokens_by_time() {
+    ensure_pipeline();
+    let h = own_pool().await;
+    let (idx, uri) = issue(&h).await; // the list is created and its empty token published
+    let path = uri.strip_prefix(BASE_URL).unwrap().to_string();
+    let (_, first, first_body) = statuses_and_token(&h, &uri, TokenFormat::Jwt, &[idx]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // a later iat
+    revoke(&h, idx, &uri).await;
+    published(&h, &uri, &[idx], &[Status::INVALID]).await;
+    let (_, second, _) = statuses_and_token(&h, &uri, TokenFormat::Jwt, &[idx]).await;
+    let (iat1, iat2) = (first.token.iat, second.token.iat);
+    assert!(iat2 > iat1);
+    let at = |time: String, accept: Option<&'static str>| {
+        let p = format!("{path}?time={time}");
+        let h = &h;
+        async move { h.get(&p, accept).await }
+    };
+    // At the first token's iat: the first token, byte for byte, VALID at idx.
+    let (status, headers, body) = at(iat1.to_string(), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/statuslist+jwt");
+    assert_eq!(body, first_body);
+    // Between the two: still the first; from the second's iat: the second, INVALID at idx.
+    assert_eq!(at((iat2 - 1).to_string(), None).await.2, first_body);
+    let keys = our_keys(&h).await;
+    for format in [TokenFormat::Jwt, TokenFormat::Cwt] {
+        let (status, _, body) = at(iat2.to_string(), Some(format.media_type())).await;
+        assert_eq!(status, StatusCode::OK);
+        let v = token::verify(&body, &keys, &Expectations::new(Some(&uri), iat2)).unwrap();
+        assert_eq!(v.format, format);
+        assert_eq!(v.token.iat, iat2);
+        assert_eq!(v.token.list.get(idx).unwrap(), Status::INVALID);
+    }
+    // Before the list existed, or after every token's exp: none was valid.
+    assert_eq!(at((iat1 - 60).to_string(), None).await.0, StatusCode::NOT_FOUND);
+    let exp2 = second.token.exp.unwrap();
+    assert_eq!(at((exp2 + 60).to_string(), None).await.0, StatusCode::NOT_FOUND);
+    for bad in ["abc", "-1", "1.5", ""] {
+        let (status, _, body) = at(bad.to_string(), None).await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "time={bad}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    assert_eq!(h.get("/t/ZZZZZZZZZZZZ?time=1", None).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_distribution_document_lists_published_lists() {
+    let h = Harness::new().await;
+    let (_, uri) = issue(&h).await;
+    let (status, headers, body) = h.get("/status-lists", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/json");
+    assert!(
+        headers["cache-control"]
+            .to_str()
+            .unwrap()
+            .starts_with("public, max-age=")
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let lists: Vec<String> = serde_json::from_value(doc["status_lists"].clone()).unwrap();
+    assert!(lists.contains(&uri), "{uri} in {lists:?}");
+    assert_eq!(doc.as_object().unwrap().len(), 1);
+    // The same document, as the CDN serves it from the bucket.
+    h.app.publisher.publish_aggregation(now()).await.unwrap();
+    let object = h.app.publisher.objects.get("status-lists").await.unwrap().unwrap();
+    assert_eq!(object.content_type, "application/json");
+    let stored: serde_json::Value = serde_json::from_slice(&object.body).unwrap();
+    assert!(stored["status_lists"].as_array().unwrap().contains(&json!(uri)));
 }
 
 #[tokio::test]
@@ -157,6 +331,10 @@ async fn unknown_list_bad_accept_and_malformed_ids() {
         json!({"error": "NOT_FOUND", "error_description": "Status List not found for endpoint uri"})
     );
     assert_eq!(h.get("/t/not-a-list", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        h.get(&format!("{path}?time=soon"), None).await.0,
+        StatusCode::BAD_REQUEST
+    );
     assert_eq!(h.get(path, Some("text/html")).await.0, StatusCode::NOT_ACCEPTABLE);
     let (status, headers, _) = h.get(path, None).await;
     assert_eq!(status, StatusCode::OK);
@@ -182,8 +360,7 @@ async fn an_expired_token_is_410() {
     config.token_validity = 1;
     config.list_pool = format!("expiry-test-{}", jti()); // its own lists: nobody else republishes them
     let h = Harness::with_config(config).await;
-    let (idx, uri) = issue(&h).await;
-    revoke(&h, idx, &uri).await; // publishes a token valid for one second
+    let (_, uri) = issue(&h).await; // creates lists whose tokens live one second
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let path = uri.strip_prefix(BASE_URL).unwrap();
     let (status, _, body) = h.get(path, None).await;
@@ -208,12 +385,7 @@ async fn tokens_near_expiry_are_re_signed_without_changes() {
         .unwrap()
         .expect("published at creation");
     // Fresh: nothing to do for this list.
-    let report = h
-        .app
-        .publisher
-        .resign_due(now(), h.app.publisher.resign_margin())
-        .await
-        .unwrap();
+    let report = h.app.publisher.resign_due(now()).await.unwrap();
     assert!(report.checked >= 4);
     assert_eq!(
         h.app.publisher.objects.head(&key).await.unwrap().unwrap().exp,
@@ -221,11 +393,7 @@ async fn tokens_near_expiry_are_re_signed_without_changes() {
     );
     // Within one ttl of expiry: re-signed, same content sequence, later exp.
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
-    h.app
-        .publisher
-        .resign_due(now(), h.app.publisher.resign_margin())
-        .await
-        .unwrap();
+    h.app.publisher.resign_due(now()).await.unwrap();
     let second = h.app.publisher.objects.head(&key).await.unwrap().unwrap();
     assert_eq!(second.seq, first.seq);
     assert!(second.exp > first.exp, "{second:?} vs {first:?}");

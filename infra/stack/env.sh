@@ -14,5 +14,5 @@ deploy_stack() {
     set +a
     export SIGNING_KEY_ID="$SigningKeyId" CLIENTS_TABLE="$ClientsTableName" LISTS_TABLE="$ListsTableName"
     export ENTRIES_TABLE="$EntriesTableName" IDEMPOTENCY_TABLE="$IdempotencyTableName"
-    export TOKENS_BUCKET="$TokensBucketName" STACK_NAME="$stack"
+    export TOKENS_BUCKET="$TokensBucketName" PUBLISH_QUEUE_URL="$PublishQueueUrl" STACK_NAME="$stack"
 }

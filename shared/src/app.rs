@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use crate::adapters::{
     aws, dynamo::DynamoStore, jwks_http::HttpJwks, kms_signer::KmsSigner, log_events::LogEvents, s3_objects::S3Objects,
+    sqs_queue::SqsQueue,
 };
 use crate::config::Config;
 use crate::issuer::{IssuerService, Metrics, allocator::Allocator, jwks_cache::JwksCache};
-use crate::ports::{EventSink, IssuerStore, JwksSource, ListSource, ObjectStore, Signer};
+use crate::pipeline::Forwarder;
+use crate::ports::{EventSink, IssuerStore, JwksSource, ListSource, ObjectStore, PublishQueue, Signer};
 use crate::publisher::Publisher;
 
 /// The adapters an [`App`] is built from.
@@ -21,6 +23,8 @@ pub struct Adapters {
     pub objects: Arc<dyn ObjectStore>,
     pub jwks: Arc<dyn JwksSource>,
     pub events: Arc<dyn EventSink>,
+    /// The publish-job queue, where this process forwards changes to it.
+    pub queue: Option<Arc<dyn PublishQueue>>,
 }
 
 pub struct App {
@@ -28,6 +32,7 @@ pub struct App {
     pub signer: Arc<dyn Signer>,
     pub issuer: IssuerService,
     pub publisher: Arc<Publisher>,
+    pub queue: Option<Arc<dyn PublishQueue>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +63,10 @@ impl App {
                 config.allow_http_loopback_jwks,
             )),
             events: Arc::new(LogEvents),
+            queue: config
+                .publish_queue_url
+                .as_ref()
+                .map(|url| Arc::new(SqsQueue::new(&sdk, url)) as Arc<dyn PublishQueue>),
         };
         Ok(Arc::new(App::new(config, adapters)))
     }
@@ -77,7 +86,6 @@ impl App {
             allocator: Allocator::new(a.store.clone(), config.list_pool.clone(), Some(publisher.clone())),
             store: a.store,
             events: a.events,
-            publisher: Some(publisher.clone()),
             base_url: config.public_base_url.clone(),
             metrics: Metrics::default(),
             clients: Default::default(),
@@ -87,6 +95,15 @@ impl App {
             signer: a.signer,
             issuer,
             publisher,
+            queue: a.queue,
         }
+    }
+
+    /// The change forwarder (stream to queue), if this process has the queue.
+    pub fn forwarder(&self) -> Option<Forwarder> {
+        Some(Forwarder {
+            lists: self.publisher.lists.clone(),
+            queue: self.queue.clone()?,
+        })
     }
 }

@@ -28,6 +28,8 @@ pub struct Config {
     /// Token `ttl` (seconds) and lifetime (`exp - iat`).
     pub token_ttl: u64,
     pub token_validity: i64,
+    /// The FIFO queue of publish jobs (the forwarder writes it; others need not know it).
+    pub publish_queue_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +86,7 @@ impl Config {
             tokens_bucket: var("TOKENS_BUCKET")?,
             token_ttl: ttl,
             token_validity: validity,
+            publish_queue_url: var("PUBLISH_QUEUE_URL").ok(),
         })
     }
 }

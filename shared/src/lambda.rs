@@ -30,12 +30,54 @@ pub async fn serve_resigner() -> Result<(), lambda_runtime::Error> {
             let app = app.clone();
             async move {
                 let now = crate::handlers::now();
-                let report = app.publisher.resign_due(now, app.publisher.resign_margin()).await?;
+                let report = app.publisher.resign_due(now).await?;
                 tracing::info!(?report, "re-signing pass");
                 if report.failed > 0 {
                     return Err(format!("{} lists could not be re-signed", report.failed).into());
                 }
                 Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
+            }
+        },
+    ))
+    .await
+}
+
+/// Runs the stream-triggered forwarder: entry changes in, one publish job per changed list out.
+/// An error fails the batch, which the event source mapping retries (bisecting) and finally
+/// sends to the forwarder's dead-letter queue.
+pub async fn serve_forwarder() -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let app = App::from_env().await?;
+    let forwarder = std::sync::Arc::new(app.forwarder().ok_or("PUBLISH_QUEUE_URL is not set")?);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<crate::adapters::lambda_events::StreamEvent>| {
+            let forwarder = forwarder.clone();
+            async move {
+                let changes = event.payload.changes();
+                let jobs = forwarder.forward(&changes).await?;
+                tracing::info!(records = changes.len(), jobs = jobs.len(), "forwarded changes");
+                Ok::<_, lambda_runtime::Error>(serde_json::json!({ "jobs": jobs.len() }))
+            }
+        },
+    ))
+    .await
+}
+
+/// Runs the queue-triggered publisher; failed messages are reported individually (partial batch
+/// response) after their visibility is set to the retry backoff.
+pub async fn serve_publisher() -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let app = App::from_env().await?;
+    let queue = app.queue.clone().ok_or("PUBLISH_QUEUE_URL is not set")?;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| {
+            let (app, queue) = (app.clone(), queue.clone());
+            async move {
+                let deliveries = crate::adapters::lambda_events::deliveries(&event.payload);
+                let report =
+                    crate::pipeline::run_jobs(&app.publisher, queue.as_ref(), &deliveries, crate::handlers::now).await;
+                tracing::info!(?report, "publish jobs");
+                Ok::<_, lambda_runtime::Error>(crate::adapters::lambda_events::batch_response(&report.failed))
             }
         },
     ))

@@ -20,6 +20,8 @@ pub mod handlers;
 pub mod http;
 pub mod issuer;
 pub mod lambda;
+pub mod local;
+pub mod pipeline;
 pub mod ports;
 pub mod publisher;
 

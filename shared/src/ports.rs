@@ -84,6 +84,16 @@ pub struct ListRecord {
     pub size: u64,
     pub open: bool,
     pub created_at: i64,
+    /// Token lifetimes fixed when the list was created; `None` uses the publisher's defaults.
+    pub lifetime: Option<Lifetime>,
+}
+
+/// How long a list's tokens live: `ttl` (how long relying parties may cache) and the lifetime
+/// `exp - iat`, with `ttl <= validity`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lifetime {
+    pub ttl: u64,
+    pub validity: i64,
 }
 
 /// One allocated index.
@@ -207,8 +217,19 @@ pub trait ListSource: Send + Sync {
     async fn non_valid_entries(&self, list_id: &str) -> Result<Vec<(u64, u8)>, StoreError>;
     /// Records a status change in the list; returns the new change sequence.
     async fn bump_change_seq(&self, list_id: &str) -> Result<u64, StoreError>;
-    /// Every list id, open or retired (all stay published).
-    async fn all_list_ids(&self) -> Result<Vec<String>, StoreError>;
+    /// Records that the list's token valid until `exp` is published (never moves back).
+    async fn record_published(&self, list_id: &str, exp: i64) -> Result<(), StoreError>;
+    /// Every list, open or retired (all stay published), with its publishing summary.
+    async fn published_lists(&self) -> Result<Vec<ListSummary>, StoreError>;
+}
+
+/// A list as the re-signer and the distribution document see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListSummary {
+    pub list_id: String,
+    /// `exp` of the newest published token; 0 if none was recorded.
+    pub published_exp: i64,
+    pub lifetime: Option<Lifetime>,
 }
 
 /// A published object's metadata.
@@ -217,7 +238,8 @@ pub struct ObjectMeta {
     pub etag: String,
     /// The change sequence the object was rendered from.
     pub seq: u64,
-    /// The token's `exp` (seconds).
+    /// The token's `iat` and `exp` (seconds).
+    pub iat: i64,
     pub exp: i64,
 }
 
@@ -229,6 +251,24 @@ pub struct PublishedObject {
     pub meta: ObjectMeta,
 }
 
+/// What is written with an object besides its body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectWrite<'a> {
+    pub content_type: &'a str,
+    pub cache_control: &'a str,
+    pub seq: u64,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// One stored version of an object (the bucket keeps every version: historical resolution).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectVersion {
+    pub version_id: String,
+    /// When the version was written (seconds).
+    pub written_at: i64,
+}
+
 /// Writes are compare-and-swap on the object's ETag, so a render that started earlier can never
 /// replace a newer one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -237,6 +277,8 @@ pub enum Precondition {
     Absent,
     /// Only if the current object has this ETag.
     Matches(String),
+    /// Unconditionally (objects with a single writer, e.g. the distribution list).
+    None,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -258,15 +300,34 @@ pub enum ObjectError {
 pub trait ObjectStore: Send + Sync {
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, ObjectError>;
     async fn get(&self, key: &str) -> Result<Option<PublishedObject>, ObjectError>;
-    #[allow(clippy::too_many_arguments)]
     async fn put(
         &self,
         key: &str,
         body: Vec<u8>,
-        content_type: &str,
-        cache_control: &str,
-        seq: u64,
-        exp: i64,
+        write: &ObjectWrite<'_>,
         precondition: Precondition,
     ) -> Result<PutOutcome, ObjectError>;
+    /// Every version of `key`, newest first.
+    async fn versions(&self, key: &str) -> Result<Vec<ObjectVersion>, ObjectError>;
+    /// The metadata, or the whole object, of one version.
+    async fn head_version(&self, key: &str, version_id: &str) -> Result<Option<ObjectMeta>, ObjectError>;
+    async fn get_version(&self, key: &str, version_id: &str) -> Result<Option<PublishedObject>, ObjectError>;
+}
+
+// ------------------------------------------------------------------ change pipeline
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("queue unavailable: {0}")]
+    Unavailable(String),
+    #[error("queue error: {0}")]
+    Other(String),
+}
+
+/// The FIFO queue of publish jobs, grouped by list id (see [`crate::pipeline`]).
+#[async_trait]
+pub trait PublishQueue: Send + Sync {
+    async fn enqueue(&self, job: &crate::pipeline::PublishJob) -> Result<(), QueueError>;
+    /// Hides a delivered message for `delay` before it is delivered again (retry backoff).
+    async fn retry_later(&self, receipt: &str, delay: std::time::Duration) -> Result<(), QueueError>;
 }

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use crate::domain::status::{Bits, Status};
 use crate::domain::status_list::StatusList;
 use crate::domain::token::{StatusListToken, TokenError, TokenFormat, cwt, jwt};
-use crate::ports::{ListSource, ObjectError, ObjectStore, Precondition, PutOutcome, Signer, StoreError};
+use crate::ports::{
+    Lifetime, ListSource, ObjectError, ObjectStore, ObjectWrite, Precondition, PutOutcome, Signer, StoreError,
+};
 
 /// GOV.UK's token ttl (12 h): how long relying parties may cache.
 pub const DEFAULT_TTL: u64 = 43_200;
@@ -57,9 +59,31 @@ pub fn object_key(list_id: &str, format: TokenFormat) -> String {
     }
 }
 
+/// Object key of the distribution (aggregation) document.
+pub const AGGREGATION_KEY: &str = "status-lists";
+
+/// The distribution document: every list a relying party may pre-fetch.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Aggregation {
+    pub status_lists: Vec<String>,
+}
+
 impl Publisher {
     pub fn uri(&self, list_id: &str) -> String {
         crate::issuer::allocator::list_uri(&self.base_url, list_id)
+    }
+
+    /// Where the distribution document is served (`aggregation_uri` in every token).
+    pub fn aggregation_uri(&self) -> String {
+        format!("{}/{AGGREGATION_KEY}", self.base_url)
+    }
+
+    /// Lifetimes for lists created without their own.
+    pub fn default_lifetime(&self) -> Lifetime {
+        Lifetime {
+            ttl: self.ttl,
+            validity: self.validity,
+        }
     }
 
     /// Renders and publishes `list_id` as it is now. Returns the sequence published.
@@ -71,47 +95,51 @@ impl Publisher {
             .ok_or_else(|| PublishError::UnknownList(list_id.into()))?;
         let seq = state.change_seq;
         let entries = self.lists.non_valid_entries(list_id).await?;
-        let bits = Bits::new(state.list.bits).map_err(|e| PublishError::Corrupt(list_id.into(), e.to_string()))?;
-        let mut list =
-            StatusList::new(bits, state.list.size).map_err(|e| PublishError::Corrupt(list_id.into(), e.to_string()))?;
+        let corrupt = |e: &dyn std::fmt::Display| PublishError::Corrupt(list_id.into(), e.to_string());
+        let bits = Bits::new(state.list.bits).map_err(|e| corrupt(&e))?;
+        let mut list = StatusList::new(bits, state.list.size).map_err(|e| corrupt(&e))?;
         for (idx, value) in entries {
-            list.set(idx, Status::from_raw(value))
-                .map_err(|e| PublishError::Corrupt(list_id.into(), e.to_string()))?;
+            list.set(idx, Status::from_raw(value)).map_err(|e| corrupt(&e))?;
         }
         let compressed = list.compress();
-        let exp = now + self.validity;
+        let lifetime = state.list.lifetime.unwrap_or(self.default_lifetime());
+        let exp = now + lifetime.validity;
         let token = StatusListToken {
             sub: self.uri(list_id),
             iat: now,
             exp: Some(exp),
-            ttl: Some(self.ttl),
+            ttl: Some(lifetime.ttl),
             iss: None,
-            aggregation_uri: None,
+            aggregation_uri: Some(self.aggregation_uri()),
             list,
         };
         let jwt = jwt::sign_compressed(&token, &compressed, self.signer.as_ref()).await?;
         let cwt = cwt::sign_compressed(&token, &compressed, self.signer.as_ref()).await?;
-        let max_age = (self.ttl as i64).min(exp - now).max(0);
-        let cache = format!("public, max-age={max_age}");
-        self.write_if_newer(
-            &object_key(list_id, TokenFormat::Jwt),
-            jwt.into_bytes(),
-            TokenFormat::Jwt,
-            &cache,
+        let cache = format!("public, max-age={}", lifetime.ttl.min(lifetime.validity as u64));
+        let write = |format: TokenFormat| ObjectWrite {
+            content_type: format.media_type(),
+            cache_control: &cache,
             seq,
+            iat: now,
             exp,
-        )
-        .await?;
-        self.write_if_newer(
-            &object_key(list_id, TokenFormat::Cwt),
-            cwt,
-            TokenFormat::Cwt,
-            &cache,
-            seq,
-            exp,
-        )
-        .await?;
+        };
+        // The CWT last: a re-delivered job checks it to see whether the publish completed.
+        let key = object_key(list_id, TokenFormat::Jwt);
+        self.write_if_newer(&key, jwt.into_bytes(), &write(TokenFormat::Jwt))
+            .await?;
+        let key = object_key(list_id, TokenFormat::Cwt);
+        self.write_if_newer(&key, cwt, &write(TokenFormat::Cwt)).await?;
+        self.lists.record_published(list_id, exp).await?;
         Ok(seq)
+    }
+
+    /// Whether the token of `list_id` published from sequence `seq` or later is in place
+    /// (both formats: the CWT is written last).
+    pub async fn published_at_least(&self, list_id: &str, seq: u64) -> Result<bool, PublishError> {
+        Ok(matches!(
+            self.objects.head(&object_key(list_id, TokenFormat::Cwt)).await?,
+            Some(meta) if meta.seq >= seq
+        ))
     }
 
     /// Compare-and-swap write: proceeds only while the stored token is from an older sequence
@@ -120,39 +148,92 @@ impl Publisher {
         &self,
         key: &str,
         body: Vec<u8>,
-        format: TokenFormat,
-        cache_control: &str,
-        seq: u64,
-        exp: i64,
+        write: &ObjectWrite<'_>,
     ) -> Result<WriteOutcome, PublishError> {
         for _ in 0..8 {
             let precondition = match self.objects.head(key).await? {
                 None => Precondition::Absent,
-                Some(current) if current.seq > seq || (current.seq == seq && current.exp >= exp) => {
+                Some(current) if current.seq > write.seq || (current.seq == write.seq && current.exp >= write.exp) => {
                     return Ok(WriteOutcome::Superseded);
                 }
                 Some(current) => Precondition::Matches(current.etag),
             };
-            match self
-                .objects
-                .put(
-                    key,
-                    body.clone(),
-                    format.media_type(),
-                    cache_control,
-                    seq,
-                    exp,
-                    precondition,
-                )
-                .await?
-            {
+            match self.objects.put(key, body.clone(), write, precondition).await? {
                 PutOutcome::Written => return Ok(WriteOutcome::Written),
                 PutOutcome::Conflict => continue, // another writer won the race: look again
             }
         }
         Err(ObjectError::Other(format!("{key}: too many concurrent writers")).into())
     }
+
+    /// The distribution document as of `now`: every list with an unexpired token. A list whose
+    /// token expired (its key was withdrawn, or re-signing keeps failing) is left out, since
+    /// relying parties could not verify it.
+    pub async fn aggregation(&self, now: i64) -> Result<Aggregation, PublishError> {
+        let mut lists: Vec<_> = self
+            .lists
+            .published_lists()
+            .await?
+            .into_iter()
+            .filter(|l| l.published_exp > now)
+            .map(|l| self.uri(&l.list_id))
+            .collect();
+        lists.sort();
+        Ok(Aggregation { status_lists: lists })
+    }
+
+    /// Writes the distribution document to the object store, for the CDN.
+    pub async fn publish_aggregation(&self, now: i64) -> Result<usize, PublishError> {
+        let doc = self.aggregation(now).await?;
+        let body =
+            serde_json::to_vec(&doc).map_err(|e| PublishError::Corrupt(AGGREGATION_KEY.into(), e.to_string()))?;
+        let cache = format!("public, max-age={AGGREGATION_MAX_AGE}");
+        let write = ObjectWrite {
+            content_type: "application/json",
+            cache_control: &cache,
+            seq: 0,
+            iat: now,
+            exp: 0,
+        };
+        self.objects
+            .put(AGGREGATION_KEY, body, &write, Precondition::None)
+            .await?;
+        Ok(doc.status_lists.len())
+    }
+
+    /// The token of `list_id` in `format` that was valid at `time` (`iat <= time <= exp`), from
+    /// the stored versions: the most recently issued one if several were. `None` if there is none.
+    pub async fn token_at(
+        &self,
+        list_id: &str,
+        format: TokenFormat,
+        time: i64,
+    ) -> Result<Option<crate::ports::PublishedObject>, PublishError> {
+        let key = object_key(list_id, format);
+        for version in self.objects.versions(&key).await? {
+            // A version is written just after it is signed: one written after `time` (with a
+            // little clock slack) was issued after it.
+            if version.written_at > time + 5 {
+                continue;
+            }
+            let Some(meta) = self.objects.head_version(&key, &version.version_id).await? else {
+                continue;
+            };
+            if meta.iat > time {
+                continue;
+            }
+            // Versions are newest first: this is the latest token issued at or before `time`.
+            if time > meta.exp {
+                return Ok(None);
+            }
+            return Ok(self.objects.get_version(&key, &version.version_id).await?);
+        }
+        Ok(None)
+    }
 }
+
+/// How long the distribution document may be cached.
+pub const AGGREGATION_MAX_AGE: u64 = 300;
 
 /// What one re-signing pass did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -163,39 +244,30 @@ pub struct ResignReport {
 }
 
 impl Publisher {
-    /// Re-publishes every list whose token is missing or has less than `margin` seconds left,
-    /// even if nothing changed, so relying parties never find an expired token. Run on a
-    /// schedule more often than `validity - margin`.
-    pub async fn resign_due(&self, now: i64, margin: i64) -> Result<ResignReport, PublishError> {
+    /// Re-publishes every list whose token is missing or has less than one of its `ttl`s left,
+    /// even if nothing changed, so a token cached for its full ttl is never expired. Run on a
+    /// schedule more often than `validity - ttl`. Ends by refreshing the distribution document.
+    pub async fn resign_due(&self, now: i64) -> Result<ResignReport, PublishError> {
         let mut report = ResignReport::default();
-        for list_id in self.lists.all_list_ids().await? {
+        for list in self.lists.published_lists().await? {
             report.checked += 1;
-            let due = match self.objects.head(&object_key(&list_id, TokenFormat::Jwt)).await {
-                Ok(None) => true,
-                Ok(Some(meta)) => meta.exp - now < margin,
-                Err(e) => {
-                    tracing::warn!(list_id, error = %e, "cannot read the published token");
-                    report.failed += 1;
-                    continue;
-                }
-            };
-            if !due {
+            let margin = list.lifetime.unwrap_or(self.default_lifetime()).ttl as i64;
+            if list.published_exp - now >= margin {
                 continue;
             }
-            match self.publish(&list_id, now).await {
+            match self.publish(&list.list_id, now).await {
                 Ok(_) => report.republished += 1,
                 Err(e) => {
                     // The old token stays in place; the next pass retries.
-                    tracing::warn!(list_id, error = %e, "re-signing failed");
+                    tracing::warn!(list_id = %list.list_id, error = %e, "re-signing failed");
                     report.failed += 1;
                 }
             }
         }
+        if let Err(e) = self.publish_aggregation(now).await {
+            tracing::warn!(error = %e, "distribution document not refreshed");
+            report.failed += 1;
+        }
         Ok(report)
-    }
-
-    /// The default margin: one `ttl`, so a token cached for its full ttl is still unexpired.
-    pub fn resign_margin(&self) -> i64 {
-        self.ttl as i64
     }
 }

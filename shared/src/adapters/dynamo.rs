@@ -153,6 +153,14 @@ fn list_from(item: &Item) -> Result<ListRecord, StoreError> {
         size: get_n(item, "size").ok_or_else(|| bad("size"))?,
         open: get_s(item, "state").as_deref() == Some("OPEN"),
         created_at: get_n(item, "createdAt").unwrap_or(0),
+        lifetime: lifetime_from(item),
+    })
+}
+
+fn lifetime_from(item: &Item) -> Option<crate::ports::Lifetime> {
+    Some(crate::ports::Lifetime {
+        ttl: get_n(item, "tokenTtl")?,
+        validity: get_n(item, "tokenValidity")?,
     })
 }
 
@@ -373,7 +381,7 @@ impl IssuerStore for DynamoStore {
     }
 
     async fn create_list(&self, l: &ListRecord) -> Result<bool, StoreError> {
-        let result = self
+        let mut put = self
             .ddb
             .put_item()
             .table_name(&self.t.lists)
@@ -383,10 +391,13 @@ impl IssuerStore for DynamoStore {
             .item("size", n(l.size))
             .item("state", s(if l.open { "OPEN" } else { "CLOSED" }))
             .item("createdAt", n(l.created_at))
-            .item("allocated", n(0))
-            .condition_expression("attribute_not_exists(listId)")
-            .send()
-            .await;
+            .item("allocated", n(0));
+        if let Some(lifetime) = l.lifetime {
+            put = put
+                .item("tokenTtl", n(lifetime.ttl))
+                .item("tokenValidity", n(lifetime.validity));
+        }
+        let result = put.condition_expression("attribute_not_exists(listId)").send().await;
         match result {
             Ok(_) => Ok(true),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
@@ -521,12 +532,44 @@ impl crate::ports::ListSource for DynamoStore {
         self.increment_list_counter(list_id, "changeSeq").await
     }
 
-    async fn all_list_ids(&self) -> Result<Vec<String>, StoreError> {
+    async fn record_published(&self, list_id: &str, exp: i64) -> Result<(), StoreError> {
+        let result = self
+            .ddb
+            .update_item()
+            .table_name(&self.t.lists)
+            .key("listId", s(list_id))
+            .update_expression("SET publishedExp = :e")
+            .condition_expression(
+                "attribute_exists(listId) AND (attribute_not_exists(publishedExp) OR publishedExp < :e)",
+            )
+            .expression_attribute_values(":e", n(exp))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // A newer token was recorded meanwhile.
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn published_lists(&self) -> Result<Vec<crate::ports::ListSummary>, StoreError> {
         let items = self
-            .scan_all(&self.t.lists, |q| q.projection_expression("listId"))
+            .scan_all(&self.t.lists, |q| {
+                q.projection_expression("listId, publishedExp, tokenTtl, tokenValidity")
+            })
             .await?;
-        let mut out: Vec<String> = items.iter().filter_map(|i| get_s(i, "listId")).collect();
-        out.sort();
+        let mut out = items
+            .iter()
+            .map(|i| {
+                Ok(crate::ports::ListSummary {
+                    list_id: get_s(i, "listId").ok_or_else(|| bad("listId"))?,
+                    published_exp: get_n(i, "publishedExp").unwrap_or(0),
+                    lifetime: lifetime_from(i),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        out.sort_by(|a, b| a.list_id.cmp(&b.list_id));
         Ok(out)
     }
 }

@@ -3,8 +3,11 @@
 
 pub mod aws;
 pub mod dynamo;
+pub mod dynamo_stream;
 pub mod jwks_http;
 pub mod kms_signer;
+pub mod lambda_events;
 pub mod local_signer;
 pub mod log_events;
 pub mod s3_objects;
+pub mod sqs_queue;

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use shared::adapters::dynamo_stream::StartAt;
 use shared::app::App;
 
 #[tokio::main]
@@ -19,25 +20,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!(%addr, "serving the status list API");
-    {
-        // The re-signer, as the schedule runs it in AWS (every RESIGN_INTERVAL_SECONDS here).
-        let app = app.clone();
-        let every = std::env::var("RESIGN_INTERVAL_SECONDS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(60);
-        tokio::spawn(async move {
-            loop {
-                let now = shared::handlers::now();
-                match app.publisher.resign_due(now, app.publisher.resign_margin()).await {
-                    Ok(r) if r.republished > 0 || r.failed > 0 => tracing::info!(?r, "re-signing pass"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "re-signing pass failed"),
-                }
-                tokio::time::sleep(std::time::Duration::from_secs(every)).await;
-            }
-        });
-    }
+    // The background work: the change pipeline and the re-signer.
+    let sdk = shared::adapters::aws::load_config().await;
+    shared::local::spawn_pipeline(app.clone(), &sdk, StartAt::TrimHorizon)
+        .await
+        .map_err(|e| format!("cannot start the publishing pipeline: {e}"))?;
+    let every = std::env::var("RESIGN_INTERVAL_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    shared::local::spawn_resigner(app.clone(), std::time::Duration::from_secs(every));
     if let Ok(path) = std::env::var("METRICS_FILE") {
         // Counters for the load driver, written once a second.
         let app = app.clone();

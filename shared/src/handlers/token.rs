@@ -1,17 +1,19 @@
 //! `GET /t/{id}`: the published Status List Token, JWT or CWT by `Accept` (JWT when absent or
 //! `*/*`; 406 for anything we cannot serve). Unknown lists are 404 and expired tokens 410.
+//! `?time=<unix>` answers from the stored versions: the token with `iat <= time <= exp`, or 404.
 
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::App;
 use crate::domain::token::{CWT_MEDIA_TYPE, JWT_MEDIA_TYPE, TokenFormat};
 use crate::http::ApiError;
-use crate::publisher::object_key;
+use crate::ports::ObjectError;
+use crate::publisher::{PublishError, object_key};
 
 /// The format an `Accept` header asks for, by q-value (RFC 9110 §12.5.1); `None` if neither.
 pub fn negotiate(accept: Option<&str>) -> Option<TokenFormat> {
@@ -43,15 +45,37 @@ pub fn negotiate(accept: Option<&str>) -> Option<TokenFormat> {
     best.map(|(_, _, f)| f)
 }
 
+/// `?time=<unix seconds>`: the token that was valid at that time (spec §8.4).
+#[derive(Debug, serde::Deserialize)]
+pub struct TokenQuery {
+    time: Option<String>,
+}
+
+fn read_failed(e: impl std::fmt::Display, unavailable: bool) -> ApiError {
+    tracing::warn!(error = %e, "token read failed");
+    if unavailable {
+        ApiError::unavailable()
+    } else {
+        ApiError::internal("Unable to read the status list")
+    }
+}
+
 pub async fn get(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
+    Query(query): Query<TokenQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::not_found("Status List not found for endpoint uri");
     if !crate::issuer::allocator::is_list_id(&id) {
         return Err(not_found());
     }
+    let time = match query.time.as_deref() {
+        None => None,
+        Some(t) => Some(t.parse::<i64>().ok().filter(|t| *t >= 0).ok_or_else(|| {
+            ApiError::bad_request("time must be a Unix timestamp in seconds (a non-negative integer)")
+        })?),
+    };
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = negotiate(accept).ok_or_else(|| {
         ApiError::new(
@@ -60,17 +84,33 @@ pub async fn get(
             format!("Acceptable types are {JWT_MEDIA_TYPE} and {CWT_MEDIA_TYPE}"),
         )
     })?;
-    let object = app.publisher.objects.get(&object_key(&id, format)).await.map_err(|e| {
-        tracing::warn!(error = %e, "token read failed");
-        match e {
-            crate::ports::ObjectError::Unavailable(_) => ApiError::unavailable(),
-            crate::ports::ObjectError::Other(_) => ApiError::internal("Unable to read the status list"),
+    let object = match time {
+        Some(time) => app
+            .publisher
+            .token_at(&id, format, time)
+            .await
+            .map_err(|e| {
+                let unavailable = matches!(e, PublishError::Objects(ObjectError::Unavailable(_)));
+                read_failed(e, unavailable)
+            })?
+            .ok_or_else(|| ApiError::not_found("No Status List token was valid at the requested time"))?,
+        None => {
+            let object = app
+                .publisher
+                .objects
+                .get(&object_key(&id, format))
+                .await
+                .map_err(|e| {
+                    let unavailable = matches!(e, ObjectError::Unavailable(_));
+                    read_failed(e, unavailable)
+                })?
+                .ok_or_else(not_found)?;
+            if object.meta.exp <= super::now() {
+                return Err(ApiError::new(StatusCode::GONE, "GONE", "Status List token has expired"));
+            }
+            object
         }
-    })?;
-    let object = object.ok_or_else(not_found)?;
-    if object.meta.exp <= super::now() {
-        return Err(ApiError::new(StatusCode::GONE, "GONE", "Status List token has expired"));
-    }
+    };
     let cache = object.cache_control.unwrap_or_else(|| "no-cache".into());
     Ok((
         [

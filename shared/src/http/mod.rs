@@ -45,6 +45,11 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/t/{id}",
     },
+    Route {
+        function: "distribution",
+        method: "GET",
+        path: "/status-lists",
+    },
 ];
 
 fn handler(route: &Route) -> MethodRouter<Arc<App>> {
@@ -53,6 +58,7 @@ fn handler(route: &Route) -> MethodRouter<Arc<App>> {
         "issue" => post(handlers::issue::post),
         "revoke" => post(handlers::revoke::post),
         "token" => get(handlers::token::get),
+        "distribution" => get(handlers::distribution::get),
         other => unreachable!("route table names unknown function {other}"),
     }
 }

@@ -86,13 +86,17 @@ impl Allocator {
                 size: LIST_SIZE,
                 open: true,
                 created_at: now,
+                lifetime: self.publisher.as_ref().map(|p| p.default_lifetime()),
             };
             if self.store.create_list(&list).await? {
                 tracing::info!(list_id = %list.list_id, pool = %self.pool, "created status list");
-                if let Some(p) = &self.publisher
-                    && let Err(e) = p.publish(&list.list_id, now).await
-                {
-                    tracing::warn!(list_id = %list.list_id, error = %e, "new list not published yet");
+                // Its URI resolves from the start, and the distribution document names it.
+                if let Some(p) = &self.publisher {
+                    if let Err(e) = p.publish(&list.list_id, now).await {
+                        tracing::warn!(list_id = %list.list_id, error = %e, "new list not published yet");
+                    } else if let Err(e) = p.publish_aggregation(now).await {
+                        tracing::warn!(error = %e, "distribution document not refreshed");
+                    }
                 }
                 lists.push(list);
             }

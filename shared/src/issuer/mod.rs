@@ -88,9 +88,6 @@ pub struct IssuerService {
     /// Tokens are served at `<base_url>/t/<listId>`.
     pub base_url: String,
     pub metrics: Metrics,
-    /// Re-publishes a list after a revocation (interim: inline, until the queue-driven
-    /// publisher takes over).
-    pub publisher: Option<Arc<crate::publisher::Publisher>>,
     /// Client registry lookups, cached (see `auth::CLIENT_TTL`).
     pub clients: tokio::sync::Mutex<std::collections::HashMap<String, (Instant, Option<crate::ports::Client>)>>,
 }
@@ -291,13 +288,11 @@ impl IssuerService {
                 },
             })?;
         let response = match outcome {
-            Revocation::Revoked { revoked_at } => {
-                self.republish(list_id, now).await;
-                RevokeResponse {
-                    message: "Request processed for revocation",
-                    revoked_at,
-                }
-            }
+            // The change reaches the published tokens through the pipeline (the entry's stream).
+            Revocation::Revoked { revoked_at } => RevokeResponse {
+                message: "Request processed for revocation",
+                revoked_at,
+            },
             Revocation::AlreadyRevoked { revoked_at } => RevokeResponse {
                 message: "Credential already revoked",
                 revoked_at,
@@ -306,20 +301,5 @@ impl IssuerService {
             Revocation::WrongClient => return Err(IssuerError::WrongClient.into()),
         };
         Ok((response, req.idx, req.uri))
-    }
-}
-
-impl IssuerService {
-    /// Records the change in the list's sequence and publishes it. The revocation itself is
-    /// committed already, so failures here are logged, not returned: the next publish of the
-    /// list (or the re-signer) renders it from the stored entries.
-    async fn republish(&self, list_id: &str, now: i64) {
-        let Some(p) = &self.publisher else { return };
-        if let Err(e) = p.lists.bump_change_seq(list_id).await {
-            tracing::warn!(list_id, error = %e, "change sequence not bumped");
-        }
-        if let Err(e) = p.publish(list_id, now).await {
-            tracing::warn!(list_id, error = %e, "list not re-published; it will be on the next publish");
-        }
     }
 }

@@ -1,0 +1,102 @@
+//! The background work of the local stack, where AWS would run it from event sources: the
+//! change pipeline (stream poller → forwarder → FIFO queue → publish jobs) and the re-signer on a
+//! timer. The same [`crate::pipeline`] and [`crate::publisher`] code the Lambdas run.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::adapters::dynamo_stream::{StartAt, StreamPoller};
+use crate::adapters::sqs_queue::SqsQueue;
+use crate::app::App;
+use crate::pipeline::{Forwarder, run_jobs};
+
+/// How often the stream is read, and how long a queue receive waits.
+const STREAM_POLL: Duration = Duration::from_millis(200);
+const SHARD_DISCOVERY: Duration = Duration::from_secs(10);
+const RECEIVE_WAIT: Duration = Duration::from_secs(1);
+
+/// Starts the pipeline: returns once the stream position is fixed, so every change committed
+/// after this returns is published.
+pub async fn spawn_pipeline(
+    app: Arc<App>,
+    sdk: &aws_config::SdkConfig,
+    start: StartAt,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
+    let url = app
+        .config
+        .publish_queue_url
+        .clone()
+        .ok_or("PUBLISH_QUEUE_URL is not set")?;
+    let queue = Arc::new(SqsQueue::new(sdk, url));
+    let forwarder = Forwarder {
+        lists: app.publisher.lists.clone(),
+        queue: queue.clone(),
+    };
+    let mut poller = StreamPoller::new(sdk, &app.config.tables.entries, start).await?;
+    let forward = tokio::spawn(async move {
+        let mut last_discovery = tokio::time::Instant::now();
+        loop {
+            if last_discovery.elapsed() > SHARD_DISCOVERY {
+                if let Err(e) = poller.discover().await {
+                    tracing::warn!(error = %e, "stream shards not refreshed");
+                }
+                last_discovery = tokio::time::Instant::now();
+            }
+            match poller.poll().await {
+                Ok(changes) if !changes.is_empty() => {
+                    // Retried until it goes through, as the event source mapping would.
+                    let mut delay = Duration::from_millis(200);
+                    while let Err(e) = forwarder.forward(&changes).await {
+                        tracing::warn!(error = %e, "changes not forwarded; retrying");
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(10));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "stream not read"),
+            }
+            tokio::time::sleep(STREAM_POLL).await;
+        }
+    });
+    let consume = tokio::spawn(async move {
+        loop {
+            let deliveries = match queue.receive(RECEIVE_WAIT).await {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::warn!(error = %e, "publish queue not read");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            if deliveries.is_empty() {
+                continue;
+            }
+            let report = run_jobs(&app.publisher, queue.as_ref(), &deliveries, crate::handlers::now).await;
+            if report.published > 0 || !report.failed.is_empty() {
+                tracing::info!(?report, "publish jobs");
+            }
+            let done: Vec<_> = deliveries
+                .iter()
+                .filter(|d| !report.failed.contains(&d.message_id))
+                .collect();
+            if let Err(e) = queue.delete(&done).await {
+                tracing::warn!(error = %e, "handled jobs not deleted; they will be seen again (harmless)");
+            }
+        }
+    });
+    Ok(vec![forward, consume])
+}
+
+/// Runs the re-signer every `every`, as the schedule does in AWS.
+pub fn spawn_resigner(app: Arc<App>, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match app.publisher.resign_due(crate::handlers::now()).await {
+                Ok(r) if r.republished > 0 || r.failed > 0 => tracing::info!(?r, "re-signing pass"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "re-signing pass failed"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
+}

@@ -1,0 +1,245 @@
+//! The change pipeline: one writer per list, bursts coalesced.
+//!
+//! ```text
+//! Entries table ──stream──▶ Forwarder ──FIFO queue, group = list id──▶ publish jobs ──▶ S3
+//! ```
+//!
+//! - The **forwarder** sees every committed entry change. For each list whose rendering changed
+//!   it bumps the list's change sequence (after the entry write, so a render that reads that
+//!   sequence contains the change) and enqueues one job `{listId, seq}`. A batch of stream
+//!   records with many changes to one list makes one job.
+//! - The **queue** is FIFO with the list id as message group: jobs of one list are handled one at a
+//!   time, in order, by one consumer; different lists publish in parallel.
+//! - **Jobs** coalesce again: a job whose sequence is already published (by an earlier job that
+//!   rendered later state, by a re-delivery, or by the re-signer) costs one HEAD and no signing.
+//!   A failed publish leaves the last good token in place; the job is retried with exponential
+//!   backoff (in-process first, then by the queue's visibility timeout), and after the queue's
+//!   `maxReceiveCount` it lands in the dead-letter queue, which raises an alarm.
+//!
+//! Nothing here knows AWS: the stream records and queue messages arrive as [`EntryChange`] and
+//! [`Delivery`] from the Lambda adapters (`lambda.rs`) or the local pollers.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::ports::{ListSource, PublishQueue, QueueError, StoreError};
+use crate::publisher::{PublishError, Publisher};
+
+/// One committed change to an entry, as the table's stream reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryChange {
+    pub list_id: String,
+    /// The stored status before and after (`None`: the item did not exist).
+    pub old_status: Option<u8>,
+    pub new_status: Option<u8>,
+}
+
+impl EntryChange {
+    /// Whether the published token changes: a new VALID entry, or an update of other fields,
+    /// renders exactly as before.
+    pub fn changes_token(&self) -> bool {
+        self.old_status.unwrap_or(0) != self.new_status.unwrap_or(0)
+    }
+}
+
+/// A request to publish a list at (at least) a change sequence.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PublishJob {
+    pub list_id: String,
+    pub seq: u64,
+}
+
+impl PublishJob {
+    /// The FIFO deduplication id: the same change is never queued twice within the window.
+    pub fn dedup_id(&self) -> String {
+        format!("{}-{}", self.list_id, self.seq)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+pub struct Forwarder {
+    pub lists: Arc<dyn ListSource>,
+    pub queue: Arc<dyn PublishQueue>,
+}
+
+impl Forwarder {
+    /// Turns a batch of entry changes into one job per affected list. On error the whole batch
+    /// is retried by the stream: bumping a sequence twice or queuing a job twice is harmless.
+    pub async fn forward(&self, changes: &[EntryChange]) -> Result<Vec<PublishJob>, PipelineError> {
+        let mut lists: Vec<&str> = Vec::new();
+        for c in changes.iter().filter(|c| c.changes_token()) {
+            if !lists.contains(&c.list_id.as_str()) {
+                lists.push(&c.list_id);
+            }
+        }
+        let mut jobs = Vec::with_capacity(lists.len());
+        for list_id in lists {
+            let seq = self.lists.bump_change_seq(list_id).await?;
+            let job = PublishJob {
+                list_id: list_id.to_string(),
+                seq,
+            };
+            self.queue.enqueue(&job).await?;
+            jobs.push(job);
+        }
+        Ok(jobs)
+    }
+}
+
+/// One queued message as delivered to a consumer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub message_id: String,
+    /// What the queue needs to change the message's visibility.
+    pub receipt: String,
+    pub body: String,
+    /// How many times the message has been received, this time included.
+    pub receive_count: u32,
+}
+
+/// What a batch of jobs came to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JobsReport {
+    /// Lists rendered and written.
+    pub published: usize,
+    /// Lists whose token was already at the job's sequence: nothing to do.
+    pub already_published: usize,
+    /// Messages that failed (to be retried, or dead-lettered once they run out of receives).
+    pub failed: Vec<String>,
+}
+
+/// In-process retries of one publish before handing the job back to the queue.
+pub const PUBLISH_ATTEMPTS: u32 = 3;
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+
+/// How long the queue hides a failed message before its next delivery: doubling per receive
+/// from 2 s, capped at 5 minutes.
+pub fn requeue_delay(receive_count: u32) -> Duration {
+    Duration::from_secs((2u64 << receive_count.saturating_sub(1).min(8)).min(300))
+}
+
+/// Handles a batch of deliveries. Jobs are grouped by list: the highest sequence of each list is
+/// published once. A message that cannot be read is reported failed (it ends in the dead-letter
+/// queue); a list that fails after [`PUBLISH_ATTEMPTS`] fails all its messages, so their order
+/// in the FIFO group is kept.
+pub async fn run_jobs(
+    publisher: &Publisher,
+    queue: &dyn PublishQueue,
+    deliveries: &[Delivery],
+    now: impl Fn() -> i64,
+) -> JobsReport {
+    let mut report = JobsReport::default();
+    let mut by_list: BTreeMap<String, (u64, Vec<&Delivery>)> = BTreeMap::new();
+    for d in deliveries {
+        match serde_json::from_str::<PublishJob>(&d.body) {
+            Ok(job) => {
+                let e = by_list.entry(job.list_id).or_default();
+                e.0 = e.0.max(job.seq);
+                e.1.push(d);
+            }
+            Err(e) => {
+                tracing::error!(message_id = %d.message_id, error = %e, "unreadable publish job");
+                report.failed.push(d.message_id.clone());
+            }
+        }
+    }
+    for (list_id, (seq, messages)) in by_list {
+        match publish_with_retries(publisher, &list_id, seq, &now).await {
+            Ok(true) => report.published += 1,
+            Ok(false) => report.already_published += 1,
+            Err(e) => {
+                let receives = messages.iter().map(|d| d.receive_count).max().unwrap_or(1);
+                tracing::warn!(list_id, seq, receives, error = %e, "publish failed; the last good token stays");
+                for d in messages {
+                    if let Err(e) = queue.retry_later(&d.receipt, requeue_delay(receives)).await {
+                        tracing::warn!(message_id = %d.message_id, error = %e, "backoff not set");
+                    }
+                    report.failed.push(d.message_id.clone());
+                }
+            }
+        }
+    }
+    report
+}
+
+/// Publishes `list_id` unless sequence `seq` is already out. `Ok(true)` if it rendered.
+async fn publish_with_retries(
+    publisher: &Publisher,
+    list_id: &str,
+    seq: u64,
+    now: &impl Fn() -> i64,
+) -> Result<bool, PublishError> {
+    let mut backoff = FIRST_BACKOFF;
+    let mut attempt = 1;
+    loop {
+        let result = match publisher.published_at_least(list_id, seq).await {
+            Ok(true) => return Ok(false),
+            Ok(false) => publisher.publish(list_id, now()).await.map(|_| true),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(done) => return Ok(done),
+            Err(e @ (PublishError::UnknownList(_) | PublishError::Corrupt(..))) => return Err(e),
+            Err(e) if attempt >= PUBLISH_ATTEMPTS => return Err(e),
+            Err(e) => {
+                tracing::info!(list_id, attempt, error = %e, "publish failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff *= 4;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(old: Option<u8>, new: Option<u8>) -> EntryChange {
+        EntryChange {
+            list_id: "L".into(),
+            old_status: old,
+            new_status: new,
+        }
+    }
+
+    #[test]
+    fn only_status_changes_reach_the_token() {
+        assert!(!change(None, Some(0)).changes_token()); // issued: VALID is the default fill
+        assert!(!change(Some(0), Some(0)).changes_token()); // other fields updated
+        assert!(change(Some(0), Some(1)).changes_token()); // revoked
+        assert!(change(Some(2), Some(0)).changes_token()); // unsuspended
+        assert!(change(None, Some(2)).changes_token()); // created suspended
+        assert!(change(Some(1), None).changes_token()); // removed: renders VALID again
+    }
+
+    #[test]
+    fn jobs_round_trip_and_refuse_strangers() {
+        let job = PublishJob {
+            list_id: "ABC".into(),
+            seq: 7,
+        };
+        let body = serde_json::to_string(&job).unwrap();
+        assert_eq!(body, r#"{"listId":"ABC","seq":7}"#);
+        assert_eq!(serde_json::from_str::<PublishJob>(&body).unwrap(), job);
+        assert!(serde_json::from_str::<PublishJob>(r#"{"listId":"ABC"}"#).is_err());
+        assert!(serde_json::from_str::<PublishJob>(r#"{"listId":"A","seq":1,"x":1}"#).is_err());
+        assert_eq!(job.dedup_id(), "ABC-7");
+    }
+
+    #[test]
+    fn requeue_backoff_doubles_and_is_capped() {
+        let secs: Vec<u64> = (1..=10).map(|n| requeue_delay(n).as_secs()).collect();
+        assert_eq!(secs, [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+        assert_eq!(requeue_delay(0).as_secs(), 2);
+    }
+}
