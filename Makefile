@@ -5,7 +5,7 @@ export CARGO_TERM_COLOR ?= never
 CARGO ?= cargo
 STATUSLIST := $(CARGO_TARGET_DIR)/debug/statuslist
 
-.PHONY: register-client load help test test-unit test-integration test-interop lint template-lint bench cli build run stop localstack-up localstack-down deps tools
+.PHONY: register-client load revoke-latency bench-publish help test test-unit test-integration test-interop lint template-lint bench cli build run stop localstack-up localstack-down deps tools
 
 help:
 	@echo "make test            every test: lint, unit, CLI, LocalStack integration, independent verifiers"
@@ -18,13 +18,19 @@ help:
 	@echo "make stop            stop what make run left behind after a crash"
 	@echo "make register-client CLIENT_ID=<id> JWKS_URI=<url> [FORMAT=statuslist+jwt|statuslist+cwt]"
 	@echo "make load            load driver against make run: 64 clients, 10,000 issues"
+	@echo "make revoke-latency  revoke -> visible in S3, p50/p99 over 200 revocations, against make run"
+	@echo "make bench-publish   publisher time and AWS calls per list (100,000 and 1,048,576 entries) on LocalStack"
 	@echo "make build           build every function for Lambda (cargo lambda, arm64) and report sizes"
 
 deps:
 	@./infra/deps.sh
 
+# The publish test writes the tokens it saw published to PUBLISHED_TOKENS_DIR; the interop suite
+# verifies them independently (a fresh directory each run, so stale tokens cannot pass).
 test: deps lint template-lint
-	./infra/localstack/with-localstack.sh $(MAKE) --no-print-directory test-integration test-interop
+	rm -rf $(CURDIR)/.local/published-tokens
+	PUBLISHED_TOKENS_DIR=$(CURDIR)/.local/published-tokens \
+		./infra/localstack/with-localstack.sh $(MAKE) --no-print-directory test-integration test-interop
 
 # Deploys the data plane from template.yaml to LocalStack, then runs every Rust test against it.
 test-integration:
@@ -73,6 +79,12 @@ register-client:
 
 load:
 	./infra/load.sh
+
+revoke-latency:
+	./infra/revoke-latency.sh
+
+bench-publish:
+	./infra/localstack/with-localstack.sh ./infra/bench-publish.sh
 
 stop:
 	-pkill -f "$(CARGO_TARGET_DIR)/debug/statuslist-local" || true

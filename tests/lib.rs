@@ -58,8 +58,31 @@ use shared::config::Config;
 use shared::ports::{AuditEvent, Client, EventSink, IssuerStore};
 use tower::ServiceExt;
 
-/// The token URL base the harness's service uses.
-pub const BASE_URL: &str = "http://127.0.0.1:3000";
+static SERVER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The token URL base every harness's service uses: a real HTTP server on an ephemeral loopback
+/// port, serving the whole API for this test process (started on first use), so the URIs the
+/// service hands out resolve, for `statuslist check` and other HTTP clients.
+pub fn base_url() -> &'static str {
+    SERVER.get_or_init(|| {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let app = App::from_config(config()).await.expect("the test server's service");
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, shared::http::router(app, None)).await.unwrap();
+            });
+        });
+        url
+    })
+}
 
 /// Records every audit event, so tests can assert what the service reported.
 #[derive(Default)]
@@ -167,21 +190,30 @@ pub struct Harness {
     pub jwks: JwksServer,
 }
 
+static POOL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// This test process's allocation pool: its lists carry this process's base URL in their tokens
+/// (another process's lists would carry another's).
+pub fn test_pool() -> &'static str {
+    POOL.get_or_init(|| format!("test-{}", &jti()[..12]))
+}
+
 pub fn config() -> Config {
     Config {
         signing_key_id: stack_env("SIGNING_KEY_ID"),
-        public_base_url: BASE_URL.to_string(),
+        public_base_url: base_url().to_string(),
         max_body_bytes: 16 * 1024,
         jwks_max_age: Duration::from_secs(3600),
         tables: tables(),
         allow_http_loopback_jwks: true,
         issuer_jwks_ttl: Duration::from_secs(300),
         issuer_jwks_timeout: Duration::from_millis(1500),
-        list_pool: shared::issuer::GOVUK_POOL.to_string(),
+        list_pool: test_pool().to_string(),
         tokens_bucket: stack_env("TOKENS_BUCKET"),
         token_ttl: 600,
         token_validity: 3600,
         publish_queue_url: Some(stack_env("PUBLISH_QUEUE_URL")),
+        retired_signing_key_ids: Vec::new(),
     }
 }
 
@@ -237,6 +269,7 @@ impl Harness {
                     &sdk,
                     stack_env("PUBLISH_QUEUE_URL"),
                 ))),
+                retired_keys: Vec::new(),
             },
         ));
         let router = shared::http::router(app.clone(), None);
@@ -322,6 +355,9 @@ pub fn ensure_pipeline() {
                 .enable_all()
                 .build()
                 .unwrap();
+            if std::env::var("RUST_LOG").is_ok() {
+                shared::lambda::init_tracing(); // the pipeline's own log, when asked for
+            }
             rt.block_on(async move {
                 let h = Harness::new().await;
                 let sdk = localstack().await;

@@ -47,7 +47,7 @@ async fn statuses_and_token(
     format: TokenFormat,
     indices: &[u64],
 ) -> (Vec<Status>, shared::VerifiedToken, Vec<u8>) {
-    let path = uri.strip_prefix(BASE_URL).unwrap();
+    let path = uri.strip_prefix(base_url()).unwrap();
     let (status, headers, body) = h.get(path, Some(format.media_type())).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["content-type"], format.media_type());
@@ -67,7 +67,7 @@ async fn statuses_and_token(
     assert_eq!(verified.token.list.bits().get(), 2);
     assert_eq!(
         verified.token.aggregation_uri.as_deref(),
-        Some(format!("{BASE_URL}/status-lists").as_str())
+        Some(format!("{}/status-lists", base_url()).as_str())
     );
     let got = indices.iter().map(|i| verified.token.list.get(*i).unwrap()).collect();
     (got, verified, body)
@@ -85,6 +85,32 @@ async fn published(h: &Harness, uri: &str, indices: &[u64], expected: &[Status])
     }
 }
 
+/// Runs `statuslist check URI IDX --jwks <our JWKS URL>`: (exit code, stdout).
+async fn statuslist_check(uri: &str, idx: u64) -> (i32, String) {
+    // The CLI is a sibling binary of this test's: target/<profile>/statuslist.
+    let exe = std::env::current_exe().unwrap();
+    let cli = exe.parent().unwrap().parent().unwrap().join("statuslist");
+    assert!(
+        cli.exists(),
+        "{} is not built: `cargo test --workspace` builds it",
+        cli.display()
+    );
+    let jwks = format!("{}/.well-known/jwks.json", base_url());
+    let args = [
+        "check".to_string(),
+        uri.to_string(),
+        idx.to_string(),
+        "--jwks".into(),
+        jwks,
+    ];
+    let out = tokio::task::spawn_blocking(move || std::process::Command::new(&cli).args(args).output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap(), String::from_utf8(out.stdout).unwrap())
+}
+
 fn list_id(uri: &str) -> String {
     uri.rsplit('/').next().unwrap().to_string()
 }
@@ -99,7 +125,7 @@ async fn own_pool() -> Harness {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn revocations_reach_both_published_tokens() {
     ensure_pipeline();
-    let h = Arc::new(Harness::new().await);
+    let h = Arc::new(own_pool().await); // its lists hold only these credentials
     let mut issued = Vec::new();
     for _ in 0..12 {
         issued.push(issue(&h).await);
@@ -132,6 +158,12 @@ async fn revocations_reach_both_published_tokens() {
             })
             .collect();
         published(&h, uri, indices, &expected).await;
+        // Our own relying-party tool, over HTTP, gives the same answers.
+        for (idx, status) in indices.iter().zip(&expected) {
+            let (code, out) = statuslist_check(uri, *idx).await;
+            assert_eq!(out.trim(), status.to_string(), "statuslist check {uri} {idx}");
+            assert_eq!(code, if *status == Status::VALID { 0 } else { 1 });
+        }
         let (_, _, jwt) = statuses_and_token(&h, uri, TokenFormat::Jwt, indices).await;
         let (_, _, cwt) = statuses_and_token(&h, uri, TokenFormat::Cwt, indices).await;
         let expect: HashMap<String, u8> = indices
@@ -248,7 +280,7 @@ async fn historical_tokens_by_time() {
     ensure_pipeline();
     let h = own_pool().await;
     let (idx, uri) = issue(&h).await; // the list is created and its empty token published
-    let path = uri.strip_prefix(BASE_URL).unwrap().to_string();
+    let path = uri.strip_prefix(base_url()).unwrap().to_string();
     let (_, first, first_body) = statuses_and_token(&h, &uri, TokenFormat::Jwt, &[idx]).await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // a later iat
     revoke(&h, idx, &uri).await;
@@ -322,7 +354,7 @@ async fn the_distribution_document_lists_published_lists() {
 async fn unknown_list_bad_accept_and_malformed_ids() {
     let h = Harness::new().await;
     let (_, uri) = issue(&h).await;
-    let path = uri.strip_prefix(BASE_URL).unwrap();
+    let path = uri.strip_prefix(base_url()).unwrap();
     let (status, _, body) = h.get("/t/ZZZZZZZZZZZZ", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
@@ -362,7 +394,7 @@ async fn an_expired_token_is_410() {
     let h = Harness::with_config(config).await;
     let (_, uri) = issue(&h).await; // creates lists whose tokens live one second
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let path = uri.strip_prefix(BASE_URL).unwrap();
+    let path = uri.strip_prefix(base_url()).unwrap();
     let (status, _, body) = h.get(path, None).await;
     assert_eq!(status, StatusCode::GONE, "{}", String::from_utf8_lossy(&body));
 }
@@ -397,6 +429,6 @@ async fn tokens_near_expiry_are_re_signed_without_changes() {
     let second = h.app.publisher.objects.head(&key).await.unwrap().unwrap();
     assert_eq!(second.seq, first.seq);
     assert!(second.exp > first.exp, "{second:?} vs {first:?}");
-    let path = uri.strip_prefix(BASE_URL).unwrap();
+    let path = uri.strip_prefix(base_url()).unwrap();
     assert_eq!(h.get(path, None).await.0, StatusCode::OK);
 }

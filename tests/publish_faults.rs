@@ -55,7 +55,7 @@ async fn a_kms_outage_keeps_the_last_good_token_and_a_retry_publishes() {
         lists: h.app.publisher.lists.clone(),
         objects: h.app.publisher.objects.clone(),
         signer: signer.clone(),
-        base_url: BASE_URL.into(),
+        base_url: base_url().into(),
         ttl: 600,
         validity: 3600,
     };
@@ -67,13 +67,18 @@ async fn a_kms_outage_keeps_the_last_good_token_and_a_retry_publishes() {
     // Issue (the new list's empty token is published), then revoke.
     let got = h.post_jwt("/issue", h.issue_token()).await;
     assert_eq!(got.0, StatusCode::OK);
-    let (idx, uri) = (got.1["idx"].as_u64().unwrap(), got.1["uri"].as_str().unwrap().to_string());
+    let (idx, uri) = (
+        got.1["idx"].as_u64().unwrap(),
+        got.1["uri"].as_str().unwrap().to_string(),
+    );
     let list_id = uri.rsplit('/').next().unwrap().to_string();
-    let path = uri.strip_prefix(BASE_URL).unwrap().to_string();
+    let path = uri.strip_prefix(base_url()).unwrap().to_string();
     let (_, _, good) = h.get(&path, None).await;
     let claims = json!({"iss": h.client_id, "iat": now(), "jti": jti(), "idx": idx, "uri": uri});
     assert_eq!(
-        h.post_jwt("/revoke", h.issuer.sign(&h.issuer.header(), &claims)).await.0,
+        h.post_jwt("/revoke", h.issuer.sign(&h.issuer.header(), &claims))
+            .await
+            .0,
         StatusCode::ACCEPTED
     );
     // What the stream would deliver for that revocation.

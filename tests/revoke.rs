@@ -75,7 +75,7 @@ async fn index_zero_is_a_valid_index() {
         .send()
         .await
         .unwrap();
-    let got = revoke(&h, json!(0), json!(format!("{BASE_URL}/t/{list_id}"))).await;
+    let got = revoke(&h, json!(0), json!(format!("{}/t/{list_id}", base_url()))).await;
     assert_eq!(got.0, StatusCode::ACCEPTED, "{:?}", got.1);
 }
 
@@ -102,7 +102,7 @@ async fn only_the_issuing_client_may_revoke() {
 async fn contract_error_rows() {
     let h = Harness::new().await;
     let (idx, uri) = issued(&h).await;
-    let unknown = format!("{BASE_URL}/t/ZZZZZZZZZZZZ");
+    let unknown = format!("{}/t/ZZZZZZZZZZZZ", base_url());
     assert_error(
         &revoke(&h, json!(idx), json!(unknown)).await,
         404,
@@ -118,7 +118,7 @@ async fn contract_error_rows() {
     for bad_uri in [
         "https://elsewhere.example/t/3B0F3BD087A7",
         "not a uri",
-        &format!("{BASE_URL}/b/3B0F3BD087A7"),
+        &format!("{}/b/3B0F3BD087A7", base_url()),
     ] {
         assert_error(
             &revoke(&h, json!(idx), json!(bad_uri)).await,
@@ -185,7 +185,7 @@ async fn contract_error_rows() {
 async fn dynamodb_unreachable_is_503() {
     let dead = unreachable().await;
     let h = Harness::with_sdk(dead).await;
-    let got = revoke(&h, json!(1), json!(format!("{BASE_URL}/t/3B0F3BD087A7"))).await;
+    let got = revoke(&h, json!(1), json!(format!("{}/t/3B0F3BD087A7", base_url()))).await;
     assert_error(
         &got,
         503,

@@ -25,6 +25,15 @@ pub struct Adapters {
     pub events: Arc<dyn EventSink>,
     /// The publish-job queue, where this process forwards changes to it.
     pub queue: Option<Arc<dyn PublishQueue>>,
+    /// Keys that signed tokens before a rotation and stay in the JWKS until those expired.
+    pub retired_keys: Vec<RetiredKey>,
+}
+
+/// A public key the service no longer signs with but still publishes.
+#[derive(Clone, Debug)]
+pub struct RetiredKey {
+    pub kid: String,
+    pub public_key: p256::PublicKey,
 }
 
 pub struct App {
@@ -33,6 +42,7 @@ pub struct App {
     pub issuer: IssuerService,
     pub publisher: Arc<Publisher>,
     pub queue: Option<Arc<dyn PublishQueue>>,
+    pub retired_keys: Vec<RetiredKey>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,9 +56,22 @@ pub enum StartupError {
 impl App {
     /// Wires the AWS adapters from the environment.
     pub async fn from_env() -> Result<Arc<App>, StartupError> {
-        let config = Config::from_env()?;
+        Self::from_config(Config::from_env()?).await
+    }
+
+    /// Wires the AWS adapters for `config`.
+    pub async fn from_config(config: Config) -> Result<Arc<App>, StartupError> {
         let sdk = aws::load_config().await;
-        let signer = KmsSigner::new(aws_sdk_kms::Client::new(&sdk), config.signing_key_id.clone()).await?;
+        let kms = aws_sdk_kms::Client::new(&sdk);
+        let signer = KmsSigner::new(kms.clone(), config.signing_key_id.clone()).await?;
+        let mut retired_keys = Vec::new();
+        for key_id in &config.retired_signing_key_ids {
+            let retired = KmsSigner::new(kms.clone(), key_id.clone()).await?;
+            retired_keys.push(RetiredKey {
+                kid: retired.kid().to_string(),
+                public_key: *retired.public_key(),
+            });
+        }
         let store = Arc::new(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             config.tables.clone(),
@@ -67,6 +90,7 @@ impl App {
                 .publish_queue_url
                 .as_ref()
                 .map(|url| Arc::new(SqsQueue::new(&sdk, url)) as Arc<dyn PublishQueue>),
+            retired_keys,
         };
         Ok(Arc::new(App::new(config, adapters)))
     }
@@ -96,6 +120,7 @@ impl App {
             issuer,
             publisher,
             queue: a.queue,
+            retired_keys: a.retired_keys,
         }
     }
 

@@ -28,6 +28,9 @@ pub struct Config {
     /// Token `ttl` (seconds) and lifetime (`exp - iat`).
     pub token_ttl: u64,
     pub token_validity: i64,
+    /// KMS keys that signed tokens before a rotation: their public keys stay in the JWKS until
+    /// every token they signed has expired (see the README's key rotation procedure).
+    pub retired_signing_key_ids: Vec<String>,
     /// The FIFO queue of publish jobs (the forwarder writes it; others need not know it).
     pub publish_queue_url: Option<String>,
 }
@@ -87,6 +90,13 @@ impl Config {
             token_ttl: ttl,
             token_validity: validity,
             publish_queue_url: var("PUBLISH_QUEUE_URL").ok(),
+            retired_signing_key_ids: std::env::var("RETIRED_SIGNING_KEY_IDS")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
         })
     }
 }

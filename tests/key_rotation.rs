@@ -1,0 +1,101 @@
+//! Key rotation against LocalStack KMS: the service pointed at a new key signs new tokens with
+//! it, and its JWKS keeps the retired key, so tokens signed before the rotation still verify.
+
+use axum::http::StatusCode;
+use integration_tests::*;
+use shared::app::App;
+use shared::domain::keys::KeySet;
+use shared::domain::token::{self, TokenFormat};
+use shared::publisher::object_key;
+use shared::{Expectations, Status};
+use tower::ServiceExt;
+
+async fn jwks(app: &std::sync::Arc<App>) -> jsonwebtoken::jwk::JwkSet {
+    let response = shared::http::router(app.clone(), None)
+        .oneshot(
+            axum::http::Request::get("/.well-known/jwks.json")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    serde_json::from_slice(&body).unwrap()
+}
+
+#[tokio::test]
+async fn a_rotated_key_signs_new_tokens_and_the_old_one_stays_published() {
+    let sdk = localstack().await;
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let new_key = kms
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .key_id()
+        .to_string();
+    let old_key = stack_env("SIGNING_KEY_ID");
+
+    // Before: a list published with the stack's key.
+    let mut before_config = config();
+    before_config.list_pool = format!("rotation-{}", jti());
+    let h = Harness::with_config(before_config.clone()).await;
+    let got = h.post_jwt("/issue", h.issue_token()).await;
+    assert_eq!(got.0, StatusCode::OK);
+    let (idx, uri) = (
+        got.1["idx"].as_u64().unwrap(),
+        got.1["uri"].as_str().unwrap().to_string(),
+    );
+    let list_id = uri.rsplit('/').next().unwrap().to_string();
+    let old_token = h
+        .app
+        .publisher
+        .objects
+        .get(&object_key(&list_id, TokenFormat::Cwt))
+        .await
+        .unwrap()
+        .unwrap()
+        .body;
+    let old_kid = h.app.signer.kid().to_string();
+
+    // The rotation: the new key signs, the old one is retired.
+    let mut rotated = before_config;
+    rotated.signing_key_id = new_key;
+    rotated.retired_signing_key_ids = vec![old_key];
+    let app = App::from_config(rotated).await.unwrap();
+    let new_kid = app.signer.kid().to_string();
+    assert_ne!(new_kid, old_kid);
+    let set = jwks(&app).await;
+    let kids: Vec<_> = set.keys.iter().map(|k| k.common.key_id.clone().unwrap()).collect();
+    assert_eq!(kids, vec![new_kid.clone(), old_kid.clone()], "the signing key first");
+    let keys = KeySet::from_jwks(&set);
+
+    // A token from before the rotation still verifies against the published set.
+    let v = token::verify(&old_token, &keys, &Expectations::new(Some(&uri), now())).unwrap();
+    assert_eq!(v.kid.as_deref(), Some(old_kid.as_str()));
+    // A new publish is signed with the new key, in both formats.
+    app.publisher.publish(&list_id, now() + 1).await.unwrap();
+    for format in [TokenFormat::Jwt, TokenFormat::Cwt] {
+        let body = app
+            .publisher
+            .objects
+            .get(&object_key(&list_id, format))
+            .await
+            .unwrap()
+            .unwrap()
+            .body;
+        let v = token::verify(&body, &keys, &Expectations::new(Some(&uri), now())).unwrap();
+        assert_eq!(v.kid.as_deref(), Some(new_kid.as_str()), "{format:?}");
+        assert_eq!(v.token.list.get(idx).unwrap(), Status::VALID);
+        // ...and not by a verifier that only knows the old key.
+        let old_only = KeySet::from_jwks(&jsonwebtoken::jwk::JwkSet {
+            keys: set.keys[1..].to_vec(),
+        });
+        assert!(token::verify(&body, &old_only, &Expectations::new(Some(&uri), now())).is_err());
+    }
+}
