@@ -36,9 +36,16 @@ async fn tables_are_keyed_streamed_and_expiring_as_declared() {
             ("idx".to_string(), KeyType::Range)
         ]
     );
-    let stream = entries.stream_specification().expect("entries table has a stream");
+    assert!(
+        entries.stream_specification().is_none_or(|s| !s.stream_enabled()),
+        "issuing streams nothing"
+    );
+    // The statuses table: keyed like the entries, and streamed with old and new images (the
+    // forwarder compares statuses).
+    let statuses = describe(stack_env("STATUSES_TABLE")).await;
+    assert_eq!(statuses.key_schema().len(), 2);
+    let stream = statuses.stream_specification().expect("statuses table has a stream");
     assert!(stream.stream_enabled());
-    // Old and new images: the forwarder compares statuses.
     assert_eq!(stream.stream_view_type(), Some(&StreamViewType::NewAndOldImages));
 
     for table in ["CLIENTS_TABLE", "LISTS_TABLE", "IDEMPOTENCY_TABLE"] {

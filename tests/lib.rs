@@ -104,6 +104,7 @@ pub fn tables() -> Tables {
         lists: stack_env("LISTS_TABLE"),
         entries: stack_env("ENTRIES_TABLE"),
         idempotency: stack_env("IDEMPOTENCY_TABLE"),
+        statuses: stack_env("STATUSES_TABLE"),
     }
 }
 

@@ -77,6 +77,7 @@ fn store_from_env() -> Result<impl std::future::Future<Output = DynamoStore>, Er
             lists: String::new(),
             entries: String::new(),
             idempotency: String::new(),
+            statuses: String::new(),
         };
         DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables)
     })

@@ -1,5 +1,5 @@
 //! The background work of the local stack, where AWS would run it from event sources: the
-//! change pipeline (stream poller → forwarder → FIFO queue → publish jobs) and the re-signer on a
+//! change pipeline (statuses stream poller → forwarder → FIFO queue → publish jobs) and the re-signer on a
 //! timer. The same [`crate::pipeline`] and [`crate::publisher`] code the Lambdas run.
 
 use std::sync::Arc;
@@ -32,7 +32,7 @@ pub async fn spawn_pipeline(
         lists: app.publisher.lists.clone(),
         queue: queue.clone(),
     };
-    let mut poller = StreamPoller::new(sdk, &app.config.tables.entries, start).await?;
+    let mut poller = StreamPoller::new(sdk, &app.config.tables.statuses, start).await?;
     let forward = tokio::spawn(async move {
         let mut last_discovery = tokio::time::Instant::now();
         loop {

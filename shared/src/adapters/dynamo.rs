@@ -3,7 +3,12 @@
 //!   entries are never deleted, so no index is handed out twice, even after expiry;
 //! - the entry and the completion of the idempotency record are one TransactWriteItems, so a
 //!   crash leaves either both or neither;
-//! - revocation is an UpdateItem conditioned on the issuing client and on not being revoked.
+//! - revocation is one TransactWriteItems: the entry's update, conditioned on the issuing client
+//!   and on not being revoked, and the list's status item (below).
+//!
+//! Statuses: the `statuses` table holds one item per entry whose status is not VALID, keyed like
+//! the entries. A publish reads only those (its cost follows the revocations, not the list's
+//! fill), and its stream carries exactly the status changes to the publishing pipeline.
 
 use std::collections::HashMap;
 
@@ -24,6 +29,8 @@ pub struct Tables {
     pub lists: String,
     pub entries: String,
     pub idempotency: String,
+    /// Entries whose status is not VALID (streamed to the publisher).
+    pub statuses: String,
 }
 
 pub struct DynamoStore {
@@ -435,9 +442,7 @@ impl IssuerStore for DynamoStore {
     }
 
     async fn revoke(&self, list_id: &str, idx: u64, client_id: &str, now: i64) -> Result<Revocation, StoreError> {
-        let result = self
-            .ddb
-            .update_item()
+        let update = Update::builder()
             .table_name(&self.t.entries)
             .key("listId", s(list_id))
             .key("idx", n(idx))
@@ -447,20 +452,42 @@ impl IssuerStore for DynamoStore {
             .expression_attribute_values(":invalid", n(1))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":c", s(client_id))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let status = Put::builder()
+            .table_name(&self.t.statuses)
+            .item("listId", s(list_id))
+            .item("idx", n(idx))
+            .item("status", n(1))
+            .item("changedAt", n(now))
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let result = self
+            .ddb
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(TransactWriteItem::builder().put(status).build())
             .send()
             .await;
         match result {
             Ok(_) => Ok(Revocation::Revoked { revoked_at: now }),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-                let UpdateItemError::ConditionalCheckFailedException(c) = e.err() else {
+            Err(SdkError::ServiceError(err)) if err.err().is_transaction_canceled_exception() => {
+                use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+                let TransactWriteItemsError::TransactionCanceledException(c) = err.err() else {
                     unreachable!()
                 };
-                let Some(old) = c.item() else {
+                let first = c.cancellation_reasons().first().and_then(|r| r.code());
+                if first != Some("ConditionalCheckFailed") {
+                    return Err(StoreError::Unavailable(format!(
+                        "revocation cancelled: {:?}",
+                        c.cancellation_reasons()
+                    )));
+                }
+                // Why the condition failed, from the entry as it is: a revocation is final and an
+                // entry's client never changes, so this read cannot disagree with the write.
+                let Some(old) = self.entry(list_id, idx).await? else {
                     return Ok(Revocation::NotFound);
                 };
-                let old = entry_from(old)?;
                 if old.client_id != client_id {
                     Ok(Revocation::WrongClient)
                 } else if let Some(revoked_at) = old.revoked_at {
@@ -502,7 +529,7 @@ impl crate::ports::ListSource for DynamoStore {
             let page = self
                 .ddb
                 .query()
-                .table_name(&self.t.entries)
+                .table_name(&self.t.statuses)
                 .key_condition_expression("listId = :l")
                 .filter_expression("#st <> :valid")
                 .projection_expression("idx, #st")
