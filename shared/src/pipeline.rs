@@ -1,13 +1,14 @@
 //! The change pipeline: one writer per list, bursts coalesced.
 //!
 //! ```text
-//! Entries table ──stream──▶ Forwarder ──FIFO queue, group = list id──▶ publish jobs ──▶ S3
+//! Statuses table ──stream──▶ Forwarder ──FIFO queue, group = list id──▶ publish jobs ──▶ S3
 //! ```
 //!
-//! - The **forwarder** sees every committed entry change. For each list whose rendering changed
-//!   it bumps the list's change sequence (after the entry write, so a render that reads that
-//!   sequence contains the change) and enqueues one job `{listId, seq}`. A batch of stream
-//!   records with many changes to one list makes one job.
+//! - The **forwarder** sees every committed status change (the statuses table holds one item per
+//!   entry that is not VALID, written in the same transaction as the entry). For each list whose
+//!   rendering changed it bumps the list's change sequence (after the write, so a render that
+//!   reads that sequence contains the change) and enqueues one job `{listId, seq}`. A batch of
+//!   stream records with many changes to one list makes one job.
 //! - The **queue** is FIFO with the list id as message group: jobs of one list are handled one at a
 //!   time, in order, by one consumer; different lists publish in parallel.
 //! - **Jobs** coalesce again: a job whose sequence is already published (by an earlier job that

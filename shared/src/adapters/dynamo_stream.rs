@@ -1,4 +1,4 @@
-//! Reads the Entries table's stream as [`EntryChange`]s: what the Lambda event source mapping
+//! Reads the statuses table's stream as [`EntryChange`]s: what the Lambda event source mapping
 //! does in AWS, for the local stack (LocalStack runs no Lambda without Docker). Shards are
 //! discovered as they appear; each is read from where the poller last stopped.
 

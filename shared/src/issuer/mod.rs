@@ -288,7 +288,7 @@ impl IssuerService {
                 },
             })?;
         let response = match outcome {
-            // The change reaches the published tokens through the pipeline (the entry's stream).
+            // The change reaches the published tokens through the pipeline (the statuses table's stream).
             Revocation::Revoked { revoked_at } => RevokeResponse {
                 message: "Request processed for revocation",
                 revoked_at,
