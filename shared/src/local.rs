@@ -14,6 +14,8 @@ use crate::pipeline::{Forwarder, run_jobs};
 const STREAM_POLL: Duration = Duration::from_millis(200);
 const SHARD_DISCOVERY: Duration = Duration::from_secs(10);
 const RECEIVE_WAIT: Duration = Duration::from_secs(1);
+/// Queue consumers (publishers) running at once.
+const CONSUMERS: usize = 4;
 
 /// Starts the pipeline: returns once the stream position is fixed, so every change committed
 /// after this returns is published.
@@ -58,33 +60,39 @@ pub async fn spawn_pipeline(
             tokio::time::sleep(STREAM_POLL).await;
         }
     });
-    let consume = tokio::spawn(async move {
-        loop {
-            let deliveries = match queue.receive(RECEIVE_WAIT).await {
-                Ok(d) => d,
-                Err(e) => {
-                    tracing::warn!(error = %e, "publish queue not read");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Several consumers, as Lambda scales out per message group: the FIFO queue still hands a
+    // list's jobs to one of them at a time, in order.
+    let mut handles = vec![forward];
+    for _ in 0..CONSUMERS {
+        let (app, queue) = (app.clone(), queue.clone());
+        handles.push(tokio::spawn(async move {
+            loop {
+                let deliveries = match queue.receive(RECEIVE_WAIT).await {
+                    Ok(d) => d,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "publish queue not read");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                if deliveries.is_empty() {
                     continue;
                 }
-            };
-            if deliveries.is_empty() {
-                continue;
+                let report = run_jobs(&app.publisher, queue.as_ref(), &deliveries, crate::handlers::now).await;
+                if report.published > 0 || !report.failed.is_empty() {
+                    tracing::info!(?report, "publish jobs");
+                }
+                let done: Vec<_> = deliveries
+                    .iter()
+                    .filter(|d| !report.failed.contains(&d.message_id))
+                    .collect();
+                if let Err(e) = queue.delete(&done).await {
+                    tracing::warn!(error = %e, "handled jobs not deleted; they will be seen again (harmless)");
+                }
             }
-            let report = run_jobs(&app.publisher, queue.as_ref(), &deliveries, crate::handlers::now).await;
-            if report.published > 0 || !report.failed.is_empty() {
-                tracing::info!(?report, "publish jobs");
-            }
-            let done: Vec<_> = deliveries
-                .iter()
-                .filter(|d| !report.failed.contains(&d.message_id))
-                .collect();
-            if let Err(e) = queue.delete(&done).await {
-                tracing::warn!(error = %e, "handled jobs not deleted; they will be seen again (harmless)");
-            }
-        }
-    });
-    Ok(vec![forward, consume])
+        }));
+    }
+    Ok(handles)
 }
 
 /// Runs the re-signer every `every`, as the schedule does in AWS.
