@@ -191,6 +191,48 @@ async fn revocations_reach_both_published_tokens() {
     }
 }
 
+/// Suspension (two-bit lists allow it) and reinstatement through the store's status change, as
+/// the mDoc API uses it, reach both tokens; INVALID is final.
+#[tokio::test]
+async fn suspensions_and_reinstatements_reach_the_tokens() {
+    use shared::ports::{IssuerStore, StatusUpdate};
+    ensure_pipeline();
+    let h = own_pool().await;
+    let mut by_list: HashMap<String, Vec<u64>> = HashMap::new();
+    while by_list.values().all(|v| v.len() < 4) {
+        let (idx, uri) = issue(&h).await;
+        by_list.entry(uri).or_default().push(idx);
+    }
+    let (uri, indices) = by_list.into_iter().find(|(_, v)| v.len() >= 4).unwrap();
+    let list = list_id(&uri);
+    let [revoked, suspended, reinstated, untouched] = [indices[0], indices[1], indices[2], indices[3]];
+    revoke(&h, revoked, &uri).await;
+    let set = |idx: u64, status: u8| {
+        let (store, list) = (h.store.clone(), list.clone());
+        async move { store.set_status(&list, idx, status, now()).await.unwrap() }
+    };
+    assert_eq!(set(suspended, 2).await, StatusUpdate::Set);
+    assert_eq!(set(reinstated, 2).await, StatusUpdate::Set);
+    assert_eq!(set(reinstated, 0).await, StatusUpdate::Set);
+    published(
+        &h,
+        &uri,
+        &[revoked, suspended, reinstated, untouched],
+        &[Status::INVALID, Status::SUSPENDED, Status::VALID, Status::VALID],
+    )
+    .await;
+    // INVALID is final; an index never allocated is not found.
+    assert_eq!(set(revoked, 0).await, StatusUpdate::Final);
+    assert_eq!(set(suspended, 1).await, StatusUpdate::Set);
+    assert_eq!(set(suspended, 0).await, StatusUpdate::Final);
+    let unallocated = (0..100_000).find(|i| !indices.contains(i)).unwrap();
+    let taken = h.store.entry(&list, unallocated).await.unwrap().is_some();
+    if !taken {
+        assert_eq!(set(unallocated, 2).await, StatusUpdate::NotFound);
+    }
+    published(&h, &uri, &[suspended], &[Status::INVALID]).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_burst_of_changes_to_one_list_makes_few_publishes() {
     ensure_pipeline();

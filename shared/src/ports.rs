@@ -165,6 +165,19 @@ pub trait IssuerStore: Send + Sync {
     async fn entry(&self, list_id: &str, idx: u64) -> Result<Option<Entry>, StoreError>;
     /// One-way revocation by the issuing client; idempotent by state.
     async fn revoke(&self, list_id: &str, idx: u64, client_id: &str, now: i64) -> Result<Revocation, StoreError>;
+    /// Sets an entry's status (VALID, SUSPENDED or INVALID, as the list's bits allow; the caller
+    /// checks). INVALID is final: any change after it is refused.
+    async fn set_status(&self, list_id: &str, idx: u64, status: u8, now: i64) -> Result<StatusUpdate, StoreError>;
+}
+
+/// Result of [`IssuerStore::set_status`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StatusUpdate {
+    /// Written (also when it already had that status).
+    Set,
+    NotFound,
+    /// The entry is INVALID, which is final.
+    Final,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -441,6 +441,85 @@ impl IssuerStore for DynamoStore {
         out.item().map(entry_from).transpose()
     }
 
+    async fn set_status(
+        &self,
+        list_id: &str,
+        idx: u64,
+        status: u8,
+        now: i64,
+    ) -> Result<crate::ports::StatusUpdate, StoreError> {
+        use crate::ports::StatusUpdate;
+        let update = Update::builder()
+            .table_name(&self.t.entries)
+            .key("listId", s(list_id))
+            .key("idx", n(idx))
+            .update_expression("SET #st = :s, statusChangedAt = :now")
+            .condition_expression("attribute_exists(listId) AND (attribute_not_exists(#st) OR #st <> :invalid)")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":s", n(status))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":invalid", n(1))
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        // The status item exists exactly while the entry is not VALID.
+        let item = if status == 0 {
+            TransactWriteItem::builder()
+                .delete(
+                    aws_sdk_dynamodb::types::Delete::builder()
+                        .table_name(&self.t.statuses)
+                        .key("listId", s(list_id))
+                        .key("idx", n(idx))
+                        .build()
+                        .map_err(|e| StoreError::Other(e.to_string()))?,
+                )
+                .build()
+        } else {
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&self.t.statuses)
+                        .item("listId", s(list_id))
+                        .item("idx", n(idx))
+                        .item("status", n(status))
+                        .item("changedAt", n(now))
+                        .build()
+                        .map_err(|e| StoreError::Other(e.to_string()))?,
+                )
+                .build()
+        };
+        let result = self
+            .ddb
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(item)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(StatusUpdate::Set),
+            Err(SdkError::ServiceError(err)) if err.err().is_transaction_canceled_exception() => {
+                use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+                let TransactWriteItemsError::TransactionCanceledException(c) = err.err() else {
+                    unreachable!()
+                };
+                if c.cancellation_reasons().first().and_then(|r| r.code()) != Some("ConditionalCheckFailed") {
+                    return Err(StoreError::Unavailable(format!(
+                        "status change cancelled: {:?}",
+                        c.cancellation_reasons()
+                    )));
+                }
+                // INVALID is final and entries are never deleted: the read cannot disagree.
+                match self.entry(list_id, idx).await? {
+                    None => Ok(StatusUpdate::NotFound),
+                    Some(e) if e.status == 1 => Ok(StatusUpdate::Final),
+                    Some(_) => Err(StoreError::Other(
+                        "status condition failed on a changeable entry".into(),
+                    )),
+                }
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
     async fn revoke(&self, list_id: &str, idx: u64, client_id: &str, now: i64) -> Result<Revocation, StoreError> {
         let update = Update::builder()
             .table_name(&self.t.entries)
