@@ -1,8 +1,10 @@
 //! The domain core: pure code with no AWS types. Status values and lists, keys, and the
 //! JWT/CWT Status List Tokens built from them.
 
+pub mod duration;
 pub mod issuer_request;
 pub mod keys;
+pub mod mdoc_status;
 pub mod status;
 pub mod status_list;
 pub mod token;
