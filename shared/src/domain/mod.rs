@@ -1,6 +1,7 @@
 //! The domain core: pure code with no AWS types. Status values and lists, keys, and the
 //! JWT/CWT Status List Tokens built from them.
 
+pub mod configuration;
 pub mod duration;
 pub mod issuer_request;
 pub mod keys;

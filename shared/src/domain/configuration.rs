@@ -1,0 +1,188 @@
+//! A status list configuration of the mDoc API (one per docType per tenant): its request body,
+//! validated field by field so that every problem is reported at once, the way the API's
+//! `details` array lists them.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::domain::duration::Duration;
+
+/// Longest docType accepted, in characters.
+pub const MAX_DOC_TYPE_CHARS: usize = 1024;
+
+/// One invalid field: the API's `details` entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub location: &'static str,
+    pub param: String,
+    pub msg: String,
+    pub value: Value,
+}
+
+impl FieldError {
+    pub fn body(param: &str, msg: impl Into<String>, value: Value) -> Self {
+        FieldError {
+            location: "body",
+            param: param.into(),
+            msg: msg.into(),
+            value,
+        }
+    }
+}
+
+/// What a configuration sets: its docType (fixed after creation) and token lifetimes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigurationInput {
+    pub doc_type: String,
+    pub time_to_live: Duration,
+    pub expiry: Duration,
+}
+
+fn duration(body: &serde_json::Map<String, Value>, param: &str, errors: &mut Vec<FieldError>) -> Option<Duration> {
+    match body.get(param) {
+        None | Some(Value::Null) => {
+            errors.push(FieldError::body(param, "is required", Value::Null));
+            None
+        }
+        Some(v) => match Duration::from_json(v) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                errors.push(FieldError::body(param, format!("must be a Duration: {e}"), v.clone()));
+                None
+            }
+        },
+    }
+}
+
+/// Reads a create (`require_doc_type`) or update body. Unknown fields are refused; an update may
+/// repeat the configuration's docType but not change it (the caller compares).
+pub fn parse(body: &Value, require_doc_type: bool) -> Result<ConfigurationInput, Vec<FieldError>> {
+    let Some(map) = body.as_object() else {
+        return Err(vec![FieldError::body("body", "must be a JSON object", body.clone())]);
+    };
+    let mut errors = Vec::new();
+    for key in map.keys() {
+        if !matches!(key.as_str(), "docType" | "timeToLiveDuration" | "expiryDuration") {
+            errors.push(FieldError::body(key, "is not a known field", map[key].clone()));
+        }
+    }
+    let doc_type = match map.get("docType") {
+        Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= MAX_DOC_TYPE_CHARS => Some(s.clone()),
+        Some(Value::String(s)) if s.is_empty() => {
+            errors.push(FieldError::body(
+                "docType",
+                "must not be empty",
+                Value::String(s.clone()),
+            ));
+            None
+        }
+        Some(Value::String(s)) => {
+            let msg = format!("must be at most {MAX_DOC_TYPE_CHARS} characters");
+            errors.push(FieldError::body("docType", msg, Value::String(s.clone())));
+            None
+        }
+        None | Some(Value::Null) if !require_doc_type => Some(String::new()),
+        None | Some(Value::Null) => {
+            errors.push(FieldError::body("docType", "is required", Value::Null));
+            None
+        }
+        Some(other) => {
+            errors.push(FieldError::body("docType", "must be a string", other.clone()));
+            None
+        }
+    };
+    let ttl = duration(map, "timeToLiveDuration", &mut errors);
+    let expiry = duration(map, "expiryDuration", &mut errors);
+    if let (Some(t), Some(e)) = (ttl, expiry)
+        && t.as_seconds() > e.as_seconds()
+    {
+        errors.push(FieldError::body(
+            "timeToLiveDuration",
+            "must not exceed expiryDuration",
+            serde_json::to_value(t).unwrap_or(Value::Null),
+        ));
+    }
+    match (doc_type, ttl, expiry) {
+        (Some(doc_type), Some(time_to_live), Some(expiry)) if errors.is_empty() => Ok(ConfigurationInput {
+            doc_type,
+            time_to_live,
+            expiry,
+        }),
+        _ => Err(errors),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn params(r: Result<ConfigurationInput, Vec<FieldError>>) -> Vec<String> {
+        r.unwrap_err().into_iter().map(|e| e.param).collect()
+    }
+
+    #[test]
+    fn a_valid_body() {
+        let c = parse(
+            &json!({"docType": "org.iso.18013.5.1.mDL", "timeToLiveDuration": {"days": 1}, "expiryDuration": {"days": 2}}),
+            true,
+        )
+        .unwrap();
+        assert_eq!(c.doc_type, "org.iso.18013.5.1.mDL");
+        assert_eq!((c.time_to_live.as_seconds(), c.expiry.as_seconds()), (86_400, 172_800));
+        // Equal ttl and expiry are allowed.
+        assert!(
+            parse(
+                &json!({"docType": "d", "timeToLiveDuration": {"hours": 24}, "expiryDuration": {"days": 1}}),
+                true
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let r = parse(&json!({"docType": "", "timeToLiveDuration": "abc", "extra": 1}), true);
+        assert_eq!(params(r), ["extra", "docType", "timeToLiveDuration", "expiryDuration"]);
+        let r = parse(
+            &json!({"docType": 7, "timeToLiveDuration": {"days": 3}, "expiryDuration": {"days": 2}}),
+            true,
+        );
+        assert_eq!(params(r), ["docType", "timeToLiveDuration"]);
+        let long = "x".repeat(MAX_DOC_TYPE_CHARS + 1);
+        let r = parse(
+            &json!({"docType": long, "timeToLiveDuration": {"days": 1}, "expiryDuration": {"days": 1}}),
+            true,
+        );
+        assert_eq!(params(r), ["docType"]);
+        assert_eq!(params(parse(&json!([1]), true)), ["body"]);
+    }
+
+    #[test]
+    fn the_details_entry_shape() {
+        let e = &parse(
+            &json!({"docType": "d", "timeToLiveDuration": "abc", "expiryDuration": {"days": 1}}),
+            true,
+        )
+        .unwrap_err()[0];
+        let v = serde_json::to_value(e).unwrap();
+        assert_eq!(v["location"], "body");
+        assert_eq!(v["param"], "timeToLiveDuration");
+        assert_eq!(v["value"], "abc");
+        assert!(v["msg"].as_str().unwrap().starts_with("must be a Duration"));
+    }
+
+    #[test]
+    fn an_update_may_omit_the_doc_type() {
+        let c = parse(
+            &json!({"timeToLiveDuration": {"days": 1}, "expiryDuration": {"days": 1}}),
+            false,
+        )
+        .unwrap();
+        assert_eq!(c.doc_type, "");
+        assert_eq!(
+            params(parse(&json!({"timeToLiveDuration": {"days": 1}}), false)),
+            ["expiryDuration"]
+        );
+    }
+}
