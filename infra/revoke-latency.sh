@@ -4,10 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source infra/localstack/common.sh
-PORT="${PORT:-3000}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/statuslist/target}"
-curl -fsS "http://127.0.0.1:$PORT/.well-known/jwks.json" >/dev/null 2>&1 \
-    || die "nothing serves http://127.0.0.1:$PORT: start 'make run' (same PORT) first"
+require_make_run
 set -a
 # shellcheck disable=SC1091
 source "$ROOT/.local/stack-${STACK:-statuslist-local}.env"

@@ -6,7 +6,6 @@ use aws_sdk_dynamodb::types::{KeyType, StreamViewType, TimeToLiveStatus};
 use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use aws_sdk_s3::types::BucketVersioningStatus;
 use integration_tests::{localstack, stack_env};
-use tower::ServiceExt;
 
 #[tokio::test]
 async fn tables_are_keyed_streamed_and_expiring_as_declared() {
@@ -118,22 +117,15 @@ async fn signing_key_is_p256_and_the_service_publishes_it() {
     let app = shared::app::App::from_env()
         .await
         .expect("App::from_env on the deployed stack");
-    let response = shared::http::router(app.clone(), None)
-        .oneshot(
-            axum::http::Request::get("/.well-known/jwks.json")
-                .body(axum::body::Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let (status, headers, body) =
+        integration_tests::get_via(&shared::http::router(app.clone(), None), "/.well-known/jwks.json", None).await;
+    assert_eq!(status, 200);
     assert!(
-        response.headers()["cache-control"]
+        headers["cache-control"]
             .to_str()
             .unwrap()
             .starts_with("public, max-age=")
     );
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
     let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_slice(&body).unwrap();
     assert_eq!(jwks.keys.len(), 1);
     assert_eq!(jwks.keys[0].common.key_id.as_deref(), Some(app.signer.kid()));

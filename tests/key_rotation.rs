@@ -8,19 +8,10 @@ use shared::domain::keys::KeySet;
 use shared::domain::token::{self, TokenFormat};
 use shared::publisher::object_key;
 use shared::{Expectations, Status};
-use tower::ServiceExt;
 
 async fn jwks(app: &std::sync::Arc<App>) -> jsonwebtoken::jwk::JwkSet {
-    let response = shared::http::router(app.clone(), None)
-        .oneshot(
-            axum::http::Request::get("/.well-known/jwks.json")
-                .body(axum::body::Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    let (status, _, body) = get_via(&shared::http::router(app.clone(), None), "/.well-known/jwks.json", None).await;
+    assert_eq!(status, StatusCode::OK);
     serde_json::from_slice(&body).unwrap()
 }
 
@@ -28,17 +19,7 @@ async fn jwks(app: &std::sync::Arc<App>) -> jsonwebtoken::jwk::JwkSet {
 async fn a_rotated_key_signs_new_tokens_and_the_old_one_stays_published() {
     let sdk = localstack().await;
     let kms = aws_sdk_kms::Client::new(&sdk);
-    let new_key = kms
-        .create_key()
-        .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
-        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .key_id()
-        .to_string();
+    let new_key = new_kms_key(&kms).await;
     let old_key = stack_env("SIGNING_KEY_ID");
 
     // Before: a list published with the stack's key.

@@ -58,6 +58,52 @@ use shared::config::Config;
 use shared::ports::{AuditEvent, Client, EventSink, IssuerStore};
 use tower::ServiceExt;
 
+/// `GET path` through a router (no network): status, headers and body.
+pub async fn get_via(
+    router: &axum::Router,
+    path: &str,
+    accept: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut request = Request::get(path);
+    if let Some(a) = accept {
+        request = request.header("accept", a);
+    }
+    let response = router
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let (parts, body) = response.into_parts();
+    (
+        parts.status,
+        parts.headers,
+        axum::body::to_bytes(body, 16 << 20).await.unwrap().to_vec(),
+    )
+}
+
+/// A runtime of its own for work that must outlive each test's runtime.
+fn background_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A new P-256 signing key in LocalStack KMS (tests that disable or rotate keys use their own).
+pub async fn new_kms_key(kms: &aws_sdk_kms::Client) -> String {
+    kms.create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .key_id()
+        .to_string()
+}
+
 static SERVER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// The token URL base every harness's service uses: a real HTTP server on an ephemeral loopback
@@ -69,11 +115,7 @@ pub fn base_url() -> &'static str {
         listener.set_nonblocking(true).unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = background_runtime();
             rt.block_on(async move {
                 let app = App::from_config(config()).await.expect("the test server's service");
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
@@ -294,22 +336,7 @@ impl Harness {
     }
 
     pub async fn get(&self, path: &str, accept: Option<&str>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-        let mut request = Request::get(path);
-        if let Some(a) = accept {
-            request = request.header("accept", a);
-        }
-        let response = self
-            .router
-            .clone()
-            .oneshot(request.body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let (parts, body) = response.into_parts();
-        (
-            parts.status,
-            parts.headers,
-            axum::body::to_bytes(body, 16 << 20).await.unwrap().to_vec(),
-        )
+        get_via(&self.router, path, accept).await
     }
 
     pub async fn post(&self, path: &str, content_type: Option<&str>, body: impl Into<Body>) -> (StatusCode, Value) {
@@ -351,11 +378,7 @@ pub fn ensure_pipeline() {
     PIPELINE.get_or_init(|| {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = background_runtime();
             if std::env::var("RUST_LOG").is_ok() {
                 shared::lambda::init_tracing(); // the pipeline's own log, when asked for
             }

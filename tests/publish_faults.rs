@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use axum::http::StatusCode;
 use integration_tests::*;
 use serde_json::json;
@@ -24,17 +23,7 @@ async fn a_kms_outage_keeps_the_last_good_token_and_a_retry_publishes() {
     let kms = aws_sdk_kms::Client::new(&sdk);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     // A key and a FIFO queue of this test's own: disabling the key touches nobody else.
-    let key_id = kms
-        .create_key()
-        .key_spec(KeySpec::EccNistP256)
-        .key_usage(KeyUsageType::SignVerify)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .key_id()
-        .to_string();
+    let key_id = new_kms_key(&kms).await;
     let queue_url = sqs
         .create_queue()
         .queue_name(format!("faults-{}.fifo", &jti()[..12]))

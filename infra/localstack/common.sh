@@ -31,3 +31,10 @@ find_python313() {
 healthy() {
     curl -fsS --max-time 2 "$LS_URL/_localstack/health" >/dev/null 2>&1
 }
+
+# For drivers that run against `make run`: PORT (default 3000) must serve the API.
+require_make_run() {
+    PORT="${PORT:-3000}"
+    curl -fsS "http://127.0.0.1:$PORT/.well-known/jwks.json" >/dev/null 2>&1 \
+        || die "nothing serves http://127.0.0.1:$PORT: start 'make run' (same PORT) first"
+}

@@ -39,6 +39,41 @@ pub struct DynamoStore {
 }
 
 impl DynamoStore {
+    /// Runs a transaction. `Ok(None)` when committed; `Ok(Some(codes))` when a condition
+    /// cancelled it (one code per item, "None" for items that passed); transient cancellations
+    /// (conflicts, throttling) are `Unavailable`.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Option<Vec<String>>, StoreError> {
+        let result = self
+            .ddb
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(None),
+            Err(SdkError::ServiceError(err)) if err.err().is_transaction_canceled_exception() => {
+                use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+                let TransactWriteItemsError::TransactionCanceledException(c) = err.err() else {
+                    unreachable!()
+                };
+                let codes: Vec<String> = c
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().unwrap_or("None").to_string())
+                    .collect();
+                if codes.iter().any(|c| {
+                    matches!(
+                        c.as_str(),
+                        "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"
+                    )
+                }) {
+                    return Err(StoreError::Unavailable(format!("transaction cancelled: {codes:?}")));
+                }
+                Ok(Some(codes))
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
     pub fn new(ddb: Ddb, tables: Tables) -> Self {
         DynamoStore { ddb, t: tables }
     }
@@ -329,41 +364,15 @@ impl IssuerStore for DynamoStore {
             .expression_attribute_values(":me", s(owner))
             .build()
             .map_err(|e| StoreError::Other(e.to_string()))?;
-        let result = self
-            .ddb
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().update(complete).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Placement::Placed),
-            Err(SdkError::ServiceError(err)) if err.err().is_transaction_canceled_exception() => {
-                use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-                let TransactWriteItemsError::TransactionCanceledException(c) = err.err() else {
-                    unreachable!()
-                };
-                let codes: Vec<&str> = c
-                    .cancellation_reasons()
-                    .iter()
-                    .map(|r| r.code().unwrap_or("None"))
-                    .collect();
-                match codes.as_slice() {
-                    ["ConditionalCheckFailed", _] => Ok(Placement::IndexTaken),
-                    [_, "ConditionalCheckFailed"] => Ok(Placement::ClaimLost),
-                    _ if codes.iter().any(|c| {
-                        matches!(
-                            *c,
-                            "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"
-                        )
-                    }) =>
-                    {
-                        Err(StoreError::Unavailable(format!("transaction cancelled: {codes:?}")))
-                    }
-                    _ => Err(StoreError::Other(format!("transaction cancelled: {codes:?}"))),
-                }
-            }
-            Err(e) => Err(classify(e)),
+        let items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().update(complete).build(),
+        ];
+        match self.transact(items).await?.as_deref() {
+            None => Ok(Placement::Placed),
+            Some([first, _]) if first == "ConditionalCheckFailed" => Ok(Placement::IndexTaken),
+            Some([_, second]) if second == "ConditionalCheckFailed" => Ok(Placement::ClaimLost),
+            Some(codes) => Err(StoreError::Other(format!("transaction cancelled: {codes:?}"))),
         }
     }
 
@@ -487,26 +496,10 @@ impl IssuerStore for DynamoStore {
                 )
                 .build()
         };
-        let result = self
-            .ddb
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .transact_items(item)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(StatusUpdate::Set),
-            Err(SdkError::ServiceError(err)) if err.err().is_transaction_canceled_exception() => {
-                use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-                let TransactWriteItemsError::TransactionCanceledException(c) = err.err() else {
-                    unreachable!()
-                };
-                if c.cancellation_reasons().first().and_then(|r| r.code()) != Some("ConditionalCheckFailed") {
-                    return Err(StoreError::Unavailable(format!(
-                        "status change cancelled: {:?}",
-                        c.cancellation_reasons()
-                    )));
-                }
+        let items = vec![TransactWriteItem::builder().update(update).build(), item];
+        match self.transact(items).await?.as_deref() {
+            None => Ok(StatusUpdate::Set),
+            Some([first, ..]) if first == "ConditionalCheckFailed" => {
                 // INVALID is final and entries are never deleted: the read cannot disagree.
                 match self.entry(list_id, idx).await? {
                     None => Ok(StatusUpdate::NotFound),
@@ -516,7 +509,7 @@ impl IssuerStore for DynamoStore {
                     )),
                 }
             }
-            Err(e) => Err(classify(e)),
+            Some(codes) => Err(StoreError::Other(format!("status change cancelled: {codes:?}"))),
         }
     }
 
@@ -541,27 +534,13 @@ impl IssuerStore for DynamoStore {
             .item("changedAt", n(now))
             .build()
             .map_err(|e| StoreError::Other(e.to_string()))?;
-        let result = self
-            .ddb
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .transact_items(TransactWriteItem::builder().put(status).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Revocation::Revoked { revoked_at: now }),
-            Err(SdkError::ServiceError(err)) if err.err().is_transaction_canceled_exception() => {
-                use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-                let TransactWriteItemsError::TransactionCanceledException(c) = err.err() else {
-                    unreachable!()
-                };
-                let first = c.cancellation_reasons().first().and_then(|r| r.code());
-                if first != Some("ConditionalCheckFailed") {
-                    return Err(StoreError::Unavailable(format!(
-                        "revocation cancelled: {:?}",
-                        c.cancellation_reasons()
-                    )));
-                }
+        let items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            TransactWriteItem::builder().put(status).build(),
+        ];
+        match self.transact(items).await?.as_deref() {
+            None => Ok(Revocation::Revoked { revoked_at: now }),
+            Some([first, ..]) if first == "ConditionalCheckFailed" => {
                 // Why the condition failed, from the entry as it is: a revocation is final and an
                 // entry's client never changes, so this read cannot disagree with the write.
                 let Some(old) = self.entry(list_id, idx).await? else {
@@ -577,7 +556,7 @@ impl IssuerStore for DynamoStore {
                     ))
                 }
             }
-            Err(e) => Err(classify(e)),
+            Some(codes) => Err(StoreError::Other(format!("revocation cancelled: {codes:?}"))),
         }
     }
 }
