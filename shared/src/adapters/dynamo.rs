@@ -39,6 +39,31 @@ pub struct DynamoStore {
 }
 
 impl DynamoStore {
+    /// The transaction item that keeps the list's status item in step with an entry's status:
+    /// a Put while it is not VALID, a Delete once it is VALID again.
+    fn status_item(&self, list_id: &str, idx: u64, status: u8, now: i64) -> Result<TransactWriteItem, StoreError> {
+        let bad = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Other(e.to_string());
+        Ok(if status == 0 {
+            let delete = aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(&self.t.statuses)
+                .key("listId", s(list_id))
+                .key("idx", n(idx))
+                .build()
+                .map_err(bad)?;
+            TransactWriteItem::builder().delete(delete).build()
+        } else {
+            let put = Put::builder()
+                .table_name(&self.t.statuses)
+                .item("listId", s(list_id))
+                .item("idx", n(idx))
+                .item("status", n(status))
+                .item("changedAt", n(now))
+                .build()
+                .map_err(bad)?;
+            TransactWriteItem::builder().put(put).build()
+        })
+    }
+
     /// Runs a transaction. `Ok(None)` when committed; `Ok(Some(codes))` when a condition
     /// cancelled it (one code per item, "None" for items that passed); transient cancellations
     /// (conflicts, throttling) are `Unavailable`.
@@ -471,31 +496,7 @@ impl IssuerStore for DynamoStore {
             .build()
             .map_err(|e| StoreError::Other(e.to_string()))?;
         // The status item exists exactly while the entry is not VALID.
-        let item = if status == 0 {
-            TransactWriteItem::builder()
-                .delete(
-                    aws_sdk_dynamodb::types::Delete::builder()
-                        .table_name(&self.t.statuses)
-                        .key("listId", s(list_id))
-                        .key("idx", n(idx))
-                        .build()
-                        .map_err(|e| StoreError::Other(e.to_string()))?,
-                )
-                .build()
-        } else {
-            TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(&self.t.statuses)
-                        .item("listId", s(list_id))
-                        .item("idx", n(idx))
-                        .item("status", n(status))
-                        .item("changedAt", n(now))
-                        .build()
-                        .map_err(|e| StoreError::Other(e.to_string()))?,
-                )
-                .build()
-        };
+        let item = self.status_item(list_id, idx, status, now)?;
         let items = vec![TransactWriteItem::builder().update(update).build(), item];
         match self.transact(items).await?.as_deref() {
             None => Ok(StatusUpdate::Set),
@@ -526,17 +527,9 @@ impl IssuerStore for DynamoStore {
             .expression_attribute_values(":c", s(client_id))
             .build()
             .map_err(|e| StoreError::Other(e.to_string()))?;
-        let status = Put::builder()
-            .table_name(&self.t.statuses)
-            .item("listId", s(list_id))
-            .item("idx", n(idx))
-            .item("status", n(1))
-            .item("changedAt", n(now))
-            .build()
-            .map_err(|e| StoreError::Other(e.to_string()))?;
         let items = vec![
             TransactWriteItem::builder().update(update).build(),
-            TransactWriteItem::builder().put(status).build(),
+            self.status_item(list_id, idx, 1, now)?,
         ];
         match self.transact(items).await?.as_deref() {
             None => Ok(Revocation::Revoked { revoked_at: now }),
