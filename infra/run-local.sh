@@ -78,6 +78,9 @@ cat <<MSG
     TOKEN=\$(\$statuslist request revoke --key $demo/issuer.pem --kid demo-key --iss demo-issuer --idx IDX --uri URI)
     curl -s -X POST http://127.0.0.1:$PORT/revoke -H 'Content-Type: application/jwt' --data "\$TOKEN"
     \$statuslist check URI IDX --jwks http://127.0.0.1:$PORT/.well-known/jwks.json    # INVALID
+    #   (the publishing pipeline makes it visible within about a second)
+    curl -s http://127.0.0.1:$PORT/status-lists                    # every published list
+    curl -s "URI?time=\$(date +%s)" | \$statuslist inspect -        # the token valid at a time
 
   Register your own issuer (another terminal):
     make register-client CLIENT_ID=my-issuer JWKS_URI=https://issuer.example/.well-known/jwks.json
