@@ -1,9 +1,13 @@
-//! The one error type of the API, mapped to the wire here and nowhere else. The issuer API and
-//! the public endpoints use the GOV.UK body `{error, error_description}`.
+//! The one error type of the API, mapped to the wire here and nowhere else. Two bodies:
+//! - the issuer API and the public endpoints use the GOV.UK body `{error, error_description}`;
+//! - the mDoc management API uses MATTR's `{code, message, details: [{location, param, msg,
+//!   value}]}`, chosen with [`ApiError::in_family`] where those routes answer.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+
+pub use crate::domain::configuration::FieldError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -12,6 +16,17 @@ pub struct ApiError {
     pub code: &'static str,
     /// Human-readable description; exact strings where a contract fixes them.
     pub description: String,
+    /// The invalid fields (MATTR body only).
+    pub details: Vec<FieldError>,
+    pub family: Family,
+}
+
+/// Which API family's error body to write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Family {
+    #[default]
+    GovUk,
+    Mattr,
 }
 
 impl ApiError {
@@ -20,7 +35,22 @@ impl ApiError {
             status,
             code,
             description: description.into(),
+            details: Vec::new(),
+            family: Family::GovUk,
         }
+    }
+    /// A MATTR validation error: 400 "Validation Error" listing every invalid field.
+    pub fn validation(details: Vec<FieldError>) -> Self {
+        ApiError {
+            details,
+            family: Family::Mattr,
+            ..Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", "Validation Error")
+        }
+    }
+    /// The same error, written as `family`'s body.
+    pub fn in_family(mut self, family: Family) -> Self {
+        self.family = family;
+        self
     }
     pub fn bad_request(d: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", d)
@@ -46,9 +76,33 @@ impl ApiError {
     }
 }
 
+/// MATTR's `code` for a status.
+fn mattr_code(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "NotFound",
+        406 => "NotAcceptable",
+        409 => "Conflict",
+        410 => "Gone",
+        413 => "PayloadTooLarge",
+        415 => "UnsupportedMediaType",
+        503 => "ServiceUnavailable",
+        _ => "InternalServerError",
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.code, "error_description": self.description });
+        let body = match self.family {
+            Family::GovUk => serde_json::json!({ "error": self.code, "error_description": self.description }),
+            Family::Mattr => serde_json::json!({
+                "code": mattr_code(self.status),
+                "message": self.description,
+                "details": self.details,
+            }),
+        };
         (self.status, Json(body)).into_response()
     }
 }
@@ -76,5 +130,50 @@ impl From<crate::issuer::IssuerFailure> for ApiError {
                 ApiError::internal(description)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    async fn body(e: ApiError) -> (u16, Value) {
+        let r = e.into_response();
+        let status = r.status().as_u16();
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn each_family_has_its_body() {
+        let e = ApiError::not_found("Status List not found for endpoint uri");
+        assert_eq!(
+            body(e.clone()).await,
+            (
+                404,
+                json!({"error": "NOT_FOUND", "error_description": "Status List not found for endpoint uri"})
+            )
+        );
+        assert_eq!(
+            body(e.in_family(Family::Mattr)).await,
+            (
+                404,
+                json!({"code": "NotFound", "message": "Status List not found for endpoint uri", "details": []})
+            )
+        );
+        let v = ApiError::validation(vec![FieldError::body("docType", "is required", Value::Null)]);
+        assert_eq!(
+            body(v).await,
+            (
+                400,
+                json!({"code": "BadRequest", "message": "Validation Error",
+                       "details": [{"location": "body", "param": "docType", "msg": "is required", "value": null}]})
+            )
+        );
+        assert_eq!(
+            body(ApiError::unavailable().in_family(Family::Mattr)).await.1["code"],
+            "ServiceUnavailable"
+        );
     }
 }
