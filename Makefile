@@ -5,7 +5,7 @@ export CARGO_TERM_COLOR ?= never
 CARGO ?= cargo
 STATUSLIST := $(CARGO_TARGET_DIR)/debug/statuslist
 
-.PHONY: register-client load revoke-latency bench-publish help test test-unit test-integration test-interop lint template-lint bench cli build run stop localstack-up localstack-down deps tools
+.PHONY: register-client tenant-token load revoke-latency bench-publish help test test-unit test-integration test-interop lint template-lint bench cli build run stop localstack-up localstack-down deps tools
 
 help:
 	@echo "make test            every test: lint, unit, CLI, LocalStack integration, independent verifiers"
@@ -17,6 +17,7 @@ help:
 	@echo "make run             LocalStack + data plane from template.yaml + the whole API on 127.0.0.1:3000 (PORT=...)"
 	@echo "make stop            stop what make run left behind after a crash"
 	@echo "make register-client CLIENT_ID=<id> JWKS_URI=<url> [FORMAT=statuslist+jwt|statuslist+cwt]"
+	@echo "make tenant-token TENANT=<name> ROLE=admin|issuer   a management API bearer token (last line)"
 	@echo "make load            load driver against make run: 64 clients, 10,000 issues"
 	@echo "make revoke-latency  revoke -> visible in S3, p50/p99 over 200 revocations, against make run"
 	@echo "make bench-publish   publisher time and AWS calls per list (100,000 and 1,048,576 entries) on LocalStack"
@@ -76,6 +77,9 @@ run:
 
 register-client:
 	./infra/register-client.sh
+
+tenant-token:
+	@./infra/tenant-token.sh
 
 load:
 	./infra/load.sh

@@ -47,7 +47,7 @@ async fn tables_are_keyed_streamed_and_expiring_as_declared() {
     assert!(stream.stream_enabled());
     assert_eq!(stream.stream_view_type(), Some(&StreamViewType::NewAndOldImages));
 
-    for table in ["CLIENTS_TABLE", "LISTS_TABLE", "IDEMPOTENCY_TABLE"] {
+    for table in ["CLIENTS_TABLE", "LISTS_TABLE", "IDEMPOTENCY_TABLE", "TENANTS_TABLE"] {
         let t = describe(stack_env(table)).await;
         assert_eq!(t.key_schema().len(), 1, "{table}");
         assert_eq!(

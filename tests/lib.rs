@@ -81,6 +81,18 @@ pub async fn get_via(
     )
 }
 
+/// The `statuslist` CLI built beside this test binary (target/<profile>/statuslist).
+pub fn statuslist_cli() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let cli = exe.parent().unwrap().parent().unwrap().join("statuslist");
+    assert!(
+        cli.exists(),
+        "{} is not built: `cargo test --workspace` builds it",
+        cli.display()
+    );
+    cli
+}
+
 /// A runtime of its own for work that must outlive each test's runtime.
 fn background_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -147,6 +159,7 @@ pub fn tables() -> Tables {
         entries: stack_env("ENTRIES_TABLE"),
         idempotency: stack_env("IDEMPOTENCY_TABLE"),
         statuses: stack_env("STATUSES_TABLE"),
+        tenants: stack_env("TENANTS_TABLE"),
     }
 }
 

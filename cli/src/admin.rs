@@ -67,20 +67,82 @@ pub enum RequestCommand {
     },
 }
 
-fn store_from_env() -> Result<impl std::future::Future<Output = DynamoStore>, Error> {
-    let table =
-        std::env::var("CLIENTS_TABLE").map_err(|_| "CLIENTS_TABLE is not set (the stack's ClientsTableName)")?;
+/// A store on the one table a command needs (`var` names it, e.g. CLIENTS_TABLE).
+fn store_from_env(
+    var: &'static str,
+    output: &'static str,
+) -> Result<impl std::future::Future<Output = DynamoStore>, Error> {
+    let table = std::env::var(var).map_err(|_| format!("{var} is not set (the stack's {output})"))?;
     Ok(async move {
         let sdk = shared::adapters::aws::load_config().await;
-        let tables = Tables {
-            clients: table,
+        let mut tables = Tables {
+            clients: String::new(),
             lists: String::new(),
             entries: String::new(),
             idempotency: String::new(),
             statuses: String::new(),
+            tenants: String::new(),
         };
+        match var {
+            "TENANTS_TABLE" => tables.tenants = table,
+            _ => tables.clients = table,
+        }
         DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables)
     })
+}
+
+#[derive(Subcommand)]
+pub enum TenantCommand {
+    /// Issue a bearer token for the mDoc management API to TENANT with ROLE; the token is the
+    /// last line printed, and only its hash is stored (it cannot be shown again).
+    Token {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_parser = ["admin", "issuer"])]
+        role: String,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Withdraw a bearer token.
+    Withdraw {
+        #[arg(long)]
+        token: String,
+    },
+}
+
+pub async fn tenant(cmd: TenantCommand) -> Result<(), Error> {
+    use shared::domain::tenant;
+    use shared::ports::{Credential, TenantStore};
+    let store = store_from_env("TENANTS_TABLE", "TenantsTableName")?.await;
+    match cmd {
+        TenantCommand::Token {
+            tenant: id,
+            role,
+            label,
+        } => {
+            if !tenant::valid_tenant_id(&id) {
+                return Err(format!("--tenant {id:?}: 1 to 64 of a-z, 0-9 and -, not starting with -").into());
+            }
+            let role: tenant::Role = role.parse()?;
+            let token = tenant::new_token();
+            let credential = Credential {
+                tenant_id: id.clone(),
+                role,
+                created_at: now(),
+                label,
+            };
+            store.put_credential(&tenant::token_hash(&token), &credential).await?;
+            eprintln!("tenant {id}, role {}: bearer token (shown once):", role.as_str());
+            println!("{token}");
+        }
+        TenantCommand::Withdraw { token } => {
+            if !store.delete_credential(&tenant::token_hash(token.trim())).await? {
+                return Err("no such token".into());
+            }
+            println!("withdrawn");
+        }
+    }
+    Ok(())
 }
 
 fn check_jwks_uri(uri: &str) -> Result<(), Error> {
@@ -94,7 +156,7 @@ fn check_jwks_uri(uri: &str) -> Result<(), Error> {
 }
 
 pub async fn client(cmd: ClientCommand) -> Result<(), Error> {
-    let store = store_from_env()?.await;
+    let store = store_from_env("CLIENTS_TABLE", "ClientsTableName")?.await;
     match cmd {
         ClientCommand::Add {
             id,

@@ -83,6 +83,11 @@ enum Command {
         #[command(subcommand)]
         command: admin::ClientCommand,
     },
+    /// Operators: bearer tokens of mDoc management API tenants (needs TENANTS_TABLE).
+    Tenant {
+        #[command(subcommand)]
+        command: admin::TenantCommand,
+    },
     /// Issuers: print a signed request JWT for POST /issue or POST /revoke.
     Request {
         #[command(subcommand)]
@@ -201,6 +206,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Client { command } => admin::client(command).await.map(|_| ExitCode::SUCCESS),
+        Command::Tenant { command } => admin::tenant(command).await.map(|_| ExitCode::SUCCESS),
         Command::Request { command } => admin::request(command).map(|_| ExitCode::SUCCESS),
         Command::Keygen { out } => admin::keygen(&out).map(|_| ExitCode::SUCCESS),
         Command::Jwks { key, kid } => admin::jwks(&key, &kid).map(|_| ExitCode::SUCCESS),

@@ -14,6 +14,6 @@ deploy_stack() {
     set +a
     export SIGNING_KEY_ID="$SigningKeyId" CLIENTS_TABLE="$ClientsTableName" LISTS_TABLE="$ListsTableName"
     export ENTRIES_TABLE="$EntriesTableName" IDEMPOTENCY_TABLE="$IdempotencyTableName"
-    export STATUSES_TABLE="$StatusesTableName"
+    export STATUSES_TABLE="$StatusesTableName" TENANTS_TABLE="$TenantsTableName"
     export TOKENS_BUCKET="$TokensBucketName" PUBLISH_QUEUE_URL="$PublishQueueUrl" STACK_NAME="$stack"
 }

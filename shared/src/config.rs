@@ -82,6 +82,7 @@ impl Config {
                 entries: var("ENTRIES_TABLE")?,
                 idempotency: var("IDEMPOTENCY_TABLE")?,
                 statuses: var("STATUSES_TABLE")?,
+                tenants: var("TENANTS_TABLE")?,
             },
             allow_http_loopback_jwks: var_or("ALLOW_HTTP_LOOPBACK_JWKS", false)?,
             issuer_jwks_ttl: Duration::from_secs(var_or("ISSUER_JWKS_TTL_SECONDS", 300)?),

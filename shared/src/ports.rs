@@ -344,3 +344,24 @@ pub trait PublishQueue: Send + Sync {
     /// Hides a delivered message for `delay` before it is delivered again (retry backoff).
     async fn retry_later(&self, receipt: &str, delay: std::time::Duration) -> Result<(), QueueError>;
 }
+
+// ------------------------------------------------------------------ tenants (mDoc API)
+
+/// A management-API credential, stored under the SHA-256 of its bearer token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    pub tenant_id: String,
+    pub role: crate::domain::tenant::Role,
+    pub created_at: i64,
+    /// Who or what it was issued for (operator's note).
+    pub label: String,
+}
+
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    /// Stores a new credential; never overwrites one.
+    async fn put_credential(&self, token_hash: &str, credential: &Credential) -> Result<(), StoreError>;
+    async fn credential(&self, token_hash: &str) -> Result<Option<Credential>, StoreError>;
+    /// Withdraws a credential; `false` if there was none.
+    async fn delete_credential(&self, token_hash: &str) -> Result<bool, StoreError>;
+}

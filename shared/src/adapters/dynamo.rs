@@ -31,6 +31,8 @@ pub struct Tables {
     pub idempotency: String,
     /// Entries whose status is not VALID (streamed to the publisher).
     pub statuses: String,
+    /// Management-API credentials (mDoc API tenants), keyed on the token's SHA-256.
+    pub tenants: String,
 }
 
 pub struct DynamoStore {
@@ -649,5 +651,58 @@ impl crate::ports::ListSource for DynamoStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
         out.sort_by(|a, b| a.list_id.cmp(&b.list_id));
         Ok(out)
+    }
+}
+
+#[async_trait]
+impl crate::ports::TenantStore for DynamoStore {
+    async fn put_credential(&self, token_hash: &str, c: &crate::ports::Credential) -> Result<(), StoreError> {
+        self.ddb
+            .put_item()
+            .table_name(&self.t.tenants)
+            .item("tokenHash", s(token_hash))
+            .item("tenantId", s(&c.tenant_id))
+            .item("role", s(c.role.as_str()))
+            .item("createdAt", n(c.created_at))
+            .item("label", s(&c.label))
+            .condition_expression("attribute_not_exists(tokenHash)")
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn credential(&self, token_hash: &str) -> Result<Option<crate::ports::Credential>, StoreError> {
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.t.tenants)
+            .key("tokenHash", s(token_hash))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        let Some(item) = out.item() else { return Ok(None) };
+        Ok(Some(crate::ports::Credential {
+            tenant_id: get_s(item, "tenantId").ok_or_else(|| bad("tenantId"))?,
+            role: get_s(item, "role")
+                .and_then(|r| r.parse().ok())
+                .ok_or_else(|| bad("role"))?,
+            created_at: get_n(item, "createdAt").unwrap_or(0),
+            label: get_s(item, "label").unwrap_or_default(),
+        }))
+    }
+
+    async fn delete_credential(&self, token_hash: &str) -> Result<bool, StoreError> {
+        let out = self
+            .ddb
+            .delete_item()
+            .table_name(&self.t.tenants)
+            .key("tokenHash", s(token_hash))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.attributes().is_some_and(|a| !a.is_empty()))
     }
 }

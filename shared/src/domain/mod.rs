@@ -8,4 +8,5 @@ pub mod keys;
 pub mod mdoc_status;
 pub mod status;
 pub mod status_list;
+pub mod tenant;
 pub mod token;
