@@ -26,13 +26,8 @@ async fn a_rotated_key_signs_new_tokens_and_the_old_one_stays_published() {
     let mut before_config = config();
     before_config.list_pool = format!("rotation-{}", jti());
     let h = Harness::with_config(before_config.clone()).await;
-    let got = h.post_jwt("/issue", h.issue_token()).await;
-    assert_eq!(got.0, StatusCode::OK);
-    let (idx, uri) = (
-        got.1["idx"].as_u64().unwrap(),
-        got.1["uri"].as_str().unwrap().to_string(),
-    );
-    let list_id = uri.rsplit('/').next().unwrap().to_string();
+    let (idx, uri) = h.issue_one().await;
+    let list_id = list_id_of(&uri);
     let old_token = h
         .app
         .publisher

@@ -81,6 +81,11 @@ pub async fn get_via(
     )
 }
 
+/// The list id at the end of a status list URI.
+pub fn list_id_of(uri: &str) -> String {
+    uri.rsplit('/').next().unwrap().to_string()
+}
+
 /// The `statuslist` CLI built beside this test binary (target/<profile>/statuslist).
 pub fn statuslist_cli() -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
@@ -348,6 +353,30 @@ impl Harness {
         self.issuer.sign(&self.issuer.header(), &self.issue_claims())
     }
 
+    /// A successful `POST /issue`: (idx, uri).
+    pub async fn issue_one(&self) -> (u64, String) {
+        let got = self.post_jwt("/issue", self.issue_token()).await;
+        assert_eq!(got.0, StatusCode::OK, "{:?}", got.1);
+        (
+            got.1["idx"].as_u64().unwrap(),
+            got.1["uri"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Revoke request claims of this issuer (any JSON for idx and uri: error rows use bad ones).
+    pub fn revoke_claims(&self, idx: Value, uri: Value) -> Value {
+        json!({"iss": self.client_id, "iat": now(), "jti": jti(), "idx": idx, "uri": uri})
+    }
+
+    /// A successful `POST /revoke` of `idx` in `uri`.
+    pub async fn revoke_one(&self, idx: u64, uri: &str) {
+        let claims = self.revoke_claims(json!(idx), json!(uri));
+        let got = self
+            .post_jwt("/revoke", self.issuer.sign(&self.issuer.header(), &claims))
+            .await;
+        assert_eq!(got.0, StatusCode::ACCEPTED, "{:?}", got.1);
+    }
+
     pub async fn get(&self, path: &str, accept: Option<&str>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
         get_via(&self.router, path, accept).await
     }
@@ -396,14 +425,10 @@ pub fn ensure_pipeline() {
                 shared::lambda::init_tracing(); // the pipeline's own log, when asked for
             }
             rt.block_on(async move {
-                let h = Harness::new().await;
+                let app = App::from_config(config()).await.expect("the pipeline's service");
                 let sdk = localstack().await;
-                let started = shared::local::spawn_pipeline(
-                    h.app.clone(),
-                    &sdk,
-                    shared::adapters::dynamo_stream::StartAt::Latest,
-                )
-                .await;
+                let started =
+                    shared::local::spawn_pipeline(app, &sdk, shared::adapters::dynamo_stream::StartAt::Latest).await;
                 let ok = started.is_ok();
                 ready_tx.send(started.map(|_| ())).unwrap();
                 if ok {

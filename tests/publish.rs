@@ -21,21 +21,6 @@ async fn our_keys(h: &Harness) -> KeySet {
     KeySet::from_jwks(&serde_json::from_slice(&body).unwrap())
 }
 
-async fn issue(h: &Harness) -> (u64, String) {
-    let got = h.post_jwt("/issue", h.issue_token()).await;
-    assert_eq!(got.0, StatusCode::OK, "{:?}", got.1);
-    (
-        got.1["idx"].as_u64().unwrap(),
-        got.1["uri"].as_str().unwrap().to_string(),
-    )
-}
-
-async fn revoke(h: &Harness, idx: u64, uri: &str) {
-    let claims = json!({"iss": h.client_id, "iat": now(), "jti": jti(), "idx": idx, "uri": uri});
-    let got = h.post_jwt("/revoke", h.issuer.sign(&h.issuer.header(), &claims)).await;
-    assert_eq!(got.0, StatusCode::ACCEPTED, "{:?}", got.1);
-}
-
 /// Fetches and verifies the token for `uri` in `format`; returns the statuses at `indices`.
 async fn statuses(h: &Harness, uri: &str, format: TokenFormat, indices: &[u64]) -> Vec<Status> {
     statuses_and_token(h, uri, format, indices).await.0
@@ -87,14 +72,7 @@ async fn published(h: &Harness, uri: &str, indices: &[u64], expected: &[Status])
 
 /// Runs `statuslist check URI IDX --jwks <our JWKS URL>`: (exit code, stdout).
 async fn statuslist_check(uri: &str, idx: u64) -> (i32, String) {
-    // The CLI is a sibling binary of this test's: target/<profile>/statuslist.
-    let exe = std::env::current_exe().unwrap();
-    let cli = exe.parent().unwrap().parent().unwrap().join("statuslist");
-    assert!(
-        cli.exists(),
-        "{} is not built: `cargo test --workspace` builds it",
-        cli.display()
-    );
+    let cli = statuslist_cli();
     let jwks = format!("{}/.well-known/jwks.json", base_url());
     let args = [
         "check".to_string(),
@@ -111,10 +89,6 @@ async fn statuslist_check(uri: &str, idx: u64) -> (i32, String) {
     (out.status.code().unwrap(), String::from_utf8(out.stdout).unwrap())
 }
 
-fn list_id(uri: &str) -> String {
-    uri.rsplit('/').next().unwrap().to_string()
-}
-
 /// A harness allocating from lists of its own (nobody else's changes publish them).
 async fn own_pool() -> Harness {
     let mut config = config();
@@ -128,7 +102,7 @@ async fn revocations_reach_both_published_tokens() {
     let h = Arc::new(own_pool().await); // its lists hold only these credentials
     let mut issued = Vec::new();
     for _ in 0..12 {
-        issued.push(issue(&h).await);
+        issued.push(h.issue_one().await);
     }
     // Revoke every other one, concurrently (several land in the same list at once).
     let revoked: Vec<(u64, String)> = issued.iter().step_by(2).cloned().collect();
@@ -137,7 +111,7 @@ async fn revocations_reach_both_published_tokens() {
         .cloned()
         .map(|(idx, uri)| {
             let h = h.clone();
-            tokio::spawn(async move { revoke(&h, idx, &uri).await })
+            tokio::spawn(async move { h.revoke_one(idx, &uri).await })
         })
         .collect();
     for c in calls {
@@ -200,13 +174,13 @@ async fn suspensions_and_reinstatements_reach_the_tokens() {
     let h = own_pool().await;
     let mut by_list: HashMap<String, Vec<u64>> = HashMap::new();
     while by_list.values().all(|v| v.len() < 4) {
-        let (idx, uri) = issue(&h).await;
+        let (idx, uri) = h.issue_one().await;
         by_list.entry(uri).or_default().push(idx);
     }
     let (uri, indices) = by_list.into_iter().find(|(_, v)| v.len() >= 4).unwrap();
-    let list = list_id(&uri);
+    let list = list_id_of(&uri);
     let [revoked, suspended, reinstated, untouched] = [indices[0], indices[1], indices[2], indices[3]];
-    revoke(&h, revoked, &uri).await;
+    h.revoke_one(revoked, &uri).await;
     let set = |idx: u64, status: u8| {
         let (store, list) = (h.store.clone(), list.clone());
         async move { store.set_status(&list, idx, status, now()).await.unwrap() }
@@ -239,17 +213,17 @@ async fn a_burst_of_changes_to_one_list_makes_few_publishes() {
     let h = Arc::new(own_pool().await);
     let mut by_list: HashMap<String, Vec<u64>> = HashMap::new();
     for _ in 0..80 {
-        let (idx, uri) = issue(&h).await;
+        let (idx, uri) = h.issue_one().await;
         by_list.entry(uri).or_default().push(idx);
     }
     let (uri, indices) = by_list.into_iter().max_by_key(|(_, v)| v.len()).unwrap();
-    let key = object_key(&list_id(&uri), TokenFormat::Jwt);
+    let key = object_key(&list_id_of(&uri), TokenFormat::Jwt);
     let before = h.app.publisher.objects.versions(&key).await.unwrap().len();
     let calls: Vec<_> = indices
         .iter()
         .map(|idx| {
             let (h, uri, idx) = (h.clone(), uri.clone(), *idx);
-            tokio::spawn(async move { revoke(&h, idx, &uri).await })
+            tokio::spawn(async move { h.revoke_one(idx, &uri).await })
         })
         .collect();
     for c in calls {
@@ -275,10 +249,10 @@ async fn a_burst_of_changes_to_one_list_makes_few_publishes() {
 async fn a_stale_render_never_replaces_a_newer_token() {
     ensure_pipeline();
     let h = Harness::new().await;
-    let (idx, uri) = issue(&h).await;
-    revoke(&h, idx, &uri).await;
+    let (idx, uri) = h.issue_one().await;
+    h.revoke_one(idx, &uri).await;
     published(&h, &uri, &[idx], &[Status::INVALID]).await;
-    let key = object_key(&list_id(&uri), TokenFormat::Jwt);
+    let key = object_key(&list_id_of(&uri), TokenFormat::Jwt);
     let before = h.app.publisher.objects.get(&key).await.unwrap().unwrap();
     assert!(before.meta.seq >= 1);
     // A render that read an older sequence arrives late: refused, the object is unchanged.
@@ -321,11 +295,11 @@ async fn a_stale_render_never_replaces_a_newer_token() {
 async fn historical_tokens_by_time() {
     ensure_pipeline();
     let h = own_pool().await;
-    let (idx, uri) = issue(&h).await; // the list is created and its empty token published
+    let (idx, uri) = h.issue_one().await; // the list is created and its empty token published
     let path = uri.strip_prefix(base_url()).unwrap().to_string();
     let (_, first, first_body) = statuses_and_token(&h, &uri, TokenFormat::Jwt, &[idx]).await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // a later iat
-    revoke(&h, idx, &uri).await;
+    h.revoke_one(idx, &uri).await;
     published(&h, &uri, &[idx], &[Status::INVALID]).await;
     let (_, second, _) = statuses_and_token(&h, &uri, TokenFormat::Jwt, &[idx]).await;
     let (iat1, iat2) = (first.token.iat, second.token.iat);
@@ -370,7 +344,7 @@ async fn historical_tokens_by_time() {
 #[tokio::test]
 async fn the_distribution_document_lists_published_lists() {
     let h = Harness::new().await;
-    let (_, uri) = issue(&h).await;
+    let (_, uri) = h.issue_one().await;
     let (status, headers, body) = h.get("/status-lists", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["content-type"], "application/json");
@@ -395,7 +369,7 @@ async fn the_distribution_document_lists_published_lists() {
 #[tokio::test]
 async fn unknown_list_bad_accept_and_malformed_ids() {
     let h = Harness::new().await;
-    let (_, uri) = issue(&h).await;
+    let (_, uri) = h.issue_one().await;
     let path = uri.strip_prefix(base_url()).unwrap();
     let (status, _, body) = h.get("/t/ZZZZZZZZZZZZ", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -434,7 +408,7 @@ async fn an_expired_token_is_410() {
     config.token_validity = 1;
     config.list_pool = format!("expiry-test-{}", jti()); // its own lists: nobody else republishes them
     let h = Harness::with_config(config).await;
-    let (_, uri) = issue(&h).await; // creates lists whose tokens live one second
+    let (_, uri) = h.issue_one().await; // creates lists whose tokens live one second
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let path = uri.strip_prefix(base_url()).unwrap();
     let (status, _, body) = h.get(path, None).await;
@@ -447,8 +421,8 @@ async fn tokens_near_expiry_are_re_signed_without_changes() {
     config.token_validity = 4;
     config.list_pool = format!("resign-test-{}", jti());
     let h = Harness::with_config(config).await;
-    let (_, uri) = issue(&h).await; // creating the pool's lists published their empty tokens
-    let list_id = uri.rsplit('/').next().unwrap().to_string();
+    let (_, uri) = h.issue_one().await; // creating the pool's lists published their empty tokens
+    let list_id = list_id_of(&uri);
     let key = object_key(&list_id, TokenFormat::Jwt);
     let first = h
         .app

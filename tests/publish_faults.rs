@@ -54,13 +54,8 @@ async fn a_kms_outage_keeps_the_last_good_token_and_a_retry_publishes() {
     };
 
     // Issue (the new list's empty token is published), then revoke.
-    let got = h.post_jwt("/issue", h.issue_token()).await;
-    assert_eq!(got.0, StatusCode::OK);
-    let (idx, uri) = (
-        got.1["idx"].as_u64().unwrap(),
-        got.1["uri"].as_str().unwrap().to_string(),
-    );
-    let list_id = uri.rsplit('/').next().unwrap().to_string();
+    let (idx, uri) = h.issue_one().await;
+    let list_id = list_id_of(&uri);
     let path = uri.strip_prefix(base_url()).unwrap().to_string();
     let (_, _, good) = h.get(&path, None).await;
     let claims = json!({"iss": h.client_id, "iat": now(), "jti": jti(), "idx": idx, "uri": uri});

@@ -7,31 +7,15 @@ use axum::http::StatusCode;
 use integration_tests::*;
 use serde_json::{Value, json};
 
-async fn issued(h: &Harness) -> (u64, String) {
-    let got = h.post_jwt("/issue", h.issue_token()).await;
-    assert_eq!(got.0, StatusCode::OK, "{:?}", got.1);
-    (
-        got.1["idx"].as_u64().unwrap(),
-        got.1["uri"].as_str().unwrap().to_string(),
-    )
-}
-
-fn revoke_claims(h: &Harness, idx: Value, uri: Value) -> Value {
-    json!({"iss": h.client_id, "iat": now(), "jti": jti(), "idx": idx, "uri": uri})
-}
-
 async fn revoke(h: &Harness, idx: Value, uri: Value) -> (StatusCode, Value) {
-    h.post_jwt(
-        "/revoke",
-        h.issuer.sign(&h.issuer.header(), &revoke_claims(h, idx, uri)),
-    )
-    .await
+    h.post_jwt("/revoke", h.issuer.sign(&h.issuer.header(), &h.revoke_claims(idx, uri)))
+        .await
 }
 
 #[tokio::test]
 async fn revokes_once_and_reports_the_original_time() {
     let h = Harness::new().await;
-    let (idx, uri) = issued(&h).await;
+    let (idx, uri) = h.issue_one().await;
     let first = revoke(&h, json!(idx), json!(uri)).await;
     assert_eq!(first.0, StatusCode::ACCEPTED);
     assert_eq!(first.1["message"], "Request processed for revocation");
@@ -44,8 +28,8 @@ async fn revokes_once_and_reports_the_original_time() {
         second.1,
         json!({"message": "Credential already revoked", "revokedAt": revoked_at})
     );
-    let list_id = uri.rsplit('/').next().unwrap();
-    let entry = shared::ports::IssuerStore::entry(h.store.as_ref(), list_id, idx)
+    let list_id = list_id_of(&uri);
+    let entry = shared::ports::IssuerStore::entry(h.store.as_ref(), &list_id, idx)
         .await
         .unwrap()
         .unwrap();
@@ -82,7 +66,7 @@ async fn index_zero_is_a_valid_index() {
 #[tokio::test]
 async fn only_the_issuing_client_may_revoke() {
     let owner = Harness::new().await;
-    let (idx, uri) = issued(&owner).await;
+    let (idx, uri) = owner.issue_one().await;
     let other = Harness::new().await;
     assert_error(
         &revoke(&other, json!(idx), json!(uri)).await,
@@ -90,8 +74,8 @@ async fn only_the_issuing_client_may_revoke() {
         "UNAUTHORIZED",
         "The original clientId is different to the clientId in the request",
     );
-    let list_id = uri.rsplit('/').next().unwrap();
-    let entry = shared::ports::IssuerStore::entry(owner.store.as_ref(), list_id, idx)
+    let list_id = list_id_of(&uri);
+    let entry = shared::ports::IssuerStore::entry(owner.store.as_ref(), &list_id, idx)
         .await
         .unwrap()
         .unwrap();
@@ -101,7 +85,7 @@ async fn only_the_issuing_client_may_revoke() {
 #[tokio::test]
 async fn contract_error_rows() {
     let h = Harness::new().await;
-    let (idx, uri) = issued(&h).await;
+    let (idx, uri) = h.issue_one().await;
     let unknown = format!("{}/t/ZZZZZZZZZZZZ", base_url());
     assert_error(
         &revoke(&h, json!(idx), json!(unknown)).await,
@@ -172,7 +156,7 @@ async fn contract_error_rows() {
     assert_error(
         &h.post_jwt(
             "/revoke",
-            h.issuer.sign(&wrong_typ, &revoke_claims(&h, json!(idx), json!(uri))),
+            h.issuer.sign(&wrong_typ, &h.revoke_claims(json!(idx), json!(uri))),
         )
         .await,
         401,
@@ -198,7 +182,7 @@ async fn dynamodb_unreachable_is_503() {
 async fn concurrent_revokes_both_succeed_and_revoke_once() {
     let h = Arc::new(Harness::new().await);
     for _ in 0..5 {
-        let (idx, uri) = issued(&h).await;
+        let (idx, uri) = h.issue_one().await;
         let calls: Vec<_> = (0..8)
             .map(|_| {
                 let (h, uri) = (h.clone(), uri.clone());

@@ -1,7 +1,7 @@
 //! Operator and issuer-side commands: the client registry (DynamoDB), request JWTs for the
 //! issuer API, and key material for local runs.
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use p256::ecdsa::SigningKey;
 use serde_json::json;
 use shared::adapters::dynamo::{DynamoStore, Tables};
@@ -35,16 +35,37 @@ pub enum ClientCommand {
     },
 }
 
+/// Who signs a request JWT: the issuer's private key, the `kid` its JWKS names it by, and its
+/// client id.
+#[derive(Args)]
+pub struct SignAs {
+    #[arg(long)]
+    key: std::path::PathBuf,
+    #[arg(long)]
+    kid: String,
+    #[arg(long)]
+    iss: String,
+}
+
+impl SignAs {
+    /// An ES256 request JWT with `claims` plus `iss`, `iat` and a fresh `jti` unless given.
+    fn sign(&self, mut claims: serde_json::Value) -> Result<String, Error> {
+        claims["iss"] = json!(self.iss);
+        claims["iat"] = json!(now());
+        if claims.get("jti").is_none_or(|j| j.is_null()) {
+            claims["jti"] = json!(uuid::Uuid::new_v4().to_string());
+        }
+        let header = json!({"alg": "ES256", "typ": "JWT", "kid": self.kid});
+        Ok(keys::sign_compact_es256(&load_key(&self.key)?, &header, &claims))
+    }
+}
+
 #[derive(Subcommand)]
 pub enum RequestCommand {
     /// A signed `POST /issue` body.
     Issue {
-        #[arg(long)]
-        key: std::path::PathBuf,
-        #[arg(long)]
-        kid: String,
-        #[arg(long)]
-        iss: String,
+        #[command(flatten)]
+        by: SignAs,
         /// Seconds until the credential's status expires (statusExpiry = now + this).
         #[arg(long = "expires-in", default_value_t = 30 * 86400)]
         expires_in: i64,
@@ -54,12 +75,8 @@ pub enum RequestCommand {
     },
     /// A signed `POST /revoke` body.
     Revoke {
-        #[arg(long)]
-        key: std::path::PathBuf,
-        #[arg(long)]
-        kid: String,
-        #[arg(long)]
-        iss: String,
+        #[command(flatten)]
+        by: SignAs,
         #[arg(long)]
         idx: u64,
         #[arg(long)]
@@ -198,40 +215,12 @@ fn load_key(path: &std::path::Path) -> Result<SigningKey, Error> {
     Ok(SigningKey::from(secret))
 }
 
-fn sign(key: &SigningKey, kid: &str, claims: serde_json::Value) -> String {
-    keys::sign_compact_es256(key, &json!({"alg": "ES256", "typ": "JWT", "kid": kid}), &claims)
-}
-
 pub fn request(cmd: RequestCommand) -> Result<(), Error> {
     let token = match cmd {
-        RequestCommand::Issue {
-            key,
-            kid,
-            iss,
-            expires_in,
-            jti,
-        } => {
-            let jti = jti.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-            sign(
-                &load_key(&key)?,
-                &kid,
-                json!({"iss": iss, "iat": now(), "jti": jti, "statusExpiry": now() + expires_in}),
-            )
+        RequestCommand::Issue { by, expires_in, jti } => {
+            by.sign(json!({"jti": jti, "statusExpiry": now() + expires_in}))?
         }
-        RequestCommand::Revoke {
-            key,
-            kid,
-            iss,
-            idx,
-            uri,
-        } => {
-            let jti = uuid::Uuid::new_v4().to_string();
-            sign(
-                &load_key(&key)?,
-                &kid,
-                json!({"iss": iss, "iat": now(), "jti": jti, "idx": idx, "uri": uri}),
-            )
-        }
+        RequestCommand::Revoke { by, idx, uri } => by.sign(json!({"idx": idx, "uri": uri}))?,
     };
     println!("{token}");
     Ok(())

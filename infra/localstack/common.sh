@@ -38,3 +38,18 @@ require_make_run() {
     curl -fsS "http://127.0.0.1:$PORT/.well-known/jwks.json" >/dev/null 2>&1 \
         || die "nothing serves http://127.0.0.1:$PORT: start 'make run' (same PORT) first"
 }
+
+# For operator commands against the stack `make run` deployed: checks it is up, builds the CLI
+# into $STATUSLIST, and exports TABLE_VAR from the stack output OUTPUT, plus the LocalStack
+# endpoint and test credentials. Usage: local_stack_cli TABLE_VAR OUTPUT
+local_stack_cli() {
+    local stack_env="$ROOT/.local/stack-${STACK:-statuslist-local}.env"
+    healthy || die "LocalStack is not running: start the stack with 'make run' first"
+    [ -f "$stack_env" ] || die "no deployed stack ($stack_env): start it with 'make run' first"
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/statuslist/target}"
+    cargo build -q -p statuslist-cli
+    STATUSLIST="$CARGO_TARGET_DIR/debug/statuslist"
+    export "$1=$(sed -n "s/^$2=//p" "$stack_env")"
+    export AWS_ENDPOINT_URL="$LS_URL" AWS_REGION="${AWS_REGION:-eu-west-2}" \
+        AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::adapters::dynamo_stream::{StartAt, StreamPoller};
 use crate::adapters::sqs_queue::SqsQueue;
 use crate::app::App;
-use crate::pipeline::{Forwarder, run_jobs};
+use crate::pipeline::run_jobs;
 
 /// How often the stream is read, and how long a queue receive waits.
 const STREAM_POLL: Duration = Duration::from_millis(200);
@@ -29,11 +29,9 @@ pub async fn spawn_pipeline(
         .publish_queue_url
         .clone()
         .ok_or("PUBLISH_QUEUE_URL is not set")?;
+    // The consumers need the queue's receive and delete, which the port leaves to Lambda.
     let queue = Arc::new(SqsQueue::new(sdk, url));
-    let forwarder = Forwarder {
-        lists: app.publisher.lists.clone(),
-        queue: queue.clone(),
-    };
+    let forwarder = app.forwarder().ok_or("PUBLISH_QUEUE_URL is not set")?;
     let mut poller = StreamPoller::new(sdk, &app.config.tables.statuses, start).await?;
     let forward = tokio::spawn(async move {
         let mut last_discovery = tokio::time::Instant::now();

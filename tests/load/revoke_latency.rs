@@ -20,6 +20,11 @@ use shared::ports::ObjectStore;
 use shared::publisher::object_key;
 use shared::{Expectations, Status};
 
+/// Sends `request` and reads the whole response body.
+async fn body_of(request: reqwest::RequestBuilder) -> Vec<u8> {
+    request.send().await.unwrap().bytes().await.unwrap().to_vec()
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -38,30 +43,18 @@ async fn main() {
     );
     let header = json!({"alg": "ES256", "typ": "JWT", "kid": kid});
     let client = reqwest::Client::new();
-    let body = client
-        .get(format!("{base}/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let body = body_of(client.get(format!("{base}/.well-known/jwks.json"))).await;
     let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_slice(&body).unwrap();
     let keys = Arc::new(KeySet::from_jwks(&jwks));
 
     let mut issued = Vec::new();
     for _ in 0..revokes {
         let claims = json!({"iss": iss, "iat": now(), "jti": jti(), "statusExpiry": now() + 86400});
-        let body = client
+        let issue = client
             .post(format!("{base}/issue"))
             .header("content-type", "application/jwt")
-            .body(sign_with(&key, &header, &claims))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+            .body(sign_with(&key, &header, &claims));
+        let body = body_of(issue).await;
         let r: serde_json::Value = serde_json::from_slice(&body).unwrap();
         issued.push((r["idx"].as_u64().unwrap(), r["uri"].as_str().unwrap().to_string()));
     }
