@@ -5,7 +5,7 @@ export CARGO_TERM_COLOR ?= never
 CARGO ?= cargo
 STATUSLIST := $(CARGO_TARGET_DIR)/debug/statuslist
 
-.PHONY: register-client tenant-token load revoke-latency bench-publish help test test-unit test-integration test-interop lint template-lint bench cli build run stop localstack-up localstack-down deps tools
+.PHONY: register-client tenant-token load mdoc-load revoke-latency bench-publish help test test-unit test-integration test-interop test-fuzz lint template-lint bench cli build run stop localstack-up localstack-down deps tools
 
 help:
 	@echo "make test            every test: lint, unit, CLI, LocalStack integration, independent verifiers"
@@ -20,6 +20,7 @@ help:
 	@echo "make tenant-token TENANT=<name> ROLE=admin|issuer   a management API bearer token (last line)"
 	@echo "make load            load driver against make run: 64 clients, 10,000 issues"
 	@echo "make revoke-latency  revoke -> visible in S3, p50/p99 over 200 revocations, against make run"
+	@echo "make mdoc-load       mDoc API: 2,000 registrations, 200 invalidations, time to visible, against make run"
 	@echo "make bench-publish   publisher time and AWS calls per list (100,000 and 1,048,576 entries) on LocalStack"
 	@echo "make build           build every function for Lambda (cargo lambda, arm64) and report sizes"
 
@@ -31,11 +32,16 @@ deps:
 test: deps lint template-lint
 	rm -rf $(CURDIR)/.local/published-tokens
 	PUBLISHED_TOKENS_DIR=$(CURDIR)/.local/published-tokens \
-		./infra/localstack/with-localstack.sh $(MAKE) --no-print-directory test-integration test-interop
+		./infra/localstack/with-localstack.sh $(MAKE) --no-print-directory test-integration test-interop test-fuzz
 
 # Deploys the data plane from template.yaml to LocalStack, then runs every Rust test against it.
 test-integration:
 	./tests/run-integration.sh
+
+# Schemathesis against openapi.yaml on the test stack (LocalStack up, stack deployed).
+test-fuzz:
+	$(CARGO) build -p shared --bin statuslist-local -p statuslist-cli
+	./tests/api-fuzz/run.sh $(CARGO_TARGET_DIR)/debug
 
 test-unit:
 	$(CARGO) test --workspace --all-targets --exclude integration-tests
@@ -86,6 +92,9 @@ load:
 
 revoke-latency:
 	./infra/revoke-latency.sh
+
+mdoc-load:
+	./infra/mdoc-load.sh
 
 bench-publish:
 	./infra/localstack/with-localstack.sh ./infra/bench-publish.sh

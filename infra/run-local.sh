@@ -53,6 +53,9 @@ jwks_pid=$!
     --name "Demo issuer (make run)" >/dev/null
 
 export PUBLIC_BASE_URL="http://127.0.0.1:$PORT" PORT ALLOW_HTTP_LOOPBACK_JWKS=true
+# Locally the mDoc API's analytic events are structured log lines (target "analytics") on this
+# terminal; the deployed stack sends them to its EventBridge bus.
+unset ANALYTICS_BUS_NAME
 export METRICS_FILE="$ROOT/.local/local-metrics.json"
 "$CARGO_TARGET_DIR/$PROFILE_DIR/statuslist-local" &
 server_pid=$!
@@ -81,6 +84,19 @@ cat <<MSG
     #   (the publishing pipeline makes it visible within about a second)
     curl -s http://127.0.0.1:$PORT/status-lists                    # every published list
     curl -s "URI?time=\$(date +%s)" | \$statuslist inspect -        # the token valid at a time
+
+  The mDoc management API (bearer token of a tenant; see README "mDoc management API"):
+    BEARER=\$(make -s tenant-token TENANT=acme ROLE=admin | tail -n1)
+    curl -s -X POST http://127.0.0.1:$PORT/v2/credentials/mobile/status-lists/configurations \\
+      -H "Authorization: Bearer \$BEARER" -H 'Content-Type: application/json' \\
+      -d '{"docType":"org.iso.18013.5.1.mDL","timeToLiveDuration":{"hours":12},"expiryDuration":{"days":1}}'
+    curl -s -X POST http://127.0.0.1:$PORT/v2/credentials/mobile/credentials \\
+      -H "Authorization: Bearer \$BEARER" -H 'Content-Type: application/json' -d '{"docType":"org.iso.18013.5.1.mDL"}'
+    #   -> {"credentialId":...,"idx":...,"uri":".../v2/credentials/mobile/status-lists/<id>/token",...}
+    curl -s -X POST http://127.0.0.1:$PORT/v2/credentials/mobile/CREDENTIAL_ID/status \\
+      -H "Authorization: Bearer \$BEARER" -H 'Content-Type: application/json' -d '{"status":"invalid"}'
+    curl -s URI | \$statuslist inspect -                                   # the public CWT
+    openapi.yaml documents every endpoint.
 
   Register your own issuer (another terminal):
     make register-client CLIENT_ID=my-issuer JWKS_URI=https://issuer.example/.well-known/jwks.json

@@ -47,7 +47,15 @@ async fn tables_are_keyed_streamed_and_expiring_as_declared() {
     assert!(stream.stream_enabled());
     assert_eq!(stream.stream_view_type(), Some(&StreamViewType::NewAndOldImages));
 
-    for table in ["CLIENTS_TABLE", "LISTS_TABLE", "IDEMPOTENCY_TABLE", "TENANTS_TABLE"] {
+    // Configurations: (tenantId, sk), so a tenant's configurations are one Query.
+    assert_eq!(describe(stack_env("CONFIGURATIONS_TABLE")).await.key_schema().len(), 2);
+    for table in [
+        "CLIENTS_TABLE",
+        "LISTS_TABLE",
+        "IDEMPOTENCY_TABLE",
+        "TENANTS_TABLE",
+        "MDOCS_TABLE",
+    ] {
         let t = describe(stack_env(table)).await;
         assert_eq!(t.key_schema().len(), 1, "{table}");
         assert_eq!(

@@ -165,6 +165,8 @@ pub fn tables() -> Tables {
         idempotency: stack_env("IDEMPOTENCY_TABLE"),
         statuses: stack_env("STATUSES_TABLE"),
         tenants: stack_env("TENANTS_TABLE"),
+        configurations: stack_env("CONFIGURATIONS_TABLE"),
+        mdocs: stack_env("MDOCS_TABLE"),
     }
 }
 
@@ -275,6 +277,8 @@ pub fn config() -> Config {
         token_validity: 3600,
         publish_queue_url: Some(stack_env("PUBLISH_QUEUE_URL")),
         retired_signing_key_ids: Vec::new(),
+        analytics_bus: Some(stack_env("ANALYTICS_BUS_NAME")),
+        mdoc_list_size: shared::issuer::allocator::LIST_SIZE,
     }
 }
 
@@ -331,6 +335,12 @@ impl Harness {
                     stack_env("PUBLISH_QUEUE_URL"),
                 ))),
                 retired_keys: Vec::new(),
+                mdocs: store.clone(),
+                tenants: store.clone(),
+                analytics: Arc::new(shared::adapters::analytics::EventBridgeAnalytics::new(
+                    &sdk,
+                    stack_env("ANALYTICS_BUS_NAME"),
+                )),
             },
         ));
         let router = shared::http::router(app.clone(), None);
@@ -460,3 +470,140 @@ where
 
 /// How long a change may take to reach the published tokens in these tests.
 pub const PUBLISH_WAIT: Duration = Duration::from_secs(60);
+
+// ------------------------------------------------------------------ mDoc management API
+
+/// A tenant of the mDoc API with a fresh bearer token, calling the test server over HTTP.
+pub struct Tenant {
+    pub id: String,
+    pub token: String,
+    http: reqwest::Client,
+}
+
+/// One HTTP answer: status, headers, body bytes, and the body as JSON (`Null` if it is not).
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub bytes: Vec<u8>,
+    pub json: Value,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.json)
+    }
+}
+
+/// `method path` against the test server, with optional bearer token, JSON body and request id.
+pub async fn call(
+    http: &reqwest::Client,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+    request_id: Option<&str>,
+) -> Answer {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = http.request(method, format!("{}{path}", base_url()));
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(b).unwrap());
+    }
+    if let Some(id) = request_id {
+        request = request.header("x-request-id", id);
+    }
+    let response = request.send().await.expect("the test server answers");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.unwrap().to_vec();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        bytes,
+        json,
+    }
+}
+
+impl Tenant {
+    /// A new tenant (unique id) with a credential of `role`.
+    pub async fn new(role: shared::domain::tenant::Role) -> Tenant {
+        use shared::ports::{Credential, TenantStore};
+        let id = format!("t-{}", &jti()[..12]);
+        let token = shared::domain::tenant::new_token();
+        let sdk = localstack().await;
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables())
+            .put_credential(
+                &shared::domain::tenant::token_hash(&token),
+                &Credential {
+                    tenant_id: id.clone(),
+                    role,
+                    created_at: now(),
+                    label: "integration test".into(),
+                },
+            )
+            .await
+            .unwrap();
+        Tenant {
+            id,
+            token,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+        call(&self.http, method, path, Some(&self.token), body.as_ref(), None).await
+    }
+
+    pub async fn call_as(&self, request_id: &str, method: &str, path: &str, body: Option<Value>) -> Answer {
+        call(
+            &self.http,
+            method,
+            path,
+            Some(&self.token),
+            body.as_ref(),
+            Some(request_id),
+        )
+        .await
+    }
+
+    /// Creates a configuration for `doc_type` with `bits` per entry; returns its id.
+    pub async fn configuration(&self, doc_type: &str, bits: u8) -> String {
+        let body = json!({
+            "docType": doc_type,
+            "timeToLiveDuration": {"minutes": 5},
+            "expiryDuration": {"hours": 1},
+            "statusBits": bits,
+        });
+        let got = self.call("POST", CONFIGURATIONS, Some(body)).await;
+        assert_eq!(got.status, 201, "{got:?}");
+        got.json["id"].as_str().unwrap().to_string()
+    }
+
+    /// Registers an mDoc of `doc_type`; returns the registration.
+    pub async fn register(&self, doc_type: &str) -> Value {
+        let got = self
+            .call("POST", MDOC_REGISTER, Some(json!({"docType": doc_type})))
+            .await;
+        assert_eq!(got.status, 201, "{got:?}");
+        got.json
+    }
+}
+
+pub const CONFIGURATIONS: &str = "/v2/credentials/mobile/status-lists/configurations";
+pub const STATUS_LISTS: &str = "/v2/credentials/mobile/status-lists";
+pub const MDOC_REGISTER: &str = "/v2/credentials/mobile/credentials";
+
+/// Asserts a MATTR error body: status, `code`, and that `message` contains `message_part`.
+#[track_caller]
+pub fn assert_mattr(got: &Answer, status: u16, code: &str, message_part: &str) {
+    assert_eq!(got.status, status, "{got:?}");
+    assert_eq!(got.json["code"], code, "{got:?}");
+    let message = got.json["message"].as_str().unwrap_or_default();
+    assert!(message.contains(message_part), "{message:?} lacks {message_part:?}");
+    assert!(got.json["details"].is_array(), "{got:?}");
+}

@@ -92,14 +92,7 @@ fn store_from_env(
     let table = std::env::var(var).map_err(|_| format!("{var} is not set (the stack's {output})"))?;
     Ok(async move {
         let sdk = shared::adapters::aws::load_config().await;
-        let mut tables = Tables {
-            clients: String::new(),
-            lists: String::new(),
-            entries: String::new(),
-            idempotency: String::new(),
-            statuses: String::new(),
-            tenants: String::new(),
-        };
+        let mut tables = Tables::default();
         match var {
             "TENANTS_TABLE" => tables.tenants = table,
             _ => tables.clients = table,

@@ -15,5 +15,7 @@ deploy_stack() {
     export SIGNING_KEY_ID="$SigningKeyId" CLIENTS_TABLE="$ClientsTableName" LISTS_TABLE="$ListsTableName"
     export ENTRIES_TABLE="$EntriesTableName" IDEMPOTENCY_TABLE="$IdempotencyTableName"
     export STATUSES_TABLE="$StatusesTableName" TENANTS_TABLE="$TenantsTableName"
+    export CONFIGURATIONS_TABLE="$ConfigurationsTableName" MDOCS_TABLE="$MdocsTableName"
+    export ANALYTICS_BUS_NAME="$AnalyticsBusName"
     export TOKENS_BUCKET="$TokensBucketName" PUBLISH_QUEUE_URL="$PublishQueueUrl" STACK_NAME="$stack"
 }

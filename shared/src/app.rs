@@ -6,13 +6,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::adapters::{
-    aws, dynamo::DynamoStore, jwks_http::HttpJwks, kms_signer::KmsSigner, log_events::LogEvents, s3_objects::S3Objects,
+    analytics::{EventBridgeAnalytics, LogAnalytics},
+    aws,
+    dynamo::DynamoStore,
+    jwks_http::HttpJwks,
+    kms_signer::KmsSigner,
+    log_events::LogEvents,
+    s3_objects::S3Objects,
     sqs_queue::SqsQueue,
 };
 use crate::config::Config;
 use crate::issuer::{IssuerService, Metrics, allocator::Allocator, jwks_cache::JwksCache};
+use crate::mdoc::MdocService;
 use crate::pipeline::Forwarder;
-use crate::ports::{EventSink, IssuerStore, JwksSource, ListSource, ObjectStore, PublishQueue, Signer};
+use crate::ports::{
+    Analytics, EventSink, IssuerStore, JwksSource, ListSource, MdocStore, ObjectStore, PublishQueue, Signer,
+    TenantStore,
+};
 use crate::publisher::Publisher;
 
 /// The adapters an [`App`] is built from.
@@ -27,6 +37,10 @@ pub struct Adapters {
     pub queue: Option<Arc<dyn PublishQueue>>,
     /// Keys that signed tokens before a rotation and stay in the JWKS until those expired.
     pub retired_keys: Vec<RetiredKey>,
+    /// The mDoc API's storage, its tenants' credentials and its analytic events.
+    pub mdocs: Arc<dyn MdocStore>,
+    pub tenants: Arc<dyn TenantStore>,
+    pub analytics: Arc<dyn Analytics>,
 }
 
 /// A public key the service no longer signs with but still publishes.
@@ -43,6 +57,9 @@ pub struct App {
     pub publisher: Arc<Publisher>,
     pub queue: Option<Arc<dyn PublishQueue>>,
     pub retired_keys: Vec<RetiredKey>,
+    pub mdoc: MdocService,
+    pub tenants: Arc<dyn TenantStore>,
+    pub analytics: Arc<dyn Analytics>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,10 +93,17 @@ impl App {
             aws_sdk_dynamodb::Client::new(&sdk),
             config.tables.clone(),
         ));
+        let analytics: Arc<dyn Analytics> = match &config.analytics_bus {
+            Some(bus) => Arc::new(EventBridgeAnalytics::new(&sdk, bus)),
+            None => Arc::new(LogAnalytics),
+        };
         let adapters = Adapters {
             signer: Arc::new(signer),
             store: store.clone(),
-            lists: store,
+            lists: store.clone(),
+            mdocs: store.clone(),
+            tenants: store,
+            analytics,
             objects: Arc::new(S3Objects::new(&sdk, config.tokens_bucket.clone())),
             jwks: Arc::new(HttpJwks::new(
                 config.issuer_jwks_timeout,
@@ -105,6 +129,13 @@ impl App {
             ttl: config.token_ttl,
             validity: config.token_validity,
         });
+        let mdoc = MdocService::new(
+            a.mdocs,
+            a.store.clone(),
+            publisher.clone(),
+            config.public_base_url.clone(),
+            config.mdoc_list_size,
+        );
         let issuer = IssuerService {
             jwks: JwksCache::new(a.jwks, config.issuer_jwks_ttl, Duration::from_secs(10)),
             allocator: Allocator::new(a.store.clone(), config.list_pool.clone(), Some(publisher.clone())),
@@ -121,6 +152,9 @@ impl App {
             publisher,
             queue: a.queue,
             retired_keys: a.retired_keys,
+            mdoc,
+            tenants: a.tenants,
+            analytics: a.analytics,
         }
     }
 

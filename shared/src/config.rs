@@ -33,6 +33,10 @@ pub struct Config {
     pub retired_signing_key_ids: Vec<String>,
     /// The FIFO queue of publish jobs (the forwarder writes it; others need not know it).
     pub publish_queue_url: Option<String>,
+    /// The EventBridge bus the mDoc API's analytic events go to; unset writes them to the log.
+    pub analytics_bus: Option<String>,
+    /// Entries per mDoc status list.
+    pub mdoc_list_size: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +87,8 @@ impl Config {
                 idempotency: var("IDEMPOTENCY_TABLE")?,
                 statuses: var("STATUSES_TABLE")?,
                 tenants: var("TENANTS_TABLE")?,
+                configurations: var("CONFIGURATIONS_TABLE")?,
+                mdocs: var("MDOCS_TABLE")?,
             },
             allow_http_loopback_jwks: var_or("ALLOW_HTTP_LOOPBACK_JWKS", false)?,
             issuer_jwks_ttl: Duration::from_secs(var_or("ISSUER_JWKS_TTL_SECONDS", 300)?),
@@ -92,6 +98,8 @@ impl Config {
             token_ttl: ttl,
             token_validity: validity,
             publish_queue_url: var("PUBLISH_QUEUE_URL").ok(),
+            analytics_bus: var("ANALYTICS_BUS_NAME").ok(),
+            mdoc_list_size: var_or("MDOC_LIST_SIZE", crate::issuer::allocator::LIST_SIZE)?,
             retired_signing_key_ids: std::env::var("RETIRED_SIGNING_KEY_IDS")
                 .unwrap_or_default()
                 .split(',')

@@ -83,3 +83,37 @@ pub async fn serve_publisher() -> Result<(), lambda_runtime::Error> {
     ))
     .await
 }
+
+/// Runs the API Gateway Lambda authorizer of the mDoc management API (REQUEST type): the
+/// `Authorization` header checked by [`crate::mdoc::auth::authorize`], the one check the local
+/// server's middleware also uses. Refusals answer "Unauthorized" (API Gateway's 401).
+pub async fn serve_authorizer() -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let config = crate::config::Config::from_env()?;
+    let sdk = crate::adapters::aws::load_config().await;
+    let store = std::sync::Arc::new(crate::adapters::dynamo::DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        config.tables,
+    ));
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let store = store.clone();
+            async move {
+                let request = event.payload;
+                let header = request["headers"]
+                    .as_object()
+                    .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization")))
+                    .and_then(|(_, v)| v.as_str());
+                let method_arn = request["methodArn"].as_str().unwrap_or_default();
+                match crate::mdoc::auth::authorize(store.as_ref(), header).await {
+                    Ok(principal) => Ok(crate::mdoc::auth::allow_policy(&principal, method_arn)),
+                    Err(e) if e.status == axum::http::StatusCode::UNAUTHORIZED => {
+                        Err::<serde_json::Value, lambda_runtime::Error>("Unauthorized".into())
+                    }
+                    Err(e) => Err(e.description.into()),
+                }
+            }
+        },
+    ))
+    .await
+}

@@ -21,6 +21,7 @@ pub mod http;
 pub mod issuer;
 pub mod lambda;
 pub mod local;
+pub mod mdoc;
 pub mod pipeline;
 pub mod ports;
 pub mod publisher;

@@ -85,7 +85,34 @@ pub struct ListRecord {
     pub open: bool,
     pub created_at: i64,
     /// Token lifetimes fixed when the list was created; `None` uses the publisher's defaults.
+    /// An mDoc list takes its configuration's lifetimes at every publish instead.
     pub lifetime: Option<Lifetime>,
+    /// The tenant and configuration of an mDoc list; `None` for the issuer API's lists.
+    pub owner: Option<ListOwner>,
+}
+
+/// Who an mDoc status list belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListOwner {
+    pub tenant_id: String,
+    pub configuration_id: String,
+}
+
+impl ListRecord {
+    /// Where the list's token is served: the mDoc API's token endpoint for mDoc lists, `/t/<id>`
+    /// for the issuer API's.
+    pub fn uri(&self, base_url: &str) -> String {
+        list_uri(base_url, &self.list_id, self.owner.is_some())
+    }
+}
+
+/// A list's URI (the `sub` of its tokens).
+pub fn list_uri(base_url: &str, list_id: &str, mdoc: bool) -> String {
+    if mdoc {
+        format!("{base_url}/v2/credentials/mobile/status-lists/{list_id}/token")
+    } else {
+        format!("{base_url}/t/{list_id}")
+    }
 }
 
 /// How long a list's tokens live: `ttl` (how long relying parties may cache) and the lifetime
@@ -243,6 +270,8 @@ pub struct ListSummary {
     /// `exp` of the newest published token; 0 if none was recorded.
     pub published_exp: i64,
     pub lifetime: Option<Lifetime>,
+    /// The owning tenant of an mDoc list.
+    pub tenant_id: Option<String>,
 }
 
 /// A published object's metadata.
@@ -364,4 +393,125 @@ pub trait TenantStore: Send + Sync {
     async fn credential(&self, token_hash: &str) -> Result<Option<Credential>, StoreError>;
     /// Withdraws a credential; `false` if there was none.
     async fn delete_credential(&self, token_hash: &str) -> Result<bool, StoreError>;
+}
+
+// ------------------------------------------------------------------ mDoc API
+
+/// A status list configuration: how the lists of one docType of one tenant are published.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Configuration {
+    pub id: String,
+    pub tenant_id: String,
+    pub doc_type: String,
+    pub time_to_live: crate::domain::duration::Duration,
+    pub expiry: crate::domain::duration::Duration,
+    /// Bits per entry of its lists: 1 (valid/invalid) or 2 (also suspended).
+    pub bits: u8,
+    pub created_at: i64,
+}
+
+impl Configuration {
+    pub fn lifetime(&self) -> Lifetime {
+        Lifetime {
+            ttl: self.time_to_live.as_seconds(),
+            validity: self.expiry.as_seconds() as i64,
+        }
+    }
+}
+
+/// A registered mDoc: its index in one of its configuration's lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mdoc {
+    pub credential_id: String,
+    pub tenant_id: String,
+    pub configuration_id: String,
+    pub doc_type: String,
+    pub list_id: String,
+    pub idx: u64,
+    pub created_at: i64,
+}
+
+/// One page of a listing, with the key to continue after (if there may be more).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_after: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigurationDelete {
+    Deleted,
+    NotFound,
+    /// At least one status list was created for it.
+    InUse,
+}
+
+/// Storage for the mDoc API. Lists and entries are the issuer store's (one allocator for both
+/// APIs); this adds configurations (unique per docType per tenant) and mDoc records.
+#[async_trait]
+pub trait MdocStore: Send + Sync {
+    /// Creates a configuration; `false` (nothing written) if the tenant has one for its docType.
+    async fn create_configuration(&self, c: &Configuration) -> Result<bool, StoreError>;
+    async fn configuration(&self, tenant_id: &str, id: &str) -> Result<Option<Configuration>, StoreError>;
+    async fn configuration_for_doc_type(
+        &self,
+        tenant_id: &str,
+        doc_type: &str,
+    ) -> Result<Option<Configuration>, StoreError>;
+    /// Configurations in creation order (ids are time-ordered), after the id `after`.
+    async fn configurations(
+        &self,
+        tenant_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Configuration>, StoreError>;
+    /// Sets the lifetimes; `None` if there is no such configuration.
+    async fn update_configuration(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        time_to_live: &crate::domain::duration::Duration,
+        expiry: &crate::domain::duration::Duration,
+    ) -> Result<Option<Configuration>, StoreError>;
+    /// Deletes a configuration no list uses, with its docType claim, atomically.
+    async fn delete_configuration(&self, tenant_id: &str, id: &str) -> Result<ConfigurationDelete, StoreError>;
+
+    /// Writes the entry (only if its index is free) and the mDoc record, atomically.
+    async fn place_mdoc(&self, entry: &Entry, mdoc: &Mdoc) -> Result<Placement, StoreError>;
+    async fn mdoc(&self, credential_id: &str) -> Result<Option<Mdoc>, StoreError>;
+    /// Deletes an mDoc record of `tenant_id`; `false` if there was none.
+    async fn delete_mdoc(&self, tenant_id: &str, credential_id: &str) -> Result<bool, StoreError>;
+
+    /// The tenant's lists in id order, after the id `after`.
+    async fn tenant_lists(
+        &self,
+        tenant_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ListRecord>, StoreError>;
+    async fn list(&self, list_id: &str) -> Result<Option<ListRecord>, StoreError>;
+}
+
+/// An analytic event of the mDoc API (MATTR's envelope).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AnalyticEvent {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub category: String,
+    #[serde(rename = "tenantId")]
+    pub tenant_id: String,
+    #[serde(rename = "requestId")]
+    pub request_id: String,
+    /// Milliseconds since the epoch.
+    pub timestamp: i64,
+    pub version: String,
+    pub data: serde_json::Value,
+}
+
+/// Where analytic events go: structured logs locally, EventBridge in AWS. Delivery failures are
+/// logged by the adapter, never failing the operation.
+#[async_trait]
+pub trait Analytics: Send + Sync {
+    async fn emit(&self, event: &AnalyticEvent);
 }

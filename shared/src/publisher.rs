@@ -59,8 +59,11 @@ pub fn object_key(list_id: &str, format: TokenFormat) -> String {
     }
 }
 
-/// Object key of the distribution (aggregation) document.
+/// Object key of the issuer API's distribution (aggregation) document.
 pub const AGGREGATION_KEY: &str = "status-lists";
+/// Object key of the mDoc API's distribution document (the CDN maps
+/// `/v2/credentials/mobile/status-lists/distribution` to it).
+pub const MDOC_AGGREGATION_KEY: &str = "status-lists-mdoc";
 
 /// The distribution document: every list a relying party may pre-fetch.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -68,14 +71,23 @@ pub struct Aggregation {
     pub status_lists: Vec<String>,
 }
 
-impl Publisher {
-    pub fn uri(&self, list_id: &str) -> String {
-        crate::issuer::allocator::list_uri(&self.base_url, list_id)
-    }
+/// The two kinds of list, each with its own URIs and distribution document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListKind {
+    /// The issuer API's lists: `<base>/t/<id>`, distributed at `<base>/status-lists`.
+    GovUk,
+    /// The mDoc API's lists: `<base>/v2/credentials/mobile/status-lists/<id>/token`, distributed
+    /// at `<base>/v2/credentials/mobile/status-lists/distribution`.
+    Mdoc,
+}
 
-    /// Where the distribution document is served (`aggregation_uri` in every token).
-    pub fn aggregation_uri(&self) -> String {
-        format!("{}/{AGGREGATION_KEY}", self.base_url)
+impl Publisher {
+    /// Where the distribution document of `kind` is served (`aggregation_uri` in its tokens).
+    pub fn aggregation_uri(&self, kind: ListKind) -> String {
+        match kind {
+            ListKind::GovUk => format!("{}/{AGGREGATION_KEY}", self.base_url),
+            ListKind::Mdoc => format!("{}/v2/credentials/mobile/status-lists/distribution", self.base_url),
+        }
     }
 
     /// Lifetimes for lists created without their own.
@@ -104,13 +116,18 @@ impl Publisher {
         let compressed = list.compress();
         let lifetime = state.list.lifetime.unwrap_or(self.default_lifetime());
         let exp = now + lifetime.validity;
+        let kind = if state.list.owner.is_some() {
+            ListKind::Mdoc
+        } else {
+            ListKind::GovUk
+        };
         let token = StatusListToken {
-            sub: self.uri(list_id),
+            sub: state.list.uri(&self.base_url),
             iat: now,
             exp: Some(exp),
             ttl: Some(lifetime.ttl),
             iss: None,
-            aggregation_uri: Some(self.aggregation_uri()),
+            aggregation_uri: Some(self.aggregation_uri(kind)),
             list,
         };
         let jwt = jwt::sign_compressed(&token, &compressed, self.signer.as_ref()).await?;
@@ -169,36 +186,42 @@ impl Publisher {
     /// The distribution document as of `now`: every list with an unexpired token. A list whose
     /// token expired (its key was withdrawn, or re-signing keeps failing) is left out, since
     /// relying parties could not verify it.
-    pub async fn aggregation(&self, now: i64) -> Result<Aggregation, PublishError> {
+    pub async fn aggregation(&self, now: i64, kind: ListKind) -> Result<Aggregation, PublishError> {
+        let mdoc = kind == ListKind::Mdoc;
         let mut lists: Vec<_> = self
             .lists
             .published_lists()
             .await?
             .into_iter()
-            .filter(|l| l.published_exp > now)
-            .map(|l| self.uri(&l.list_id))
+            .filter(|l| l.published_exp > now && l.tenant_id.is_some() == mdoc)
+            .map(|l| crate::ports::list_uri(&self.base_url, &l.list_id, mdoc))
             .collect();
         lists.sort();
         Ok(Aggregation { status_lists: lists })
     }
 
-    /// Writes the distribution document to the object store, for the CDN.
+    /// Writes both distribution documents to the object store, for the CDN. Returns how many
+    /// lists they name.
     pub async fn publish_aggregation(&self, now: i64) -> Result<usize, PublishError> {
-        let doc = self.aggregation(now).await?;
-        let body =
-            serde_json::to_vec(&doc).map_err(|e| PublishError::Corrupt(AGGREGATION_KEY.into(), e.to_string()))?;
-        let cache = format!("public, max-age={AGGREGATION_MAX_AGE}");
-        let write = ObjectWrite {
-            content_type: "application/json",
-            cache_control: &cache,
-            seq: 0,
-            iat: now,
-            exp: 0,
-        };
-        self.objects
-            .put(AGGREGATION_KEY, body, &write, Precondition::None)
-            .await?;
-        Ok(doc.status_lists.len())
+        let mut named = 0;
+        for (kind, key) in [
+            (ListKind::GovUk, AGGREGATION_KEY),
+            (ListKind::Mdoc, MDOC_AGGREGATION_KEY),
+        ] {
+            let doc = self.aggregation(now, kind).await?;
+            let body = serde_json::to_vec(&doc).map_err(|e| PublishError::Corrupt(key.into(), e.to_string()))?;
+            let cache = format!("public, max-age={AGGREGATION_MAX_AGE}");
+            let write = ObjectWrite {
+                content_type: "application/json",
+                cache_control: &cache,
+                seq: 0,
+                iat: now,
+                exp: 0,
+            };
+            self.objects.put(key, body, &write, Precondition::None).await?;
+            named += doc.status_lists.len();
+        }
+        Ok(named)
     }
 
     /// The token of `list_id` in `format` that was valid at `time` (`iat <= time <= exp`), from

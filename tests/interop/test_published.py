@@ -102,3 +102,28 @@ def test_published_cwts_verify_with_pycose_and_python_cwt(published):
         assert claims[6] <= time.time() < claims[4]
         base = t["uri"].rsplit("/t/", 1)[0]
         check_list(claims[65533], t["statuses"], f"{base}/status-lists")
+
+
+def test_the_mdoc_cwt_shows_invalid_with_pycose_and_python_cwt():
+    """tests/mdoc.rs: a configuration, a registered mDoc set to invalid, the public CWT."""
+    path = Path(DIR) / "mdoc.json"
+    assert path.is_file(), f"the mDoc test wrote no token to {path}"
+    t = json.loads(path.read_text())
+    data = bytes.fromhex(t["cwt_hex"])
+    assert data[0] == 0xD2, "COSE_Sign1 with tag 18"
+    msg = CoseMessage.decode(data)
+    assert msg.phdr[16] == "application/statuslist+cwt"
+    jwk = {k["kid"]: k for k in t["jwks"]["keys"]}[msg.uhdr[KID].decode()]
+    msg.key = EC2Key(crv=P256, x=b64u_decode(jwk["x"]), y=b64u_decode(jwk["y"]))
+    assert msg.verify_signature()
+    claims = cwt.decode(data, cwt.COSEKey.from_jwk({**jwk, "alg": "ES256"}))
+    assert claims[2] == t["uri"]
+    assert claims[65534] == 300 and claims[4] - claims[6] == 3600
+    sl = claims[65533]
+    assert sl["bits"] == 1
+    assert sl["aggregation_uri"] == t["aggregation_uri"]
+    got = values(zlib.decompress(sl["lst"]), 1)
+    assert len(got) == 100_000
+    assert 1 in t["statuses"].values()
+    for idx, status in t["statuses"].items():
+        assert got[int(idx)] == status, idx

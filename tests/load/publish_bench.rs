@@ -157,6 +157,7 @@ async fn main() {
                 open: false,
                 created_at: now(),
                 lifetime: None,
+                owner: None,
             })
             .await
             .unwrap();

@@ -23,7 +23,7 @@ use crate::ports::{
     Claim, Client, Entry, IdempotencyState, IssuerStore, ListRecord, Placement, Revocation, StoreError,
 };
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Tables {
     pub clients: String,
     pub lists: String,
@@ -33,11 +33,15 @@ pub struct Tables {
     pub statuses: String,
     /// Management-API credentials (mDoc API tenants), keyed on the token's SHA-256.
     pub tenants: String,
+    /// mDoc status list configurations, and their docType claims, keyed (tenantId, sk).
+    pub configurations: String,
+    /// Registered mDocs, keyed on credentialId.
+    pub mdocs: String,
 }
 
 pub struct DynamoStore {
-    ddb: Ddb,
-    t: Tables,
+    pub(crate) ddb: Ddb,
+    pub(crate) t: Tables,
 }
 
 impl DynamoStore {
@@ -69,7 +73,7 @@ impl DynamoStore {
     /// Runs a transaction. `Ok(None)` when committed; `Ok(Some(codes))` when a condition
     /// cancelled it (one code per item, "None" for items that passed); transient cancellations
     /// (conflicts, throttling) are `Unavailable`.
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Option<Vec<String>>, StoreError> {
+    pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Option<Vec<String>>, StoreError> {
         let result = self
             .ddb
             .transact_write_items()
@@ -124,7 +128,7 @@ impl DynamoStore {
     }
 
     /// Every item a Scan of `table` returns, across pages; `shape` adds filters and projections.
-    async fn scan_all(
+    pub(crate) async fn scan_all(
         &self,
         table: &str,
         shape: impl Fn(
@@ -157,7 +161,7 @@ const TRANSIENT: &[&str] = &[
     "TransactionInProgressException",
 ];
 
-fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(err: SdkError<E>) -> StoreError {
+pub(crate) fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(err: SdkError<E>) -> StoreError {
     match &err {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
             StoreError::Unavailable(format!("{err:?}"))
@@ -175,21 +179,21 @@ fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(err: SdkError<E>) -> Stor
     }
 }
 
-fn s(v: &str) -> Av {
+pub(crate) fn s(v: &str) -> Av {
     Av::S(v.to_string())
 }
-fn n(v: impl ToString) -> Av {
+pub(crate) fn n(v: impl ToString) -> Av {
     Av::N(v.to_string())
 }
-type Item = HashMap<String, Av>;
+pub(crate) type Item = HashMap<String, Av>;
 
-fn get_s(item: &Item, k: &str) -> Option<String> {
+pub(crate) fn get_s(item: &Item, k: &str) -> Option<String> {
     item.get(k).and_then(|v| v.as_s().ok()).cloned()
 }
-fn get_n<T: std::str::FromStr>(item: &Item, k: &str) -> Option<T> {
+pub(crate) fn get_n<T: std::str::FromStr>(item: &Item, k: &str) -> Option<T> {
     item.get(k).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
 }
-fn bad(what: &str) -> StoreError {
+pub(crate) fn bad(what: &str) -> StoreError {
     StoreError::Other(format!("malformed stored item: {what}"))
 }
 
@@ -202,7 +206,7 @@ fn client_from(item: &Item) -> Result<Client, StoreError> {
     })
 }
 
-fn entry_from(item: &Item) -> Result<Entry, StoreError> {
+pub(crate) fn entry_from(item: &Item) -> Result<Entry, StoreError> {
     Ok(Entry {
         list_id: get_s(item, "listId").ok_or_else(|| bad("listId"))?,
         idx: get_n(item, "idx").ok_or_else(|| bad("idx"))?,
@@ -214,7 +218,7 @@ fn entry_from(item: &Item) -> Result<Entry, StoreError> {
     })
 }
 
-fn list_from(item: &Item) -> Result<ListRecord, StoreError> {
+pub(crate) fn list_from(item: &Item) -> Result<ListRecord, StoreError> {
     Ok(ListRecord {
         list_id: get_s(item, "listId").ok_or_else(|| bad("listId"))?,
         pool: get_s(item, "pool").ok_or_else(|| bad("pool"))?,
@@ -223,6 +227,13 @@ fn list_from(item: &Item) -> Result<ListRecord, StoreError> {
         open: get_s(item, "state").as_deref() == Some("OPEN"),
         created_at: get_n(item, "createdAt").unwrap_or(0),
         lifetime: lifetime_from(item),
+        owner: match (get_s(item, "tenantId"), get_s(item, "configurationId")) {
+            (Some(tenant_id), Some(configuration_id)) => Some(crate::ports::ListOwner {
+                tenant_id,
+                configuration_id,
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -424,9 +435,8 @@ impl IssuerStore for DynamoStore {
     }
 
     async fn create_list(&self, l: &ListRecord) -> Result<bool, StoreError> {
-        let mut put = self
-            .ddb
-            .put_item()
+        let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Other(e.to_string());
+        let mut put = Put::builder()
             .table_name(&self.t.lists)
             .item("listId", s(&l.list_id))
             .item("pool", s(&l.pool))
@@ -434,17 +444,44 @@ impl IssuerStore for DynamoStore {
             .item("size", n(l.size))
             .item("state", s(if l.open { "OPEN" } else { "CLOSED" }))
             .item("createdAt", n(l.created_at))
-            .item("allocated", n(0));
+            .item("allocated", n(0))
+            .condition_expression("attribute_not_exists(listId)");
         if let Some(lifetime) = l.lifetime {
             put = put
                 .item("tokenTtl", n(lifetime.ttl))
                 .item("tokenValidity", n(lifetime.validity));
         }
-        let result = put.condition_expression("attribute_not_exists(listId)").send().await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
-            Err(e) => Err(classify(e)),
+        let mut items = Vec::new();
+        if let Some(owner) = &l.owner {
+            put = put
+                .item("tenantId", s(&owner.tenant_id))
+                .item("configurationId", s(&owner.configuration_id));
+            // The configuration counts its lists (a configuration in use cannot be deleted), and
+            // must still exist.
+            let count = Update::builder()
+                .table_name(&self.t.configurations)
+                .key("tenantId", s(&owner.tenant_id))
+                .key(
+                    "sk",
+                    s(&crate::adapters::dynamo_mdoc::configuration_key(
+                        &owner.configuration_id,
+                    )),
+                )
+                .update_expression("ADD listCount :one")
+                .condition_expression("attribute_exists(sk)")
+                .expression_attribute_values(":one", n(1))
+                .build()
+                .map_err(build)?;
+            items.push(TransactWriteItem::builder().update(count).build());
+        }
+        items.insert(0, TransactWriteItem::builder().put(put.build().map_err(build)?).build());
+        match self.transact(items).await?.as_deref() {
+            None => Ok(true),
+            Some([first, ..]) if first == "ConditionalCheckFailed" => Ok(false),
+            Some(_) => Err(StoreError::Other(format!(
+                "the configuration of list {} no longer exists",
+                l.list_id
+            ))),
         }
     }
 
@@ -569,8 +606,19 @@ impl crate::ports::ListSource for DynamoStore {
             .await
             .map_err(classify)?;
         let Some(item) = out.item() else { return Ok(None) };
+        let mut list = list_from(item)?;
+        // An mDoc list is published with its configuration's current lifetimes, so an update of
+        // the configuration applies at the next publish.
+        if let Some(owner) = &list.owner {
+            use crate::ports::MdocStore;
+            let config = self
+                .configuration(&owner.tenant_id, &owner.configuration_id)
+                .await?
+                .ok_or_else(|| bad("the configuration of an mDoc list"))?;
+            list.lifetime = Some(config.lifetime());
+        }
         Ok(Some(crate::ports::ListState {
-            list: list_from(item)?,
+            list,
             change_seq: get_n(item, "changeSeq").unwrap_or(0),
         }))
     }
@@ -636,7 +684,7 @@ impl crate::ports::ListSource for DynamoStore {
     async fn published_lists(&self) -> Result<Vec<crate::ports::ListSummary>, StoreError> {
         let items = self
             .scan_all(&self.t.lists, |q| {
-                q.projection_expression("listId, publishedExp, tokenTtl, tokenValidity")
+                q.projection_expression("listId, publishedExp, tokenTtl, tokenValidity, tenantId")
             })
             .await?;
         let mut out = items
@@ -646,6 +694,7 @@ impl crate::ports::ListSource for DynamoStore {
                     list_id: get_s(i, "listId").ok_or_else(|| bad("listId"))?,
                     published_exp: get_n(i, "publishedExp").unwrap_or(0),
                     lifetime: lifetime_from(i),
+                    tenant_id: get_s(i, "tenantId"),
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;

@@ -1,8 +1,10 @@
 //! Adapters: the ports implemented against real services (AWS) and local stand-ins that are
 //! real implementations too (a PEM key signs exactly as KMS does).
 
+pub mod analytics;
 pub mod aws;
 pub mod dynamo;
+pub mod dynamo_mdoc;
 pub mod dynamo_stream;
 pub mod jwks_http;
 pub mod kms_signer;

@@ -36,6 +36,9 @@ pub struct ConfigurationInput {
     pub doc_type: String,
     pub time_to_live: Duration,
     pub expiry: Duration,
+    /// `statusBits`: 1 (valid/invalid, the current format) or 2 (also suspended, the legacy
+    /// format); `None` when the body leaves it out. Fixed after creation.
+    pub bits: Option<u8>,
 }
 
 fn duration(body: &serde_json::Map<String, Value>, param: &str, errors: &mut Vec<FieldError>) -> Option<Duration> {
@@ -62,7 +65,10 @@ pub fn parse(body: &Value, require_doc_type: bool) -> Result<ConfigurationInput,
     };
     let mut errors = Vec::new();
     for key in map.keys() {
-        if !matches!(key.as_str(), "docType" | "timeToLiveDuration" | "expiryDuration") {
+        if !matches!(
+            key.as_str(),
+            "docType" | "timeToLiveDuration" | "expiryDuration" | "statusBits"
+        ) {
             errors.push(FieldError::body(key, "is not a known field", map[key].clone()));
         }
     }
@@ -91,6 +97,14 @@ pub fn parse(body: &Value, require_doc_type: bool) -> Result<ConfigurationInput,
             None
         }
     };
+    let bits = match map.get("statusBits") {
+        None | Some(Value::Null) => None,
+        Some(v) if v.as_u64() == Some(1) || v.as_u64() == Some(2) => v.as_u64().map(|b| b as u8),
+        Some(v) => {
+            errors.push(FieldError::body("statusBits", "must be 1 or 2", v.clone()));
+            None
+        }
+    };
     let ttl = duration(map, "timeToLiveDuration", &mut errors);
     let expiry = duration(map, "expiryDuration", &mut errors);
     if let (Some(t), Some(e)) = (ttl, expiry)
@@ -107,6 +121,7 @@ pub fn parse(body: &Value, require_doc_type: bool) -> Result<ConfigurationInput,
             doc_type,
             time_to_live,
             expiry,
+            bits,
         }),
         _ => Err(errors),
     }
@@ -129,6 +144,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.doc_type, "org.iso.18013.5.1.mDL");
+        assert_eq!(c.bits, None);
         assert_eq!((c.time_to_live.as_seconds(), c.expiry.as_seconds()), (86_400, 172_800));
         // Equal ttl and expiry are allowed.
         assert!(
@@ -156,6 +172,14 @@ mod tests {
         );
         assert_eq!(params(r), ["docType"]);
         assert_eq!(params(parse(&json!([1]), true)), ["body"]);
+        let r = parse(
+            &json!({"docType": "d", "timeToLiveDuration": {"days": 1}, "expiryDuration": {"days": 1}, "statusBits": 4}),
+            true,
+        );
+        assert_eq!(params(r), ["statusBits"]);
+        let two =
+            json!({"docType": "d", "timeToLiveDuration": {"days": 1}, "expiryDuration": {"days": 1}, "statusBits": 2});
+        assert_eq!(parse(&two, true).unwrap().bits, Some(2));
     }
 
     #[test]

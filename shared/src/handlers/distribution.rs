@@ -1,4 +1,4 @@
-//! `GET /status-lists`: the distribution (aggregation) document `{"status_lists": [uris]}`
+//! `GET /status-lists`: the issuer API's distribution (aggregation) document `{"status_lists": [uris]}`
 //! (spec §9) that every token names in `aggregation_uri`. Lists whose token has expired (their
 //! key was withdrawn, or re-signing keeps failing) are left out. The same document is written to
 //! the bucket for the CDN by the re-signer and whenever a list is created.
@@ -13,16 +13,21 @@ use axum::response::{IntoResponse, Response};
 use crate::app::App;
 use crate::http::ApiError;
 use crate::ports::StoreError;
-use crate::publisher::{AGGREGATION_MAX_AGE, PublishError};
+use crate::publisher::{AGGREGATION_MAX_AGE, Aggregation, ListKind, PublishError};
 
-pub async fn get(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
-    let doc = app.publisher.aggregation(super::now()).await.map_err(|e| {
+/// The distribution document of one kind of list.
+pub async fn document(app: &App, kind: ListKind) -> Result<Aggregation, ApiError> {
+    app.publisher.aggregation(super::now(), kind).await.map_err(|e| {
         tracing::warn!(error = %e, "distribution read failed");
         match e {
             PublishError::Store(StoreError::Unavailable(_)) => ApiError::unavailable(),
             _ => ApiError::internal("Unable to list the status lists"),
         }
-    })?;
+    })
+}
+
+pub async fn get(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
+    let doc = document(&app, ListKind::GovUk).await?;
     let cache = format!("public, max-age={AGGREGATION_MAX_AGE}");
     Ok(([(header::CACHE_CONTROL, cache)], Json(doc)).into_response())
 }

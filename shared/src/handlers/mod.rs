@@ -4,6 +4,7 @@
 pub mod distribution;
 pub mod issue;
 pub mod jwks;
+pub mod mdoc;
 pub mod revoke;
 pub mod token;
 

@@ -84,10 +84,17 @@ pub async fn get(
             format!("Acceptable types are {JWT_MEDIA_TYPE} and {CWT_MEDIA_TYPE}"),
         )
     })?;
+    serve(&app, &id, format, time).await
+}
+
+/// The stored token of `id` in `format` (at `time`, if given) with its headers: 404 when there is
+/// none, 410 when the current one has expired.
+pub async fn serve(app: &App, id: &str, format: TokenFormat, time: Option<i64>) -> Result<Response, ApiError> {
+    let not_found = || ApiError::not_found("Status List not found for endpoint uri");
     let object = match time {
         Some(time) => app
             .publisher
-            .token_at(&id, format, time)
+            .token_at(id, format, time)
             .await
             .map_err(|e| {
                 let unavailable = matches!(e, PublishError::Objects(ObjectError::Unavailable(_)));
@@ -98,7 +105,7 @@ pub async fn get(
             let object = app
                 .publisher
                 .objects
-                .get(&object_key(&id, format))
+                .get(&object_key(id, format))
                 .await
                 .map_err(|e| {
                     let unavailable = matches!(e, ObjectError::Unavailable(_));

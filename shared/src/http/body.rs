@@ -40,3 +40,23 @@ pub async fn jwt(headers: &HeaderMap, body: Body, limit: usize) -> Result<String
     let bytes = read_limited(headers, body, limit).await?;
     String::from_utf8(bytes.to_vec()).map_err(|_| crate::issuer::IssuerFailure::Refused(IssuerError::Decode).into())
 }
+
+/// An `application/json` body (the mDoc management API): 415 for another media type, 413 above
+/// `limit`, 400 for anything that is not JSON.
+pub async fn json(headers: &HeaderMap, body: Body, limit: usize) -> Result<serde_json::Value, ApiError> {
+    if media_type(headers).as_deref() != Some("application/json") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "Content-Type must be application/json",
+        ));
+    }
+    let bytes = read_limited(headers, body, limit).await?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::validation(vec![super::error::FieldError::body(
+            "body",
+            format!("must be valid JSON: {e}"),
+            serde_json::Value::Null,
+        )])
+    })
+}

@@ -4,11 +4,12 @@
 
 pub mod body;
 pub mod error;
+pub mod mdoc;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::app::App;
@@ -21,44 +22,145 @@ pub struct Route {
     pub function: &'static str,
     pub method: &'static str,
     pub path: &'static str,
+    /// Whether the route needs a tenant's bearer token (the mDoc management API). In AWS the
+    /// API Gateway authorizer checks it; locally the router's middleware makes the same check.
+    pub tenant: bool,
 }
 
-/// Every route of the API. `template.yaml` must declare exactly these (a test checks).
+/// Every route of the API. `template.yaml` and `openapi.yaml` must declare exactly these (tests
+/// check).
 pub const ROUTES: &[Route] = &[
     Route {
         function: "jwks",
         method: "GET",
         path: "/.well-known/jwks.json",
+        tenant: false,
     },
     Route {
         function: "issue",
         method: "POST",
         path: "/issue",
+        tenant: false,
     },
     Route {
         function: "revoke",
         method: "POST",
         path: "/revoke",
+        tenant: false,
     },
     Route {
         function: "token",
         method: "GET",
         path: "/t/{id}",
+        tenant: false,
     },
     Route {
         function: "distribution",
         method: "GET",
         path: "/status-lists",
+        tenant: false,
+    },
+    Route {
+        function: "configuration-create",
+        method: "POST",
+        path: "/v2/credentials/mobile/status-lists/configurations",
+        tenant: true,
+    },
+    Route {
+        function: "configuration-list",
+        method: "GET",
+        path: "/v2/credentials/mobile/status-lists/configurations",
+        tenant: true,
+    },
+    Route {
+        function: "configuration-get",
+        method: "GET",
+        path: "/v2/credentials/mobile/status-lists/configurations/{id}",
+        tenant: true,
+    },
+    Route {
+        function: "configuration-update",
+        method: "PUT",
+        path: "/v2/credentials/mobile/status-lists/configurations/{id}",
+        tenant: true,
+    },
+    Route {
+        function: "configuration-delete",
+        method: "DELETE",
+        path: "/v2/credentials/mobile/status-lists/configurations/{id}",
+        tenant: true,
+    },
+    Route {
+        function: "status-list-list",
+        method: "GET",
+        path: "/v2/credentials/mobile/status-lists",
+        tenant: true,
+    },
+    Route {
+        function: "status-list-get",
+        method: "GET",
+        path: "/v2/credentials/mobile/status-lists/{statusListId}",
+        tenant: true,
+    },
+    Route {
+        function: "status-list-token",
+        method: "GET",
+        path: "/v2/credentials/mobile/status-lists/{statusListId}/token",
+        tenant: false,
+    },
+    Route {
+        function: "status-list-distribution",
+        method: "GET",
+        path: "/v2/credentials/mobile/status-lists/distribution",
+        tenant: false,
+    },
+    Route {
+        function: "mdoc-register",
+        method: "POST",
+        path: "/v2/credentials/mobile/credentials",
+        tenant: true,
+    },
+    Route {
+        function: "mdoc-status-get",
+        method: "GET",
+        path: "/v2/credentials/mobile/{credentialId}/status",
+        tenant: true,
+    },
+    Route {
+        function: "mdoc-status-set",
+        method: "POST",
+        path: "/v2/credentials/mobile/{credentialId}/status",
+        tenant: true,
+    },
+    Route {
+        function: "mdoc-delete",
+        method: "DELETE",
+        path: "/v2/credentials/mobile/{credentialId}",
+        tenant: true,
     },
 ];
 
 fn handler(route: &Route) -> MethodRouter<Arc<App>> {
+    use handlers::mdoc;
     match route.function {
         "jwks" => get(handlers::jwks::get),
         "issue" => post(handlers::issue::post),
         "revoke" => post(handlers::revoke::post),
         "token" => get(handlers::token::get),
         "distribution" => get(handlers::distribution::get),
+        "configuration-create" => post(mdoc::create_configuration),
+        "configuration-list" => get(mdoc::list_configurations),
+        "configuration-get" => get(mdoc::get_configuration),
+        "configuration-update" => put(mdoc::update_configuration),
+        "configuration-delete" => delete(mdoc::delete_configuration),
+        "status-list-list" => get(mdoc::list_status_lists),
+        "status-list-get" => get(mdoc::get_status_list),
+        "status-list-token" => get(mdoc::status_list_token),
+        "status-list-distribution" => get(mdoc::distribution),
+        "mdoc-register" => post(mdoc::register),
+        "mdoc-status-get" => get(mdoc::get_status),
+        "mdoc-status-set" => post(mdoc::set_status),
+        "mdoc-delete" => delete(mdoc::delete),
         other => unreachable!("route table names unknown function {other}"),
     }
 }
@@ -67,7 +169,12 @@ fn handler(route: &Route) -> MethodRouter<Arc<App>> {
 pub fn router(app: Arc<App>, only: Option<&str>) -> Router {
     let mut router = Router::new();
     for route in ROUTES.iter().filter(|r| only.is_none_or(|f| f == r.function)) {
-        router = router.route(route.path, handler(route));
+        let mut method_router = handler(route);
+        if route.tenant {
+            method_router =
+                method_router.route_layer(axum::middleware::from_fn_with_state(app.clone(), mdoc::authenticate));
+        }
+        router = router.route(route.path, method_router);
     }
     // Body size limits are enforced where bodies are read (http::body), so refusals carry our
     // error body.

@@ -12,7 +12,20 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use tokio::sync::Mutex;
 
-use crate::ports::{IssuerStore, ListRecord, StoreError};
+use crate::ports::{IssuerStore, Lifetime, ListOwner, ListRecord, StoreError};
+
+/// What the lists of one allocation pool look like.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListSpec {
+    pub pool: String,
+    pub bits: u8,
+    pub size: u64,
+    /// The tenant and configuration of an mDoc pool.
+    pub owner: Option<ListOwner>,
+    pub lifetime: Option<Lifetime>,
+    /// Lists open for allocation at once.
+    pub concurrent: usize,
+}
 
 /// Entries per list and bits per entry for the GOV.UK pool (contract §1.6: 100,000 x 2 bits).
 pub const LIST_SIZE: u64 = 100_000;
@@ -29,7 +42,7 @@ pub struct Allocator {
     store: Arc<dyn IssuerStore>,
     /// Publishes each new list's empty token at creation, so its URI resolves from the start.
     publisher: Option<Arc<crate::publisher::Publisher>>,
-    pool: String,
+    spec: ListSpec,
     cache: Mutex<Option<(Instant, Vec<ListRecord>)>>,
     cache_ttl: Duration,
 }
@@ -50,25 +63,42 @@ pub fn is_list_id(id: &str) -> bool {
 
 /// A list's URI: where its token is served, and the `sub` of that token.
 pub fn list_uri(base_url: &str, list_id: &str) -> String {
-    format!("{base_url}/t/{list_id}")
+    crate::ports::list_uri(base_url, list_id, false)
 }
 
 impl Allocator {
+    /// The issuer API's pool: [`LIST_SIZE`] entries of [`LIST_BITS`] bits.
     pub fn new(
         store: Arc<dyn IssuerStore>,
         pool: impl Into<String>,
         publisher: Option<Arc<crate::publisher::Publisher>>,
     ) -> Self {
+        let spec = ListSpec {
+            pool: pool.into(),
+            bits: LIST_BITS,
+            size: LIST_SIZE,
+            owner: None,
+            lifetime: publisher.as_ref().map(|p| p.default_lifetime()),
+            concurrent: OPEN_LISTS,
+        };
+        Self::for_spec(store, spec, publisher)
+    }
+
+    pub fn for_spec(
+        store: Arc<dyn IssuerStore>,
+        spec: ListSpec,
+        publisher: Option<Arc<crate::publisher::Publisher>>,
+    ) -> Self {
         Allocator {
             store,
             publisher,
-            pool: pool.into(),
+            spec,
             cache: Mutex::new(None),
             cache_ttl: Duration::from_secs(30),
         }
     }
 
-    /// Open lists, topped up to [`OPEN_LISTS`]; cached briefly so a request costs no read.
+    /// Open lists, topped up to the spec's number; cached briefly so a request costs no read.
     pub async fn open_lists(&self, now: i64) -> Result<Vec<ListRecord>, StoreError> {
         let mut cache = self.cache.lock().await;
         if let Some((at, lists)) = cache.as_ref()
@@ -77,19 +107,24 @@ impl Allocator {
         {
             return Ok(lists.clone());
         }
-        let mut lists = self.store.open_lists(&self.pool).await?;
-        while lists.len() < OPEN_LISTS {
+        let mut lists = self.store.open_lists(&self.spec.pool).await?;
+        while lists.len() < self.spec.concurrent {
             let list = ListRecord {
-                list_id: new_list_id(),
-                pool: self.pool.clone(),
-                bits: LIST_BITS,
-                size: LIST_SIZE,
+                // mDoc lists are addressed by UUID, as the mDoc API's paths are.
+                list_id: match self.spec.owner {
+                    Some(_) => uuid::Uuid::new_v4().to_string(),
+                    None => new_list_id(),
+                },
+                pool: self.spec.pool.clone(),
+                bits: self.spec.bits,
+                size: self.spec.size,
                 open: true,
                 created_at: now,
-                lifetime: self.publisher.as_ref().map(|p| p.default_lifetime()),
+                lifetime: self.spec.lifetime,
+                owner: self.spec.owner.clone(),
             };
             if self.store.create_list(&list).await? {
-                tracing::info!(list_id = %list.list_id, pool = %self.pool, "created status list");
+                tracing::info!(list_id = %list.list_id, pool = %self.spec.pool, "created status list");
                 // Its URI resolves from the start, and the distribution document names it.
                 if let Some(p) = &self.publisher {
                     if let Err(e) = p.publish(&list.list_id, now).await {

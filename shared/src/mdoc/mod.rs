@@ -1,0 +1,555 @@
+//! The mDoc management API (MATTR-style) as a service over ports: status list configurations per
+//! docType, mDoc registration through the same allocator as the issuer API, status changes that
+//! reach the published tokens through the publishing pipeline, and the tenant's status lists.
+//!
+//! Every operation is scoped to the caller's tenant: another tenant's configuration, list or mDoc
+//! is answered exactly like one that does not exist (404).
+
+pub mod auth;
+pub mod events;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::domain::configuration::{self, FieldError};
+use crate::domain::mdoc_status::{MdocStatus, TransitionError};
+use crate::domain::status::{Bits, Status};
+use crate::domain::token::TokenFormat;
+use crate::http::ApiError;
+use crate::issuer::allocator::{Allocator, ListSpec, MAX_ATTEMPTS};
+use crate::ports::{
+    Configuration, ConfigurationDelete, Entry, IssuerStore, ListOwner, ListRecord, Mdoc, MdocStore, Placement,
+    StatusUpdate, StoreError,
+};
+use crate::publisher::{Publisher, object_key};
+
+/// `limit` of the listing endpoints: default and bounds.
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 1000;
+
+/// Who is calling: a tenant, with a role allowed on the management API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub tenant_id: String,
+    pub role: crate::domain::tenant::Role,
+}
+
+pub struct MdocService {
+    pub store: Arc<dyn MdocStore>,
+    pub entries: Arc<dyn IssuerStore>,
+    pub publisher: Arc<Publisher>,
+    pub base_url: String,
+    pub list_size: u64,
+    /// One allocator per configuration (its pool of lists), created on first use.
+    allocators: Mutex<HashMap<String, Arc<Allocator>>>,
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(d) => {
+                tracing::warn!(error = %d, "storage unavailable");
+                ApiError::unavailable()
+            }
+            StoreError::Other(d) => {
+                tracing::error!(error = %d, "storage error");
+                ApiError::internal("Unable to complete the request")
+            }
+        }
+    }
+}
+
+/// A configuration as the API shows it.
+pub fn configuration_json(c: &Configuration) -> Value {
+    json!({
+        "id": c.id,
+        "docType": c.doc_type,
+        "timeToLiveDuration": c.time_to_live,
+        "expiryDuration": c.expiry,
+        "statusBits": c.bits,
+    })
+}
+
+/// A path id that must be a UUID; anything else is a 400 naming the parameter.
+pub fn uuid_param(param: &str, value: &str) -> Result<String, ApiError> {
+    match uuid::Uuid::try_parse(value) {
+        Ok(id) if id.hyphenated().to_string() == value.to_ascii_lowercase() => Ok(id.hyphenated().to_string()),
+        _ => Err(ApiError::validation(vec![FieldError {
+            location: "path",
+            param: param.into(),
+            msg: "must be a UUID".into(),
+            value: Value::String(value.into()),
+        }])),
+    }
+}
+
+/// Pagination of the listing endpoints: `limit` (1 to 1000, default 100) and the opaque `cursor`
+/// of a previous page's `nextCursor`.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct PageQuery {
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// The limit and the id to continue after.
+    pub fn parse(&self) -> Result<(usize, Option<String>), ApiError> {
+        use base64::Engine;
+        let mut errors = Vec::new();
+        let query = |param: &str, msg: &str, value: &str| FieldError {
+            location: "query",
+            param: param.into(),
+            msg: msg.into(),
+            value: Value::String(value.into()),
+        };
+        let limit = match self.limit.as_deref() {
+            None => DEFAULT_LIMIT,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => {
+                    errors.push(query("limit", "must be an integer from 1 to 1000", v));
+                    DEFAULT_LIMIT
+                }
+            },
+        };
+        let after = match self.cursor.as_deref() {
+            None | Some("") => None,
+            Some(c) => {
+                let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(c)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .and_then(|s| s.strip_prefix("after:").map(str::to_owned))
+                    .filter(|id| uuid::Uuid::try_parse(id).is_ok());
+                if decoded.is_none() {
+                    errors.push(query("cursor", "is not a cursor this API returned", c));
+                }
+                decoded
+            }
+        };
+        if errors.is_empty() {
+            Ok((limit, after))
+        } else {
+            Err(ApiError::validation(errors))
+        }
+    }
+}
+
+/// The opaque cursor continuing after `id`.
+pub fn cursor_after(id: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("after:{id}"))
+}
+
+fn page_json(data: Vec<Value>, next_after: Option<String>) -> Value {
+    let mut page = json!({ "data": data });
+    if let Some(after) = next_after {
+        page["nextCursor"] = Value::String(cursor_after(&after));
+    }
+    page
+}
+
+fn not_found(what: &str) -> ApiError {
+    ApiError::not_found(format!("{what} not found"))
+}
+
+/// The body of a registration: `{"docType": "..."}`.
+fn doc_type_of(body: &Value) -> Result<String, ApiError> {
+    let Some(map) = body.as_object() else {
+        return Err(ApiError::validation(vec![FieldError::body(
+            "body",
+            "must be a JSON object",
+            body.clone(),
+        )]));
+    };
+    let mut errors: Vec<FieldError> = map
+        .iter()
+        .filter(|(k, _)| k.as_str() != "docType")
+        .map(|(k, v)| FieldError::body(k, "is not a known field", v.clone()))
+        .collect();
+    let doc_type = match map.get("docType") {
+        Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= configuration::MAX_DOC_TYPE_CHARS => {
+            Some(s.clone())
+        }
+        Some(v @ Value::String(_)) => {
+            errors.push(FieldError::body("docType", "must be 1 to 1024 characters", v.clone()));
+            None
+        }
+        None | Some(Value::Null) => {
+            errors.push(FieldError::body("docType", "is required", Value::Null));
+            None
+        }
+        Some(v) => {
+            errors.push(FieldError::body("docType", "must be a string", v.clone()));
+            None
+        }
+    };
+    match doc_type {
+        Some(d) if errors.is_empty() => Ok(d),
+        _ => Err(ApiError::validation(errors)),
+    }
+}
+
+/// The body of a status change: `{"status": "valid" | "suspended" | "invalid"}`.
+fn status_of(body: &Value) -> Result<MdocStatus, ApiError> {
+    let value = body.get("status").cloned().unwrap_or(Value::Null);
+    let unknown: Vec<FieldError> = body
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| k.as_str() != "status")
+                .map(|(k, v)| FieldError::body(k, "is not a known field", v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    match serde_json::from_value::<MdocStatus>(value.clone()) {
+        Ok(s) if unknown.is_empty() && body.is_object() => Ok(s),
+        Ok(_) => Err(ApiError::validation(unknown)),
+        Err(_) => {
+            let mut errors = unknown;
+            errors.push(FieldError::body(
+                "status",
+                "must be one of valid, suspended, invalid",
+                value,
+            ));
+            Err(ApiError::validation(errors))
+        }
+    }
+}
+
+/// A registered mDoc as the API shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Registration {
+    pub credential_id: String,
+    pub doc_type: String,
+    pub status_list_configuration_id: String,
+    pub status_list_id: String,
+    pub idx: u64,
+    pub uri: String,
+    pub status: MdocStatus,
+}
+
+impl MdocService {
+    pub fn new(
+        store: Arc<dyn MdocStore>,
+        entries: Arc<dyn IssuerStore>,
+        publisher: Arc<Publisher>,
+        base_url: String,
+        list_size: u64,
+    ) -> Self {
+        MdocService {
+            store,
+            entries,
+            publisher,
+            base_url,
+            list_size,
+            allocators: Mutex::new(HashMap::new()),
+        }
+    }
+
+    // ------------------------------------------------------------ configurations
+
+    pub async fn create_configuration(&self, p: &Principal, body: &Value, now: i64) -> Result<Value, ApiError> {
+        let input = configuration::parse(body, true).map_err(ApiError::validation)?;
+        let config = Configuration {
+            id: uuid::Uuid::now_v7().to_string(),
+            tenant_id: p.tenant_id.clone(),
+            doc_type: input.doc_type,
+            time_to_live: input.time_to_live,
+            expiry: input.expiry,
+            bits: input.bits.unwrap_or(1),
+            created_at: now,
+        };
+        if !self.store.create_configuration(&config).await? {
+            return Err(ApiError::conflict(format!(
+                "A status list configuration for docType {:?} already exists",
+                config.doc_type
+            )));
+        }
+        Ok(configuration_json(&config))
+    }
+
+    pub async fn list_configurations(&self, p: &Principal, q: &PageQuery) -> Result<Value, ApiError> {
+        let (limit, after) = q.parse()?;
+        let page = self.store.configurations(&p.tenant_id, after.as_deref(), limit).await?;
+        Ok(page_json(
+            page.items.iter().map(configuration_json).collect(),
+            page.next_after,
+        ))
+    }
+
+    async fn own_configuration(&self, p: &Principal, id: &str) -> Result<Configuration, ApiError> {
+        let id = uuid_param("id", id)?;
+        self.store
+            .configuration(&p.tenant_id, &id)
+            .await?
+            .ok_or_else(|| not_found("Status list configuration"))
+    }
+
+    pub async fn get_configuration(&self, p: &Principal, id: &str) -> Result<Value, ApiError> {
+        Ok(configuration_json(&self.own_configuration(p, id).await?))
+    }
+
+    /// Sets the lifetimes; every list of the configuration is published with them from its next
+    /// publish on (the publisher reads the configuration each time).
+    pub async fn update_configuration(&self, p: &Principal, id: &str, body: &Value) -> Result<Value, ApiError> {
+        let id = uuid_param("id", id)?;
+        let input = configuration::parse(body, false).map_err(ApiError::validation)?;
+        let current = self
+            .store
+            .configuration(&p.tenant_id, &id)
+            .await?
+            .ok_or_else(|| not_found("Status list configuration"))?;
+        let mut errors = Vec::new();
+        if !input.doc_type.is_empty() && input.doc_type != current.doc_type {
+            errors.push(FieldError::body(
+                "docType",
+                "cannot be changed: create a configuration for the new docType",
+                Value::String(input.doc_type.clone()),
+            ));
+        }
+        if input.bits.is_some_and(|b| b != current.bits) {
+            errors.push(FieldError::body(
+                "statusBits",
+                "cannot be changed after creation",
+                json!(input.bits),
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        let updated = self
+            .store
+            .update_configuration(&p.tenant_id, &id, &input.time_to_live, &input.expiry)
+            .await?
+            .ok_or_else(|| not_found("Status list configuration"))?;
+        Ok(configuration_json(&updated))
+    }
+
+    pub async fn delete_configuration(&self, p: &Principal, id: &str) -> Result<(), ApiError> {
+        let id = uuid_param("id", id)?;
+        match self.store.delete_configuration(&p.tenant_id, &id).await? {
+            ConfigurationDelete::Deleted => {
+                self.allocators.lock().await.remove(&id);
+                Ok(())
+            }
+            ConfigurationDelete::NotFound => Err(not_found("Status list configuration")),
+            ConfigurationDelete::InUse => Err(ApiError::bad_request(
+                "The status list configuration is in use by at least one status list",
+            )),
+        }
+    }
+
+    // ------------------------------------------------------------ mDocs
+
+    async fn allocator(&self, config: &Configuration) -> Arc<Allocator> {
+        let mut allocators = self.allocators.lock().await;
+        allocators
+            .entry(config.id.clone())
+            .or_insert_with(|| {
+                let spec = ListSpec {
+                    pool: format!("mdoc/{}", config.id),
+                    bits: config.bits,
+                    size: self.list_size,
+                    owner: Some(ListOwner {
+                        tenant_id: config.tenant_id.clone(),
+                        configuration_id: config.id.clone(),
+                    }),
+                    lifetime: Some(config.lifetime()),
+                    // One open list per docType, as MATTR assigns them.
+                    concurrent: 1,
+                };
+                Arc::new(Allocator::for_spec(
+                    self.entries.clone(),
+                    spec,
+                    Some(self.publisher.clone()),
+                ))
+            })
+            .clone()
+    }
+
+    /// Registers a new mDoc of a docType: a random free index in one of its configuration's lists.
+    pub async fn register(&self, p: &Principal, body: &Value, now: i64) -> Result<Registration, ApiError> {
+        let doc_type = doc_type_of(body)?;
+        let no_configuration = || {
+            ApiError::validation(vec![FieldError::body(
+                "docType",
+                "has no status list configuration: create one first",
+                Value::String(doc_type.clone()),
+            )])
+        };
+        let config = self
+            .store
+            .configuration_for_doc_type(&p.tenant_id, &doc_type)
+            .await?
+            .ok_or_else(no_configuration)?;
+        let allocator = self.allocator(&config).await;
+        let lists = match allocator.open_lists(now).await {
+            Ok(lists) => lists,
+            // Its first list is created with the configuration as a condition: a configuration
+            // deleted meanwhile is the caller's error, not ours.
+            Err(e) => {
+                if self.store.configuration(&p.tenant_id, &config.id).await?.is_none() {
+                    self.allocators.lock().await.remove(&config.id);
+                    return Err(no_configuration());
+                }
+                return Err(e.into());
+            }
+        };
+        let credential_id = uuid::Uuid::new_v4().to_string();
+        for _ in 0..MAX_ATTEMPTS {
+            let (list, idx) = Allocator::draw(&lists);
+            let entry = Entry {
+                list_id: list.list_id.clone(),
+                idx,
+                client_id: format!("mdoc:{}", p.tenant_id),
+                issued_at: now,
+                status_expiry: 0,
+                status: 0,
+                revoked_at: None,
+            };
+            let mdoc = Mdoc {
+                credential_id: credential_id.clone(),
+                tenant_id: p.tenant_id.clone(),
+                configuration_id: config.id.clone(),
+                doc_type: doc_type.clone(),
+                list_id: list.list_id.clone(),
+                idx,
+                created_at: now,
+            };
+            match self.store.place_mdoc(&entry, &mdoc).await? {
+                Placement::Placed => {
+                    allocator.record(&list, now).await;
+                    return Ok(Registration {
+                        credential_id,
+                        doc_type,
+                        status_list_configuration_id: config.id,
+                        status_list_id: list.list_id.clone(),
+                        idx,
+                        uri: list.uri(&self.base_url),
+                        status: MdocStatus::Valid,
+                    });
+                }
+                Placement::IndexTaken | Placement::ClaimLost => continue,
+            }
+        }
+        allocator.invalidate().await;
+        Err(ApiError::internal("No free index in the docType's status lists"))
+    }
+
+    async fn own_mdoc(&self, p: &Principal, credential_id: &str) -> Result<Mdoc, ApiError> {
+        let id = uuid_param("credentialId", credential_id)?;
+        match self.store.mdoc(&id).await? {
+            Some(m) if m.tenant_id == p.tenant_id => Ok(m),
+            _ => Err(not_found("Credential")),
+        }
+    }
+
+    pub async fn status(&self, p: &Principal, credential_id: &str) -> Result<MdocStatus, ApiError> {
+        let mdoc = self.own_mdoc(p, credential_id).await?;
+        let entry = self
+            .entries
+            .entry(&mdoc.list_id, mdoc.idx)
+            .await?
+            .ok_or_else(|| ApiError::internal("The credential's status entry is missing"))?;
+        Ok(MdocStatus::from_status(Status::from_raw(entry.status)))
+    }
+
+    /// Sets an mDoc's status. The change reaches the published token through the pipeline.
+    pub async fn set_status(
+        &self,
+        p: &Principal,
+        credential_id: &str,
+        body: &Value,
+        now: i64,
+    ) -> Result<MdocStatus, ApiError> {
+        let to = status_of(body)?;
+        let mdoc = self.own_mdoc(p, credential_id).await?;
+        let list = self
+            .store
+            .list(&mdoc.list_id)
+            .await?
+            .ok_or_else(|| ApiError::internal("The credential's status list is missing"))?;
+        let bits = Bits::new(list.bits).map_err(|e| ApiError::internal(e.to_string()))?;
+        let current = self.status(p, credential_id).await?;
+        let refused =
+            |e: TransitionError| ApiError::validation(vec![FieldError::body("status", e.to_string(), json!(to))]);
+        current.check_transition(to, bits).map_err(refused)?;
+        if current == to {
+            // Idempotent: nothing to write (and nothing to publish).
+            return Ok(to);
+        }
+        // The store refuses any change of an INVALID entry atomically, whatever raced us.
+        match self
+            .entries
+            .set_status(&mdoc.list_id, mdoc.idx, to.status().value(), now)
+            .await?
+        {
+            StatusUpdate::Set => Ok(to),
+            StatusUpdate::Final => Err(refused(TransitionError::Final)),
+            StatusUpdate::NotFound => Err(ApiError::internal("The credential's status entry is missing")),
+        }
+    }
+
+    /// Deletes an mDoc's stored data for good. Its index stays allocated (never reused) and keeps
+    /// its last status in the published list.
+    pub async fn delete(&self, p: &Principal, credential_id: &str) -> Result<(), ApiError> {
+        let id = uuid_param("credentialId", credential_id)?;
+        if self.store.delete_mdoc(&p.tenant_id, &id).await? {
+            Ok(())
+        } else {
+            Err(not_found("Credential"))
+        }
+    }
+
+    // ------------------------------------------------------------ status lists
+
+    async fn list_json(&self, list: &ListRecord) -> Result<Value, ApiError> {
+        let token = self
+            .publisher
+            .objects
+            .get(&object_key(&list.list_id, TokenFormat::Cwt))
+            .await
+            .map_err(|e| match e {
+                crate::ports::ObjectError::Unavailable(_) => ApiError::unavailable(),
+                crate::ports::ObjectError::Other(d) => {
+                    tracing::error!(error = %d, "token read failed");
+                    ApiError::internal("Unable to read the status list")
+                }
+            })?;
+        use base64::Engine;
+        Ok(json!({
+            "id": list.list_id,
+            "iacaId": self.publisher.signer.kid(),
+            "statusListConfigurationId": list.owner.as_ref().map(|o| o.configuration_id.clone()),
+            "listSize": list.size,
+            "uri": list.uri(&self.base_url),
+            "list": token.map(|t| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(t.body)),
+        }))
+    }
+
+    pub async fn list_status_lists(&self, p: &Principal, q: &PageQuery) -> Result<Value, ApiError> {
+        let (limit, after) = q.parse()?;
+        let page = self.store.tenant_lists(&p.tenant_id, after.as_deref(), limit).await?;
+        let mut data = Vec::with_capacity(page.items.len());
+        for list in &page.items {
+            data.push(self.list_json(list).await?);
+        }
+        Ok(page_json(data, page.next_after))
+    }
+
+    pub async fn get_status_list(&self, p: &Principal, id: &str) -> Result<Value, ApiError> {
+        let id = uuid_param("statusListId", id)?;
+        match self.store.list(&id).await? {
+            Some(list) if list.owner.as_ref().is_some_and(|o| o.tenant_id == p.tenant_id) => {
+                self.list_json(&list).await
+            }
+            _ => Err(not_found("Status list")),
+        }
+    }
+}
