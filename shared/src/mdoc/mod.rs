@@ -452,6 +452,10 @@ impl MdocService {
 
     pub async fn status(&self, p: &Principal, credential_id: &str) -> Result<MdocStatus, ApiError> {
         let mdoc = self.own_mdoc(p, credential_id).await?;
+        self.current_status(&mdoc).await
+    }
+
+    async fn current_status(&self, mdoc: &Mdoc) -> Result<MdocStatus, ApiError> {
         let entry = self
             .entries
             .entry(&mdoc.list_id, mdoc.idx)
@@ -470,13 +474,18 @@ impl MdocService {
     ) -> Result<MdocStatus, ApiError> {
         let to = status_of(body)?;
         let mdoc = self.own_mdoc(p, credential_id).await?;
-        let list = self
-            .store
-            .list(&mdoc.list_id)
-            .await?
-            .ok_or_else(|| ApiError::internal("The credential's status list is missing"))?;
-        let bits = Bits::new(list.bits).map_err(|e| ApiError::internal(e.to_string()))?;
-        let current = self.status(p, credential_id).await?;
+        // Only `suspended` depends on the list's width; the other changes skip reading it.
+        let bits = if to == MdocStatus::Suspended {
+            let list = self
+                .store
+                .list(&mdoc.list_id)
+                .await?
+                .ok_or_else(|| ApiError::internal("The credential's status list is missing"))?;
+            Bits::new(list.bits).map_err(|e| ApiError::internal(e.to_string()))?
+        } else {
+            Bits::new(1).map_err(|e| ApiError::internal(e.to_string()))?
+        };
+        let current = self.current_status(&mdoc).await?;
         let refused =
             |e: TransitionError| ApiError::validation(vec![FieldError::body("status", e.to_string(), json!(to))]);
         current.check_transition(to, bits).map_err(refused)?;
