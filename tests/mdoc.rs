@@ -908,3 +908,71 @@ async fn every_operation_emits_start_then_success_or_fail() {
         .unwrap();
     sqs.delete_queue().queue_url(&queue_url).send().await.unwrap();
 }
+
+/// The Lambda path: the authorizer answers API Gateway's REQUEST event from the tenants table, and
+/// a management function trusts the tenant API Gateway passes on from the authorizer (the sample
+/// events of `events/`, with this test's tenant).
+#[tokio::test]
+async fn the_lambda_authorizer_and_a_function_behind_it() {
+    use shared::lambda::{AuthorizerRefusal, authorizer_answer};
+    use tower::ServiceExt;
+    let t = Tenant::new(Role::Issuer).await;
+    let sdk = localstack().await;
+    let store = shared::adapters::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables());
+    let sample: Value = serde_json::from_str(include_str!("../events/authorizer.json")).unwrap();
+    let mut event = sample.clone();
+    event["headers"]["Authorization"] = json!(format!("Bearer {}", t.token));
+    let allow = authorizer_answer(&store, &event).await.unwrap();
+    assert_eq!(allow["principalId"], t.id);
+    assert_eq!(allow["context"], json!({"tenantId": t.id, "role": "issuer"}));
+    let statement = &allow["policyDocument"]["Statement"][0];
+    assert_eq!(statement["Effect"], "Allow");
+    assert_eq!(statement["Action"], "execute-api:Invoke");
+    assert_eq!(
+        statement["Resource"],
+        "arn:aws:execute-api:eu-west-2:123456789012:abc123/dev/*"
+    );
+    // The sample's token is well-formed but unknown; no header; another scheme.
+    assert!(matches!(
+        authorizer_answer(&store, &sample).await,
+        Err(AuthorizerRefusal::Unauthorized)
+    ));
+    event["headers"] = json!({"authorization": format!("Basic {}", t.token)});
+    assert!(matches!(
+        authorizer_answer(&store, &event).await,
+        Err(AuthorizerRefusal::Unauthorized)
+    ));
+    event["headers"] = json!({});
+    assert!(matches!(
+        authorizer_answer(&store, &event).await,
+        Err(AuthorizerRefusal::Unauthorized)
+    ));
+
+    // The function: the request context names the tenant; the sample's (unknown) bearer token is
+    // not checked again.
+    let dt = doc_type();
+    t.configuration(&dt, 1).await;
+    let r = t.register(&dt).await;
+    let id = r["credentialId"].as_str().unwrap();
+    let app = shared::app::App::from_config(config()).await.unwrap();
+    let router = shared::http::router(app, Some("mdoc-status-get"));
+    let call = |tenant: &str| {
+        let mut e: Value = serde_json::from_str(include_str!("../events/mdoc-status-get.json")).unwrap();
+        e["path"] = json!(format!("/v2/credentials/mobile/{id}/status"));
+        e["pathParameters"] = json!({"credentialId": id});
+        e["requestContext"]["stage"] = Value::Null; // the functions ignore the stage in paths
+        e["requestContext"]["authorizer"]["tenantId"] = json!(tenant);
+        let request = lambda_http::request::from_str(&e.to_string()).unwrap();
+        let request = request.map(|b| axum::body::Body::from(b.to_vec()));
+        let router = router.clone();
+        async move {
+            let response = router.oneshot(request).await.unwrap();
+            let status = response.status().as_u16();
+            let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+            (status, serde_json::from_slice::<Value>(&body).unwrap())
+        }
+    };
+    assert_eq!(call(&t.id).await, (200, json!({"status": "valid"})));
+    // Another tenant in the context: the mDoc is not theirs.
+    assert_eq!(call("someone-else").await.0, 404);
+}

@@ -84,9 +84,36 @@ pub async fn serve_publisher() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-/// Runs the API Gateway Lambda authorizer of the mDoc management API (REQUEST type): the
-/// `Authorization` header checked by [`crate::mdoc::auth::authorize`], the one check the local
-/// server's middleware also uses. Refusals answer "Unauthorized" (API Gateway's 401).
+/// Why the authorizer did not allow a request.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorizerRefusal {
+    /// API Gateway answers 401 for exactly this error message.
+    #[error("Unauthorized")]
+    Unauthorized,
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The authorizer's answer to a REQUEST authorizer event: an Allow policy carrying the tenant and
+/// role, or a refusal. The check is [`crate::mdoc::auth::authorize`], the one the local server's
+/// middleware also uses.
+pub async fn authorizer_answer(
+    tenants: &dyn crate::ports::TenantStore,
+    request: &serde_json::Value,
+) -> Result<serde_json::Value, AuthorizerRefusal> {
+    let header = request["headers"]
+        .as_object()
+        .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization")))
+        .and_then(|(_, v)| v.as_str());
+    let method_arn = request["methodArn"].as_str().unwrap_or_default();
+    match crate::mdoc::auth::authorize(tenants, header).await {
+        Ok(principal) => Ok(crate::mdoc::auth::allow_policy(&principal, method_arn)),
+        Err(e) if e.status == axum::http::StatusCode::UNAUTHORIZED => Err(AuthorizerRefusal::Unauthorized),
+        Err(e) => Err(AuthorizerRefusal::Failed(e.description)),
+    }
+}
+
+/// Runs the API Gateway Lambda authorizer of the mDoc management API (REQUEST type).
 pub async fn serve_authorizer() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let config = crate::config::Config::from_env()?;
@@ -98,21 +125,7 @@ pub async fn serve_authorizer() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let store = store.clone();
-            async move {
-                let request = event.payload;
-                let header = request["headers"]
-                    .as_object()
-                    .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization")))
-                    .and_then(|(_, v)| v.as_str());
-                let method_arn = request["methodArn"].as_str().unwrap_or_default();
-                match crate::mdoc::auth::authorize(store.as_ref(), header).await {
-                    Ok(principal) => Ok(crate::mdoc::auth::allow_policy(&principal, method_arn)),
-                    Err(e) if e.status == axum::http::StatusCode::UNAUTHORIZED => {
-                        Err::<serde_json::Value, lambda_runtime::Error>("Unauthorized".into())
-                    }
-                    Err(e) => Err(e.description.into()),
-                }
-            }
+            async move { Ok::<_, lambda_runtime::Error>(authorizer_answer(store.as_ref(), &event.payload).await?) }
         },
     ))
     .await
