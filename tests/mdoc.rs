@@ -151,6 +151,13 @@ async fn invalid_configuration_requests_are_400_with_every_problem_listed() {
     let r = raw("application/json", vec![b' '; 20_000]).await.unwrap();
     assert_eq!(r.status(), 413);
     assert_eq!(t.call("POST", CONFIGURATIONS, Some(json!([1]))).await.status, 400);
+    // Unsupported methods and unknown paths of the API answer in its body too.
+    let got = t.call("PATCH", CONFIGURATIONS, Some(json!({}))).await;
+    assert_mattr(&got, 405, "MethodNotAllowed", "");
+    let got = t
+        .call("GET", "/v2/credentials/mobile/status-lists/configurations/x/y", None)
+        .await;
+    assert_mattr(&got, 404, "NotFound", "No such endpoint");
     // Malformed ids are 400, unknown ones 404.
     let got = t.call("GET", &config_path("not-a-uuid"), None).await;
     assert_mattr(&got, 400, "BadRequest", "Validation Error");
@@ -268,6 +275,7 @@ async fn pagination_sees_every_configuration_exactly_once_under_concurrent_inser
         "limit=1001",
         "limit=x",
         "limit=-1",
+        "limit=5&limit=6",
         "cursor=garbage",
         "cursor=YWZ0ZXI6eA",
     ] {

@@ -383,6 +383,12 @@ async fn unknown_list_bad_accept_and_malformed_ids() {
         h.get(&format!("{path}?time=soon"), None).await.0,
         StatusCode::BAD_REQUEST
     );
+    let (status, _, body) = h.get(&format!("{path}?time=1&time=2"), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()["error_description"],
+        "time must be given at most once"
+    );
     assert_eq!(h.get(path, Some("text/html")).await.0, StatusCode::NOT_ACCEPTABLE);
     let (status, headers, _) = h.get(path, None).await;
     assert_eq!(status, StatusCode::OK);

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -36,10 +36,11 @@ pub async fn list_configurations(
     State(app): State<Arc<App>>,
     rid: RequestId,
     Extension(p): Extension<Principal>,
-    Query(q): Query<PageQuery>,
+    RawQuery(query): RawQuery,
 ) -> Response {
-    let start = json!({ "limit": q.limit, "cursor": q.cursor });
+    let start = json!({ "query": query });
     observe(&app, Op::ConfigurationRetrieveList, Some(&p), &rid, start, async {
+        let q = PageQuery::from_raw(query.as_deref())?;
         Ok(Reply::Json(StatusCode::OK, app.mdoc.list_configurations(&p, &q).await?))
     })
     .await
@@ -113,10 +114,11 @@ pub async fn list_status_lists(
     State(app): State<Arc<App>>,
     rid: RequestId,
     Extension(p): Extension<Principal>,
-    Query(q): Query<PageQuery>,
+    RawQuery(query): RawQuery,
 ) -> Response {
-    let start = json!({ "limit": q.limit, "cursor": q.cursor });
+    let start = json!({ "query": query });
     observe(&app, Op::StatusListRetrieveList, Some(&p), &rid, start, async {
+        let q = PageQuery::from_raw(query.as_deref())?;
         let page = app.mdoc.list_status_lists(&p, &q).await?;
         let ids: Vec<_> = page["data"]
             .as_array()

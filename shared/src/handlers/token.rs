@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -45,12 +45,6 @@ pub fn negotiate(accept: Option<&str>) -> Option<TokenFormat> {
     best.map(|(_, _, f)| f)
 }
 
-/// `?time=<unix seconds>`: the token that was valid at that time (spec §8.4).
-#[derive(Debug, serde::Deserialize)]
-pub struct TokenQuery {
-    time: Option<String>,
-}
-
 fn read_failed(e: impl std::fmt::Display, unavailable: bool) -> ApiError {
     tracing::warn!(error = %e, "token read failed");
     if unavailable {
@@ -63,14 +57,17 @@ fn read_failed(e: impl std::fmt::Display, unavailable: bool) -> ApiError {
 pub async fn get(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
-    Query(query): Query<TokenQuery>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::not_found("Status List not found for endpoint uri");
     if !crate::issuer::allocator::is_list_id(&id) {
         return Err(not_found());
     }
-    let time = match query.time.as_deref() {
+    let time_param = crate::http::query_params(query.as_deref(), &["time"])
+        .map_err(|e| ApiError::bad_request(format!("{} {}", e.param, e.msg)))?
+        .remove("time");
+    let time = match time_param.as_deref() {
         None => None,
         Some(t) => Some(t.parse::<i64>().ok().filter(|t| *t >= 0).ok_or_else(|| {
             ApiError::bad_request("time must be a Unix timestamp in seconds (a non-negative integer)")

@@ -83,6 +83,7 @@ fn mattr_code(status: StatusCode) -> &'static str {
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "NotFound",
+        405 => "MethodNotAllowed",
         406 => "NotAcceptable",
         409 => "Conflict",
         410 => "Gone",

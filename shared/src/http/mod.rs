@@ -165,6 +165,51 @@ fn handler(route: &Route) -> MethodRouter<Arc<App>> {
     }
 }
 
+/// The query parameters named in `known`, each at most once (others are ignored). A repeated one
+/// is refused, naming it: which of the values was meant cannot be known.
+pub fn query_params(
+    raw: Option<&str>,
+    known: &[&str],
+) -> Result<std::collections::HashMap<String, String>, error::FieldError> {
+    let mut out = std::collections::HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        if !known.contains(&k.as_ref()) {
+            continue;
+        }
+        if out.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(error::FieldError {
+                location: "query",
+                param: k.to_string(),
+                msg: "must be given at most once".into(),
+                value: serde_json::Value::String(v.to_string()),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The error body family of a path: MATTR's under the mDoc API's prefix, GOV.UK's elsewhere.
+pub fn family_of(path: &str) -> error::Family {
+    if path.starts_with("/v2/") {
+        error::Family::Mattr
+    } else {
+        error::Family::GovUk
+    }
+}
+
+async fn no_such_endpoint(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found("No such endpoint").in_family(family_of(uri.path()))
+}
+
+async fn method_not_allowed(uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "This endpoint does not support the method",
+    )
+    .in_family(family_of(uri.path()))
+}
+
 /// The router for one function (its Lambda) or, with `None`, for all (the local server).
 pub fn router(app: Arc<App>, only: Option<&str>) -> Router {
     let mut router = Router::new();
@@ -179,7 +224,8 @@ pub fn router(app: Arc<App>, only: Option<&str>) -> Router {
     // Body size limits are enforced where bodies are read (http::body), so refusals carry our
     // error body.
     router
-        .fallback(|| async { ApiError::not_found("No such endpoint") })
+        .fallback(no_such_endpoint)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(CorsLayer::new().allow_origin(Any).allow_methods(Any).allow_headers(Any))
         .with_state(app)
 }

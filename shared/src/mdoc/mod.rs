@@ -89,13 +89,23 @@ pub fn uuid_param(param: &str, value: &str) -> Result<String, ApiError> {
 
 /// Pagination of the listing endpoints: `limit` (1 to 1000, default 100) and the opaque `cursor`
 /// of a previous page's `nextCursor`.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[derive(Clone, Debug, Default)]
 pub struct PageQuery {
     pub limit: Option<String>,
     pub cursor: Option<String>,
 }
 
 impl PageQuery {
+    /// From the raw query string; `limit` or `cursor` given twice is a 400.
+    pub fn from_raw(raw: Option<&str>) -> Result<PageQuery, ApiError> {
+        let mut params =
+            crate::http::query_params(raw, &["limit", "cursor"]).map_err(|e| ApiError::validation(vec![e]))?;
+        Ok(PageQuery {
+            limit: params.remove("limit"),
+            cursor: params.remove("cursor"),
+        })
+    }
+
     /// The limit and the id to continue after.
     pub fn parse(&self) -> Result<(usize, Option<String>), ApiError> {
         use base64::Engine;
