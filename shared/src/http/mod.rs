@@ -229,3 +229,27 @@ pub fn router(app: Arc<App>, only: Option<&str>) -> Router {
         .layer(CorsLayer::new().allow_origin(Any).allow_methods(Any).allow_headers(Any))
         .with_state(app)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_parameters_are_given_once() {
+        let p = query_params(Some("time=5&x=1&x=2"), &["time"]).unwrap();
+        assert_eq!(p.get("time").map(String::as_str), Some("5"));
+        assert_eq!(p.len(), 1);
+        let e = query_params(Some("time=5&time=6"), &["time"]).unwrap_err();
+        assert_eq!((e.param.as_str(), e.location), ("time", "query"));
+        assert!(query_params(None, &["time"]).unwrap().is_empty());
+        let p = query_params(Some("cursor=a%2Bb"), &["cursor"]).unwrap();
+        assert_eq!(p["cursor"], "a+b");
+    }
+
+    #[test]
+    fn the_error_family_follows_the_path() {
+        assert_eq!(family_of("/v2/credentials/mobile/x"), error::Family::Mattr);
+        assert_eq!(family_of("/issue"), error::Family::GovUk);
+        assert_eq!(family_of("/t/ABC"), error::Family::GovUk);
+    }
+}

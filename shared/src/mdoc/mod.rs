@@ -572,3 +572,88 @@ impl MdocService {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(e: ApiError) -> Vec<(String, &'static str)> {
+        e.details.into_iter().map(|d| (d.param, d.location)).collect()
+    }
+
+    #[test]
+    fn pagination_queries() {
+        let q = PageQuery::from_raw(None).unwrap().parse().unwrap();
+        assert_eq!(q, (DEFAULT_LIMIT, None));
+        let q = PageQuery::from_raw(Some("limit=1000&other=x"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(q, (1000, None));
+        let id = uuid::Uuid::now_v7().to_string();
+        let cursor = cursor_after(&id);
+        assert!(!cursor.contains(&id), "opaque");
+        let q = PageQuery::from_raw(Some(&format!("cursor={cursor}&limit=1")))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(q, (1, Some(id)));
+        for bad in [
+            "limit=0",
+            "limit=1001",
+            "limit=1.5",
+            "limit=",
+            "cursor=x",
+            "cursor=YWZ0ZXI6eA",
+        ] {
+            let e = PageQuery::from_raw(Some(bad)).unwrap().parse().unwrap_err();
+            assert_eq!(e.status.as_u16(), 400, "{bad}");
+            assert_eq!(params(e)[0].1, "query", "{bad}");
+        }
+        let e = PageQuery::from_raw(Some("limit=1&limit=2")).unwrap_err();
+        assert_eq!(params(e), [("limit".to_string(), "query")]);
+    }
+
+    #[test]
+    fn ids_are_canonical_uuids() {
+        let id = uuid::Uuid::new_v4().to_string();
+        assert_eq!(uuid_param("id", &id).unwrap(), id);
+        for bad in [
+            "",
+            "x",
+            "{00000000-0000-0000-0000-000000000000}",
+            &id.to_uppercase(),
+            &id.replace('-', ""),
+        ] {
+            if bad == id.to_uppercase() {
+                // Upper case is the same UUID; it is accepted and read in canonical form.
+                assert_eq!(uuid_param("id", bad).unwrap(), id);
+                continue;
+            }
+            let e = uuid_param("credentialId", bad).unwrap_err();
+            assert_eq!(params(e), [("credentialId".to_string(), "path")], "{bad}");
+        }
+    }
+
+    #[test]
+    fn registration_and_status_bodies() {
+        assert_eq!(doc_type_of(&json!({"docType": "d"})).unwrap(), "d");
+        let e = doc_type_of(&json!({"docType": "", "x": 1})).unwrap_err();
+        assert_eq!(params(e).len(), 2);
+        assert!(doc_type_of(&json!({"docType": "x".repeat(1025)})).is_err());
+        assert!(doc_type_of(&json!({"docType": 5})).is_err());
+        assert!(doc_type_of(&json!("d")).is_err());
+        assert_eq!(
+            status_of(&json!({"status": "suspended"})).unwrap(),
+            MdocStatus::Suspended
+        );
+        for bad in [
+            json!({"status": "revoked"}),
+            json!({}),
+            json!({"status": "valid", "x": 1}),
+            json!([1]),
+        ] {
+            assert_eq!(status_of(&bad).unwrap_err().status.as_u16(), 400, "{bad}");
+        }
+    }
+}
