@@ -109,6 +109,32 @@ impl DynamoStore {
         DynamoStore { ddb, t: tables }
     }
 
+    /// One item by its key, read consistently.
+    pub(crate) async fn get(&self, table: &str, key: &[(&str, Av)]) -> Result<Option<Item>, StoreError> {
+        let mut get = self.ddb.get_item().table_name(table).consistent_read(true);
+        for (name, value) in key {
+            get = get.key(*name, value.clone());
+        }
+        Ok(get.send().await.map_err(classify)?.item)
+    }
+
+    /// The conditional Put of a new entry: only if its index is free. Issuing and mDoc
+    /// registration both place entries with it, each in its own transaction.
+    pub(crate) fn entry_put(&self, e: &Entry) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.t.entries)
+            .item("listId", s(&e.list_id))
+            .item("idx", n(e.idx))
+            .item("clientId", s(&e.client_id))
+            .item("issuedAt", n(e.issued_at))
+            .item("statusExpiry", n(e.status_expiry))
+            .item("status", n(e.status))
+            .condition_expression("attribute_not_exists(listId)")
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
     /// Atomically adds one to a counter attribute of an existing list; returns the new value.
     async fn increment_list_counter(&self, list_id: &str, counter: &str) -> Result<u64, StoreError> {
         let out = self
@@ -262,16 +288,8 @@ fn idempotency_from(item: &Item) -> Result<IdempotencyState, StoreError> {
 #[async_trait]
 impl IssuerStore for DynamoStore {
     async fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
-        let out = self
-            .ddb
-            .get_item()
-            .table_name(&self.t.clients)
-            .key("clientId", s(client_id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        out.item().map(client_from).transpose()
+        let item = self.get(&self.t.clients, &[("clientId", s(client_id))]).await?;
+        item.as_ref().map(client_from).transpose()
     }
 
     async fn put_client(&self, c: &Client) -> Result<(), StoreError> {
@@ -377,17 +395,6 @@ impl IssuerStore for DynamoStore {
     }
 
     async fn place_entry(&self, e: &Entry, key: &str, owner: &str, response: &str) -> Result<Placement, StoreError> {
-        let put = Put::builder()
-            .table_name(&self.t.entries)
-            .item("listId", s(&e.list_id))
-            .item("idx", n(e.idx))
-            .item("clientId", s(&e.client_id))
-            .item("issuedAt", n(e.issued_at))
-            .item("statusExpiry", n(e.status_expiry))
-            .item("status", n(e.status))
-            .condition_expression("attribute_not_exists(listId)")
-            .build()
-            .map_err(|e| StoreError::Other(e.to_string()))?;
         let complete = Update::builder()
             .table_name(&self.t.idempotency)
             .key("key", s(key))
@@ -403,7 +410,7 @@ impl IssuerStore for DynamoStore {
             .build()
             .map_err(|e| StoreError::Other(e.to_string()))?;
         let items = vec![
-            TransactWriteItem::builder().put(put).build(),
+            self.entry_put(e)?,
             TransactWriteItem::builder().update(complete).build(),
         ];
         match self.transact(items).await?.as_deref() {
@@ -501,17 +508,10 @@ impl IssuerStore for DynamoStore {
     }
 
     async fn entry(&self, list_id: &str, idx: u64) -> Result<Option<Entry>, StoreError> {
-        let out = self
-            .ddb
-            .get_item()
-            .table_name(&self.t.entries)
-            .key("listId", s(list_id))
-            .key("idx", n(idx))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        out.item().map(entry_from).transpose()
+        let item = self
+            .get(&self.t.entries, &[("listId", s(list_id)), ("idx", n(idx))])
+            .await?;
+        item.as_ref().map(entry_from).transpose()
     }
 
     async fn set_status(
@@ -596,17 +596,10 @@ impl IssuerStore for DynamoStore {
 #[async_trait]
 impl crate::ports::ListSource for DynamoStore {
     async fn list_state(&self, list_id: &str) -> Result<Option<crate::ports::ListState>, StoreError> {
-        let out = self
-            .ddb
-            .get_item()
-            .table_name(&self.t.lists)
-            .key("listId", s(list_id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        let Some(item) = out.item() else { return Ok(None) };
-        let mut list = list_from(item)?;
+        let Some(item) = self.get(&self.t.lists, &[("listId", s(list_id))]).await? else {
+            return Ok(None);
+        };
+        let mut list = list_from(&item)?;
         // An mDoc list is published with its configuration's current lifetimes, so an update of
         // the configuration applies at the next publish.
         if let Some(owner) = &list.owner {
@@ -619,7 +612,7 @@ impl crate::ports::ListSource for DynamoStore {
         }
         Ok(Some(crate::ports::ListState {
             list,
-            change_seq: get_n(item, "changeSeq").unwrap_or(0),
+            change_seq: get_n(&item, "changeSeq").unwrap_or(0),
         }))
     }
 
@@ -722,16 +715,10 @@ impl crate::ports::TenantStore for DynamoStore {
     }
 
     async fn credential(&self, token_hash: &str) -> Result<Option<crate::ports::Credential>, StoreError> {
-        let out = self
-            .ddb
-            .get_item()
-            .table_name(&self.t.tenants)
-            .key("tokenHash", s(token_hash))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        let Some(item) = out.item() else { return Ok(None) };
+        let Some(item) = self.get(&self.t.tenants, &[("tokenHash", s(token_hash))]).await? else {
+            return Ok(None);
+        };
+        let item = &item;
         Ok(Some(crate::ports::Credential {
             tenant_id: get_s(item, "tenantId").ok_or_else(|| bad("tenantId"))?,
             role: get_s(item, "role")

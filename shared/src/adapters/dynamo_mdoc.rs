@@ -112,17 +112,9 @@ impl MdocStore for DynamoStore {
     }
 
     async fn configuration(&self, tenant_id: &str, id: &str) -> Result<Option<Configuration>, StoreError> {
-        let out = self
-            .ddb
-            .get_item()
-            .table_name(&self.t.configurations)
-            .key("tenantId", s(tenant_id))
-            .key("sk", s(&configuration_key(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        out.item().map(configuration_from).transpose()
+        let key = [("tenantId", s(tenant_id)), ("sk", s(&configuration_key(id)))];
+        let item = self.get(&self.t.configurations, &key).await?;
+        item.as_ref().map(configuration_from).transpose()
     }
 
     async fn configuration_for_doc_type(
@@ -130,17 +122,9 @@ impl MdocStore for DynamoStore {
         tenant_id: &str,
         doc_type: &str,
     ) -> Result<Option<Configuration>, StoreError> {
-        let out = self
-            .ddb
-            .get_item()
-            .table_name(&self.t.configurations)
-            .key("tenantId", s(tenant_id))
-            .key("sk", s(&doc_type_key(doc_type)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        let Some(id) = out.item().and_then(|i| get_s(i, "configurationId")) else {
+        let key = [("tenantId", s(tenant_id)), ("sk", s(&doc_type_key(doc_type)))];
+        let claim = self.get(&self.t.configurations, &key).await?;
+        let Some(id) = claim.and_then(|i| get_s(&i, "configurationId")) else {
             return Ok(None);
         };
         self.configuration(tenant_id, &id).await
@@ -251,17 +235,6 @@ impl MdocStore for DynamoStore {
     }
 
     async fn place_mdoc(&self, e: &Entry, m: &Mdoc) -> Result<Placement, StoreError> {
-        let entry = Put::builder()
-            .table_name(&self.t.entries)
-            .item("listId", s(&e.list_id))
-            .item("idx", n(e.idx))
-            .item("clientId", s(&e.client_id))
-            .item("issuedAt", n(e.issued_at))
-            .item("statusExpiry", n(e.status_expiry))
-            .item("status", n(e.status))
-            .condition_expression("attribute_not_exists(listId)")
-            .build()
-            .map_err(build_err)?;
         let record = Put::builder()
             .table_name(&self.t.mdocs)
             .item("credentialId", s(&m.credential_id))
@@ -283,7 +256,7 @@ impl MdocStore for DynamoStore {
             .build()
             .map_err(build_err)?;
         let items = vec![
-            TransactWriteItem::builder().put(entry).build(),
+            self.entry_put(e)?,
             TransactWriteItem::builder().put(record).build(),
             TransactWriteItem::builder().condition_check(list).build(),
         ];
@@ -295,16 +268,8 @@ impl MdocStore for DynamoStore {
     }
 
     async fn mdoc(&self, credential_id: &str) -> Result<Option<Mdoc>, StoreError> {
-        let out = self
-            .ddb
-            .get_item()
-            .table_name(&self.t.mdocs)
-            .key("credentialId", s(credential_id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        out.item().map(mdoc_from).transpose()
+        let item = self.get(&self.t.mdocs, &[("credentialId", s(credential_id))]).await?;
+        item.as_ref().map(mdoc_from).transpose()
     }
 
     async fn delete_mdoc(&self, tenant_id: &str, credential_id: &str) -> Result<bool, StoreError> {
@@ -359,16 +324,8 @@ impl MdocStore for DynamoStore {
     }
 
     async fn list(&self, list_id: &str) -> Result<Option<ListRecord>, StoreError> {
-        let out = self
-            .ddb
-            .get_item()
-            .table_name(&self.t.lists)
-            .key("listId", s(list_id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        out.item().map(list_from).transpose()
+        let item = self.get(&self.t.lists, &[("listId", s(list_id))]).await?;
+        item.as_ref().map(list_from).transpose()
     }
 }
 
