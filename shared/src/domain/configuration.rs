@@ -57,43 +57,52 @@ fn duration(body: &serde_json::Map<String, Value>, param: &str, errors: &mut Vec
     }
 }
 
-/// Reads a create (`require_doc_type`) or update body. Unknown fields are refused; an update may
-/// repeat the configuration's docType but not change it (the caller compares).
-pub fn parse(body: &Value, require_doc_type: bool) -> Result<ConfigurationInput, Vec<FieldError>> {
+/// A body's object and the details entries of its unknown fields.
+pub type Fields<'a> = (&'a serde_json::Map<String, Value>, Vec<FieldError>);
+
+/// A body that must be a JSON object with only `known` fields: the object, and one details entry
+/// per unknown field (so they are reported with the other problems); `Err` if it is no object.
+pub fn object_fields<'a>(body: &'a Value, known: &[&str]) -> Result<Fields<'a>, Vec<FieldError>> {
     let Some(map) = body.as_object() else {
         return Err(vec![FieldError::body("body", "must be a JSON object", body.clone())]);
     };
-    let mut errors = Vec::new();
-    for key in map.keys() {
-        if !matches!(
-            key.as_str(),
-            "docType" | "timeToLiveDuration" | "expiryDuration" | "statusBits"
-        ) {
-            errors.push(FieldError::body(key, "is not a known field", map[key].clone()));
-        }
+    let unknown = map
+        .iter()
+        .filter(|(k, _)| !known.contains(&k.as_str()))
+        .map(|(k, v)| FieldError::body(k, "is not a known field", v.clone()))
+        .collect();
+    Ok((map, unknown))
+}
+
+/// The `docType` field: a string of 1 to [`MAX_DOC_TYPE_CHARS`] characters. `Ok(None)` when it
+/// is absent and not `required`.
+pub fn doc_type(value: Option<&Value>, required: bool) -> Result<Option<String>, FieldError> {
+    match value {
+        Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= MAX_DOC_TYPE_CHARS => Ok(Some(s.clone())),
+        Some(Value::String(s)) if s.is_empty() => Err(FieldError::body(
+            "docType",
+            "must not be empty",
+            Value::String(s.clone()),
+        )),
+        Some(Value::String(s)) => Err(FieldError::body(
+            "docType",
+            format!("must be at most {MAX_DOC_TYPE_CHARS} characters"),
+            Value::String(s.clone()),
+        )),
+        None | Some(Value::Null) if !required => Ok(None),
+        None | Some(Value::Null) => Err(FieldError::body("docType", "is required", Value::Null)),
+        Some(other) => Err(FieldError::body("docType", "must be a string", other.clone())),
     }
-    let doc_type = match map.get("docType") {
-        Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= MAX_DOC_TYPE_CHARS => Some(s.clone()),
-        Some(Value::String(s)) if s.is_empty() => {
-            errors.push(FieldError::body(
-                "docType",
-                "must not be empty",
-                Value::String(s.clone()),
-            ));
-            None
-        }
-        Some(Value::String(s)) => {
-            let msg = format!("must be at most {MAX_DOC_TYPE_CHARS} characters");
-            errors.push(FieldError::body("docType", msg, Value::String(s.clone())));
-            None
-        }
-        None | Some(Value::Null) if !require_doc_type => Some(String::new()),
-        None | Some(Value::Null) => {
-            errors.push(FieldError::body("docType", "is required", Value::Null));
-            None
-        }
-        Some(other) => {
-            errors.push(FieldError::body("docType", "must be a string", other.clone()));
+}
+
+/// Reads a create (`require_doc_type`) or update body. Unknown fields are refused; an update may
+/// repeat the configuration's docType but not change it (the caller compares).
+pub fn parse(body: &Value, require_doc_type: bool) -> Result<ConfigurationInput, Vec<FieldError>> {
+    let (map, mut errors) = object_fields(body, &["docType", "timeToLiveDuration", "expiryDuration", "statusBits"])?;
+    let doc_type = match doc_type(map.get("docType"), require_doc_type) {
+        Ok(d) => Some(d.unwrap_or_default()),
+        Err(e) => {
+            errors.push(e);
             None
         }
     };

@@ -169,58 +169,25 @@ fn not_found(what: &str) -> ApiError {
 
 /// The body of a registration: `{"docType": "..."}`.
 fn doc_type_of(body: &Value) -> Result<String, ApiError> {
-    let Some(map) = body.as_object() else {
-        return Err(ApiError::validation(vec![FieldError::body(
-            "body",
-            "must be a JSON object",
-            body.clone(),
-        )]));
-    };
-    let mut errors: Vec<FieldError> = map
-        .iter()
-        .filter(|(k, _)| k.as_str() != "docType")
-        .map(|(k, v)| FieldError::body(k, "is not a known field", v.clone()))
-        .collect();
-    let doc_type = match map.get("docType") {
-        Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= configuration::MAX_DOC_TYPE_CHARS => {
-            Some(s.clone())
+    let (map, mut errors) = configuration::object_fields(body, &["docType"]).map_err(ApiError::validation)?;
+    match configuration::doc_type(map.get("docType"), true) {
+        Ok(Some(d)) if errors.is_empty() => Ok(d),
+        Ok(_) => Err(ApiError::validation(errors)),
+        Err(e) => {
+            errors.push(e);
+            Err(ApiError::validation(errors))
         }
-        Some(v @ Value::String(_)) => {
-            errors.push(FieldError::body("docType", "must be 1 to 1024 characters", v.clone()));
-            None
-        }
-        None | Some(Value::Null) => {
-            errors.push(FieldError::body("docType", "is required", Value::Null));
-            None
-        }
-        Some(v) => {
-            errors.push(FieldError::body("docType", "must be a string", v.clone()));
-            None
-        }
-    };
-    match doc_type {
-        Some(d) if errors.is_empty() => Ok(d),
-        _ => Err(ApiError::validation(errors)),
     }
 }
 
 /// The body of a status change: `{"status": "valid" | "suspended" | "invalid"}`.
 fn status_of(body: &Value) -> Result<MdocStatus, ApiError> {
-    let value = body.get("status").cloned().unwrap_or(Value::Null);
-    let unknown: Vec<FieldError> = body
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter(|(k, _)| k.as_str() != "status")
-                .map(|(k, v)| FieldError::body(k, "is not a known field", v.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let (map, mut errors) = configuration::object_fields(body, &["status"]).map_err(ApiError::validation)?;
+    let value = map.get("status").cloned().unwrap_or(Value::Null);
     match serde_json::from_value::<MdocStatus>(value.clone()) {
-        Ok(s) if unknown.is_empty() && body.is_object() => Ok(s),
-        Ok(_) => Err(ApiError::validation(unknown)),
+        Ok(s) if errors.is_empty() => Ok(s),
+        Ok(_) => Err(ApiError::validation(errors)),
         Err(_) => {
-            let mut errors = unknown;
             errors.push(FieldError::body(
                 "status",
                 "must be one of valid, suspended, invalid",
