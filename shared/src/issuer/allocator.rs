@@ -145,6 +145,29 @@ impl Allocator {
         *self.cache.lock().await = None;
     }
 
+    /// Places one new entry at a random free index: draws (list, index) among the open lists and
+    /// lets `place` write it conditionally, `Ok(Some(_))` when the index was free and `Ok(None)`
+    /// when it was taken (then it draws again, up to [`MAX_ATTEMPTS`] times). Records the
+    /// allocation. `Ok(None)` when every draw collided: the open lists are fuller than their counts
+    /// say, so the cached set is dropped.
+    pub async fn allocate<T, E, F, Fut>(&self, now: i64, mut place: F) -> Result<Option<(ListRecord, u64, T)>, E>
+    where
+        E: From<StoreError>,
+        F: FnMut(ListRecord, u64) -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, E>>,
+    {
+        let lists = self.open_lists(now).await?;
+        for _ in 0..MAX_ATTEMPTS {
+            let (list, idx) = Self::draw(&lists);
+            if let Some(placed) = place(list.clone(), idx).await? {
+                self.record(&list, now).await;
+                return Ok(Some((list, idx, placed)));
+            }
+        }
+        self.invalidate().await;
+        Ok(None)
+    }
+
     /// A random (list, index) among the open lists.
     pub fn draw(lists: &[ListRecord]) -> (ListRecord, u64) {
         let mut rng = rand::rngs::OsRng;

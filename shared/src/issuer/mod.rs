@@ -200,40 +200,41 @@ impl IssuerService {
         owner: &str,
         now: i64,
     ) -> Result<IssueResponse, IssuerFailure> {
-        let lists = self.allocator.open_lists(now).await?;
-        for _ in 0..MAX_ATTEMPTS {
-            self.metrics.draws.fetch_add(1, Ordering::Relaxed);
-            let (list, idx) = Allocator::draw(&lists);
-            let response = IssueResponse {
-                idx,
-                uri: self.list_uri(&list.list_id),
-            };
-            let body = serde_json::to_string(&response).expect("serialisable");
-            let entry = Entry {
-                list_id: list.list_id.clone(),
-                idx,
-                client_id: req.iss.clone(),
-                issued_at: now,
-                status_expiry: req.status_expiry,
-                status: 0,
-                revoked_at: None,
-            };
-            match self.store.place_entry(&entry, key, owner, &body).await? {
-                Placement::Placed => {
-                    self.metrics.issued.fetch_add(1, Ordering::Relaxed);
-                    self.allocator.record(&list, now).await;
-                    return Ok(response);
+        let placed = self
+            .allocator
+            .allocate(now, |list, idx| async move {
+                self.metrics.draws.fetch_add(1, Ordering::Relaxed);
+                let response = IssueResponse {
+                    idx,
+                    uri: self.list_uri(&list.list_id),
+                };
+                let body = serde_json::to_string(&response).expect("serialisable");
+                let entry = Entry {
+                    list_id: list.list_id,
+                    idx,
+                    client_id: req.iss.clone(),
+                    issued_at: now,
+                    status_expiry: req.status_expiry,
+                    status: 0,
+                    revoked_at: None,
+                };
+                match self.store.place_entry(&entry, key, owner, &body).await? {
+                    Placement::Placed => Ok::<_, IssuerFailure>(Some(response)),
+                    Placement::IndexTaken => Ok(None),
+                    Placement::ClaimLost => Err(IssuerError::InFlight.into()),
                 }
-                Placement::IndexTaken => continue,
-                Placement::ClaimLost => return Err(IssuerError::InFlight.into()),
+            })
+            .await?;
+        match placed {
+            Some((_, _, response)) => {
+                self.metrics.issued.fetch_add(1, Ordering::Relaxed);
+                Ok(response)
             }
+            None => Err(IssuerFailure::Internal {
+                description: "Unable to successfully issue a status",
+                detail: format!("no free index after {MAX_ATTEMPTS} draws"),
+            }),
         }
-        // Every draw collided: the open lists are fuller than their counts say. Retire them.
-        self.allocator.invalidate().await;
-        Err(IssuerFailure::Internal {
-            description: "Unable to successfully issue a status",
-            detail: format!("no free index after {MAX_ATTEMPTS} draws"),
-        })
     }
 
     /// `POST /revoke`.

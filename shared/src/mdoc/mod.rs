@@ -20,7 +20,7 @@ use crate::domain::mdoc_status::{MdocStatus, TransitionError};
 use crate::domain::status::{Bits, Status};
 use crate::domain::token::TokenFormat;
 use crate::http::ApiError;
-use crate::issuer::allocator::{Allocator, ListSpec, MAX_ATTEMPTS};
+use crate::issuer::allocator::{Allocator, ListSpec};
 use crate::ports::{
     Configuration, ConfigurationDelete, Entry, IssuerStore, ListOwner, ListRecord, Mdoc, MdocStore, Placement,
     StatusUpdate, StoreError,
@@ -366,8 +366,46 @@ impl MdocService {
             .await?
             .ok_or_else(no_configuration)?;
         let allocator = self.allocator(&config).await;
-        let lists = match allocator.open_lists(now).await {
-            Ok(lists) => lists,
+        let credential_id = uuid::Uuid::new_v4().to_string();
+        let placed = allocator
+            .allocate(now, |list, idx| {
+                let entry = Entry {
+                    list_id: list.list_id.clone(),
+                    idx,
+                    client_id: format!("mdoc:{}", p.tenant_id),
+                    issued_at: now,
+                    status_expiry: 0,
+                    status: 0,
+                    revoked_at: None,
+                };
+                let mdoc = Mdoc {
+                    credential_id: credential_id.clone(),
+                    tenant_id: p.tenant_id.clone(),
+                    configuration_id: config.id.clone(),
+                    doc_type: doc_type.clone(),
+                    list_id: list.list_id,
+                    idx,
+                    created_at: now,
+                };
+                async move {
+                    match self.store.place_mdoc(&entry, &mdoc).await? {
+                        Placement::Placed => Ok::<_, ApiError>(Some(())),
+                        Placement::IndexTaken | Placement::ClaimLost => Ok(None),
+                    }
+                }
+            })
+            .await;
+        match placed {
+            Ok(Some((list, idx, ()))) => Ok(Registration {
+                credential_id,
+                doc_type,
+                status_list_configuration_id: config.id,
+                status_list_id: list.list_id.clone(),
+                idx,
+                uri: list.uri(&self.base_url),
+                status: MdocStatus::Valid,
+            }),
+            Ok(None) => Err(ApiError::internal("No free index in the docType's status lists")),
             // Its first list is created with the configuration as a condition: a configuration
             // deleted meanwhile is the caller's error, not ours.
             Err(e) => {
@@ -375,48 +413,9 @@ impl MdocService {
                     self.allocators.lock().await.remove(&config.id);
                     return Err(no_configuration());
                 }
-                return Err(e.into());
-            }
-        };
-        let credential_id = uuid::Uuid::new_v4().to_string();
-        for _ in 0..MAX_ATTEMPTS {
-            let (list, idx) = Allocator::draw(&lists);
-            let entry = Entry {
-                list_id: list.list_id.clone(),
-                idx,
-                client_id: format!("mdoc:{}", p.tenant_id),
-                issued_at: now,
-                status_expiry: 0,
-                status: 0,
-                revoked_at: None,
-            };
-            let mdoc = Mdoc {
-                credential_id: credential_id.clone(),
-                tenant_id: p.tenant_id.clone(),
-                configuration_id: config.id.clone(),
-                doc_type: doc_type.clone(),
-                list_id: list.list_id.clone(),
-                idx,
-                created_at: now,
-            };
-            match self.store.place_mdoc(&entry, &mdoc).await? {
-                Placement::Placed => {
-                    allocator.record(&list, now).await;
-                    return Ok(Registration {
-                        credential_id,
-                        doc_type,
-                        status_list_configuration_id: config.id,
-                        status_list_id: list.list_id.clone(),
-                        idx,
-                        uri: list.uri(&self.base_url),
-                        status: MdocStatus::Valid,
-                    });
-                }
-                Placement::IndexTaken | Placement::ClaimLost => continue,
+                Err(e)
             }
         }
-        allocator.invalidate().await;
-        Err(ApiError::internal("No free index in the docType's status lists"))
     }
 
     async fn own_mdoc(&self, p: &Principal, credential_id: &str) -> Result<Mdoc, ApiError> {
