@@ -8,13 +8,8 @@ source infra/localstack/common.sh
 export CARGO_TARGET_DIR="${LAMBDA_TARGET_DIR:-$HOME/.cache/statuslist/lambda-target}"
 venv="$ROOT/.local/build-venv"
 reqs="infra/tools/build-requirements.txt"
-stamp="$venv/.installed-$(sha256sum "$reqs" | cut -c1-16)"
-if [ ! -f "$stamp" ]; then
-    PY="$(find_python313 || command -v python3)"
-    [ -x "$venv/bin/python" ] || "$PY" -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$reqs"
-    touch "$stamp"
-fi
+build_python() { find_python313 || command -v python3; }
+ensure_venv "$venv" "$reqs" "cargo-lambda" build_python
 rustup target list --installed | grep -q '^aarch64-unknown-linux-gnu$' || rustup target add aarch64-unknown-linux-gnu
 export PATH="$venv/bin:$PATH"
 functions=()

@@ -15,6 +15,21 @@ DDB_SIM_VERSION="2.9.30"
 
 die() { echo "localstack: $*" >&2; exit 1; }
 
+# ensure_venv VENV REQUIREMENTS NOTE PYTHON_COMMAND...: the virtualenv VENV with REQUIREMENTS
+# installed, once per version of that file (a stamp records it). PYTHON_COMMAND prints the
+# interpreter to create it with; it runs only when something is to be installed.
+ensure_venv() {
+    local venv="$1" reqs="$2" note="$3" py stamp
+    shift 3
+    stamp="$venv/.installed-$(sha256sum "$reqs" | cut -c1-16)"
+    [ -f "$stamp" ] && return 0
+    echo "installing $(basename "$reqs") into $venv${note:+ ($note)}"
+    py="$("$@")" || die "no Python to create $venv with"
+    [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$reqs" || die "pip install into $venv failed (see above)"
+    touch "$stamp"
+}
+
 find_python313() {
     local c
     for c in "${PYTHON313:-}" "$(command -v python3.13 2>/dev/null || true)" \

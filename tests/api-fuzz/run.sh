@@ -9,12 +9,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 bin="$1"
 venv="$root/.local/fuzz-venv"
-stamp="$venv/.installed-$(sha256sum "$here/requirements.txt" | cut -c1-16)"
-if [ ! -f "$stamp" ]; then
-    [ -x "$venv/bin/python" ] || "${PYTHON:-python3}" -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt"
-    touch "$stamp"
-fi
+source "$root/infra/localstack/common.sh"
+ensure_venv "$venv" "$here/requirements.txt" "" printf %s "${PYTHON:-python3}"
 
 source "$root/infra/stack/env.sh"
 deploy_stack statuslist-test test >/dev/null
