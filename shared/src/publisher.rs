@@ -187,28 +187,32 @@ impl Publisher {
     /// token expired (its key was withdrawn, or re-signing keeps failing) is left out, since
     /// relying parties could not verify it.
     pub async fn aggregation(&self, now: i64, kind: ListKind) -> Result<Aggregation, PublishError> {
+        Ok(self.aggregation_of(&self.lists.published_lists().await?, now, kind))
+    }
+
+    /// The distribution document of `kind` among `lists`.
+    fn aggregation_of(&self, lists: &[crate::ports::ListSummary], now: i64, kind: ListKind) -> Aggregation {
         let mdoc = kind == ListKind::Mdoc;
-        let mut lists: Vec<_> = self
-            .lists
-            .published_lists()
-            .await?
-            .into_iter()
+        let mut uris: Vec<_> = lists
+            .iter()
             .filter(|l| l.published_exp > now && l.tenant_id.is_some() == mdoc)
             .map(|l| crate::ports::list_uri(&self.base_url, &l.list_id, mdoc))
             .collect();
-        lists.sort();
-        Ok(Aggregation { status_lists: lists })
+        uris.sort();
+        Aggregation { status_lists: uris }
     }
 
     /// Writes both distribution documents to the object store, for the CDN. Returns how many
     /// lists they name.
     pub async fn publish_aggregation(&self, now: i64) -> Result<usize, PublishError> {
+        // One read of the lists serves both documents.
+        let lists = self.lists.published_lists().await?;
         let mut named = 0;
         for (kind, key) in [
             (ListKind::GovUk, AGGREGATION_KEY),
             (ListKind::Mdoc, MDOC_AGGREGATION_KEY),
         ] {
-            let doc = self.aggregation(now, kind).await?;
+            let doc = self.aggregation_of(&lists, now, kind);
             let body = serde_json::to_vec(&doc).map_err(|e| PublishError::Corrupt(key.into(), e.to_string()))?;
             let cache = format!("public, max-age={AGGREGATION_MAX_AGE}");
             let write = ObjectWrite {
