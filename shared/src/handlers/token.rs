@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use crate::app::App;
 use crate::domain::token::{CWT_MEDIA_TYPE, JWT_MEDIA_TYPE, TokenFormat};
 use crate::http::ApiError;
-use crate::ports::ObjectError;
 use crate::publisher::{PublishError, object_key};
 
 /// The format an `Accept` header asks for, by q-value (RFC 9110 §12.5.1); `None` if neither.
@@ -45,12 +44,13 @@ pub fn negotiate(accept: Option<&str>) -> Option<TokenFormat> {
     best.map(|(_, _, f)| f)
 }
 
-fn read_failed(e: impl std::fmt::Display, unavailable: bool) -> ApiError {
-    tracing::warn!(error = %e, "token read failed");
-    if unavailable {
-        ApiError::unavailable()
-    } else {
-        ApiError::internal("Unable to read the status list")
+fn read_failed(e: PublishError) -> ApiError {
+    match e {
+        PublishError::Objects(e) => e.into(),
+        e => {
+            tracing::warn!(error = %e, "token read failed");
+            ApiError::internal("Unable to read the status list")
+        }
     }
 }
 
@@ -93,10 +93,7 @@ pub async fn serve(app: &App, id: &str, format: TokenFormat, time: Option<i64>) 
             .publisher
             .token_at(id, format, time)
             .await
-            .map_err(|e| {
-                let unavailable = matches!(e, PublishError::Objects(ObjectError::Unavailable(_)));
-                read_failed(e, unavailable)
-            })?
+            .map_err(read_failed)?
             .ok_or_else(|| ApiError::not_found("No Status List token was valid at the requested time"))?,
         None => {
             let object = app
@@ -104,10 +101,7 @@ pub async fn serve(app: &App, id: &str, format: TokenFormat, time: Option<i64>) 
                 .objects
                 .get(&object_key(id, format))
                 .await
-                .map_err(|e| {
-                    let unavailable = matches!(e, ObjectError::Unavailable(_));
-                    read_failed(e, unavailable)
-                })?
+                .map_err(ApiError::from)?
                 .ok_or_else(not_found)?;
             if object.meta.exp <= super::now() {
                 return Err(ApiError::new(StatusCode::GONE, "GONE", "Status List token has expired"));

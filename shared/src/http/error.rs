@@ -108,6 +108,17 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A published token could not be read: 503 while the object store is unavailable, else 500.
+impl From<crate::ports::ObjectError> for ApiError {
+    fn from(e: crate::ports::ObjectError) -> Self {
+        tracing::warn!(error = %e, "token read failed");
+        match e {
+            crate::ports::ObjectError::Unavailable(_) => ApiError::unavailable(),
+            crate::ports::ObjectError::Other(_) => ApiError::internal("Unable to read the status list"),
+        }
+    }
+}
+
 impl From<crate::issuer::IssuerFailure> for ApiError {
     fn from(f: crate::issuer::IssuerFailure) -> Self {
         use crate::issuer::IssuerFailure::*;

@@ -499,14 +499,7 @@ impl MdocService {
             .publisher
             .objects
             .get(&object_key(&list.list_id, TokenFormat::Cwt))
-            .await
-            .map_err(|e| match e {
-                crate::ports::ObjectError::Unavailable(_) => ApiError::unavailable(),
-                crate::ports::ObjectError::Other(d) => {
-                    tracing::error!(error = %d, "token read failed");
-                    ApiError::internal("Unable to read the status list")
-                }
-            })?;
+            .await?;
         use base64::Engine;
         Ok(json!({
             "id": list.list_id,
