@@ -32,16 +32,15 @@ deps:
 test: deps lint template-lint
 	rm -rf $(CURDIR)/.local/published-tokens
 	PUBLISHED_TOKENS_DIR=$(CURDIR)/.local/published-tokens \
-		./infra/localstack/with-localstack.sh $(MAKE) --no-print-directory test-integration test-interop test-fuzz
+		./infra/localstack/with-localstack.sh $(MAKE) --no-print-directory test-integration test-interop
 
 # Deploys the data plane from template.yaml to LocalStack, then runs every Rust test against it.
 test-integration:
 	./tests/run-integration.sh
 
-# Schemathesis against openapi.yaml on the test stack (LocalStack up, stack deployed).
+# Schemathesis against openapi.yaml on the topology (LocalStack up).
 test-fuzz:
-	$(CARGO) build -p shared --bin statuslist-local -p statuslist-cli
-	./tests/api-fuzz/run.sh $(CARGO_TARGET_DIR)/debug
+	./tests/run-integration.sh fuzz
 
 test-unit:
 	$(CARGO) test --workspace --all-targets --exclude integration-tests
@@ -100,6 +99,6 @@ bench-publish:
 	./infra/localstack/with-localstack.sh ./infra/bench-publish.sh
 
 stop:
-	-pkill -f "$(CARGO_TARGET_DIR)/debug/statuslist-local" || true
+	-pkill -f "infra/topology/main.py" || true
 	-pkill -f "http.server .* --directory $(CURDIR)/.local/demo" || true
 	./infra/localstack/stop.sh

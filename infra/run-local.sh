@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: installs what is missing, starts LocalStack, deploys the data plane from
-# template.yaml through CloudFormation, and serves the whole API on 127.0.0.1:$PORT with the same
-# handler code the Lambdas run. Ctrl-C stops everything it started.
+# template.yaml through CloudFormation, builds every function, and runs them as SAM deploys them
+# (infra/topology): the API on 127.0.0.1:$PORT, the token CDN on 127.0.0.1:$((PORT+2)).
+# Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source infra/localstack/common.sh
@@ -19,12 +20,12 @@ if ! healthy; then
     ./infra/localstack/start.sh
     started_localstack=1
 fi
-server_pid=""
+topology_pid=""
 jwks_pid=""
 cleanup() {
     trap - EXIT INT TERM
     set +e # stop everything even if one step fails
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    [ -n "$topology_pid" ] && kill "$topology_pid" 2>/dev/null && wait "$topology_pid" 2>/dev/null
     [ -n "$jwks_pid" ] && kill "$jwks_pid" 2>/dev/null
     if [ "$started_localstack" = 1 ]; then ./infra/localstack/stop.sh; fi
     exit 0
@@ -37,13 +38,15 @@ deploy_stack "$STACK" local
 # PROFILE=release for benchmarks (slower first build); the default debug build starts soonest.
 PROFILE="${PROFILE:-dev}"
 PROFILE_DIR=$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
-echo "run: building the local server and the CLI ($PROFILE profile)"
-cargo build -q --profile "$PROFILE" -p shared --bin statuslist-local -p statuslist-cli
+echo "run: building every function and the CLI ($PROFILE profile)"
+cargo build -q --profile "$PROFILE" --workspace --bins
 CLI="$CARGO_TARGET_DIR/$PROFILE_DIR/statuslist"
+[ -x "$CLI" ] || die "the CLI was not built at $CLI"
 
 # A demo issuer: its key, its JWKS served on loopback, and its registration.
 demo="$ROOT/.local/demo"
 DEMO_PORT="${DEMO_JWKS_PORT:-$((PORT + 1))}"
+CDN_PORT="${CDN_PORT:-$((PORT + 2))}"
 mkdir -p "$demo/.well-known"
 [ -f "$demo/issuer.pem" ] || "$CLI" keygen --out "$demo/issuer.pem"
 "$CLI" jwks --key "$demo/issuer.pem" --kid demo-key > "$demo/.well-known/jwks.json"
@@ -52,21 +55,19 @@ jwks_pid=$!
 "$CLI" client add --id demo-issuer --jwks-uri "http://127.0.0.1:$DEMO_PORT/.well-known/jwks.json" \
     --name "Demo issuer (make run)" >/dev/null
 
-export PUBLIC_BASE_URL="http://127.0.0.1:$PORT" PORT ALLOW_HTTP_LOOPBACK_JWKS=true
-# Locally the mDoc API's analytic events are structured log lines (target "analytics") on this
-# terminal; the deployed stack sends them to its EventBridge bus.
-unset ANALYTICS_BUS_NAME
-export METRICS_FILE="$ROOT/.local/local-metrics.json"
-"$CARGO_TARGET_DIR/$PROFILE_DIR/statuslist-local" &
-server_pid=$!
-for _ in $(seq 1 100); do
-    curl -fsS "http://127.0.0.1:$PORT/.well-known/jwks.json" >/dev/null 2>&1 && break
-    kill -0 "$server_pid" 2>/dev/null || { echo "run: the server exited during start-up" >&2; exit 1; }
-    sleep 0.2
-done
+# Every function of template.yaml as its own process, behind the API Gateway front on $PORT and
+# the CloudFront front on $CDN_PORT, fed by the template's event sources, IAM enforced. Local
+# overrides: the demo issuer's JWKS is plain HTTP on loopback; the hourly re-sign schedule runs
+# every RESIGN_INTERVAL_SECONDS (60).
+start_topology "$STACK" local "$PORT" "$CARGO_TARGET_DIR/$PROFILE_DIR" --cdn-port "$CDN_PORT" \
+    --env ALLOW_HTTP_LOOPBACK_JWKS=true --schedule-interval "${RESIGN_INTERVAL_SECONDS:-60}" \
+    --usage-file "$ROOT/.local/iam-usage-local.json"
+topology_pid="$TOPOLOGY_PID"
 cat <<MSG
 
   The status list API is serving at http://127.0.0.1:$PORT  (LocalStack: $LS_URL, stack: $STACK)
+  as deployed: one process per function (API Gateway front), tokens on the CDN front at $CDN_URL.
+  Function logs: .local/logs/$STACK/functions.log; figures: curl -s $TOPOLOGY_CONTROL_URL/stats
 
   A demo issuer is registered: client id demo-issuer, key $demo/issuer.pem (kid demo-key),
   JWKS at http://127.0.0.1:$DEMO_PORT/.well-known/jwks.json.
@@ -75,15 +76,15 @@ cat <<MSG
     statuslist=$CLI
     TOKEN=\$(\$statuslist request issue --key $demo/issuer.pem --kid demo-key --iss demo-issuer)
     curl -s -X POST http://127.0.0.1:$PORT/issue -H 'Content-Type: application/jwt' --data "\$TOKEN"
-    #   -> {"idx":...,"uri":"http://127.0.0.1:$PORT/t/..."}
-    curl -s -H 'Accept: application/statuslist+cwt' URI | \$statuslist inspect -
+    #   -> {"idx":...,"uri":"$CDN_URL/t/..."}   (the list's first token is published within a second)
+    curl -s URI.cwt | \$statuslist inspect -                       # the CWT, from the CDN
     \$statuslist check URI IDX --jwks http://127.0.0.1:$PORT/.well-known/jwks.json    # VALID
     TOKEN=\$(\$statuslist request revoke --key $demo/issuer.pem --kid demo-key --iss demo-issuer --idx IDX --uri URI)
     curl -s -X POST http://127.0.0.1:$PORT/revoke -H 'Content-Type: application/jwt' --data "\$TOKEN"
     \$statuslist check URI IDX --jwks http://127.0.0.1:$PORT/.well-known/jwks.json    # INVALID
     #   (the publishing pipeline makes it visible within about a second)
     curl -s http://127.0.0.1:$PORT/status-lists                    # every published list
-    curl -s "URI?time=\$(date +%s)" | \$statuslist inspect -        # the token valid at a time
+    curl -s "http://127.0.0.1:$PORT/t/LIST_ID?time=\$(date +%s)" | \$statuslist inspect -   # valid at a time (API)
 
   The mDoc management API (bearer token of a tenant; see README "mDoc management API"):
     BEARER=\$(make -s tenant-token TENANT=acme ROLE=admin | tail -n1)
@@ -104,4 +105,4 @@ cat <<MSG
   Ctrl-C stops the server$( [ "$started_localstack" = 1 ] && echo " and LocalStack" ).
 
 MSG
-wait "$server_pid"
+wait "$topology_pid"

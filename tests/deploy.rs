@@ -136,9 +136,15 @@ async fn signing_key_is_p256_and_the_service_publishes_it() {
     );
     let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_slice(&body).unwrap();
     assert_eq!(jwks.keys.len(), 1);
-    assert_eq!(jwks.keys[0].common.key_id.as_deref(), Some(app.signer.kid()));
+    assert_eq!(
+        jwks.keys[0].common.key_id.as_deref(),
+        Some(app.signer.identity().await.unwrap().kid.as_str())
+    );
     let published = shared::domain::keys::key_from_jwk(&jwks.keys[0]).unwrap();
-    assert_eq!(p256::PublicKey::from(&published), *app.signer.public_key());
+    assert_eq!(
+        p256::PublicKey::from(&published),
+        app.signer.identity().await.unwrap().public_key
+    );
 }
 
 #[tokio::test]
@@ -170,11 +176,16 @@ async fn the_publish_queue_is_fifo_with_a_dead_letter_queue() {
         .await
         .unwrap();
     assert_eq!(dlq.attributes().unwrap()[&A::FifoQueue], "true");
-    // The forwarder's on-failure destination exists too.
+    // The forwarder has no on-failure destination: it retries until the batch goes through
+    // (a destination would receive only the batch's metadata, and the change would be lost).
     let stage_prefix = dlq_name.trim_end_matches("-publish-dlq.fifo");
-    sqs.get_queue_url()
+    let gone = sqs
+        .get_queue_url()
         .queue_name(format!("{stage_prefix}-forwarder-dlq"))
         .send()
-        .await
-        .expect("forwarder dead-letter queue");
+        .await;
+    assert!(
+        gone.is_err(),
+        "the forwarder's dead-letter queue is gone from the template"
+    );
 }

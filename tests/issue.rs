@@ -16,7 +16,7 @@ const UNAUTH: &str = "UNAUTHORIZED";
 
 #[tokio::test]
 async fn issues_a_random_index_and_stores_the_entry() {
-    let h = Harness::new().await;
+    let h = Harness::in_process().await;
     let claims = h.issue_claims();
     let got = h.post_jwt("/issue", h.issuer.sign(&h.issuer.header(), &claims)).await;
     assert_eq!(got.0, StatusCode::OK, "{:?}", got.1);
@@ -24,7 +24,7 @@ async fn issues_a_random_index_and_stores_the_entry() {
     let uri = got.1["uri"].as_str().expect("uri");
     assert!(idx < 100_000);
     let list_id = uri
-        .strip_prefix(&format!("{}/t/", base_url()))
+        .strip_prefix(&format!("{}/t/", cdn_url()))
         .expect("uri under the token base");
     assert_eq!(list_id.len(), 12);
     let entry = h.store.entry(list_id, idx).await.unwrap().expect("entry stored");
@@ -541,7 +541,7 @@ async fn race_1000_issues_64_in_flight() {
             let list = item["listId"].as_s().unwrap().clone();
             let idx: u64 = item["idx"].as_n().unwrap().parse().unwrap();
             assert!(
-                stored.insert((format!("{}/t/{list}", base_url()), idx)),
+                stored.insert((format!("{}/t/{list}", cdn_url()), idx)),
                 "duplicate in table"
             );
         }

@@ -17,6 +17,7 @@ async fn jwks(app: &std::sync::Arc<App>) -> jsonwebtoken::jwk::JwkSet {
 
 #[tokio::test]
 async fn a_rotated_key_signs_new_tokens_and_the_old_one_stays_published() {
+    ensure_pipeline(); // it publishes the new list's first token, with the stack's key
     let sdk = localstack().await;
     let kms = aws_sdk_kms::Client::new(&sdk);
     let new_key = new_kms_key(&kms).await;
@@ -28,23 +29,19 @@ async fn a_rotated_key_signs_new_tokens_and_the_old_one_stays_published() {
     let h = Harness::with_config(before_config.clone()).await;
     let (idx, uri) = h.issue_one().await;
     let list_id = list_id_of(&uri);
-    let old_token = h
-        .app
-        .publisher
-        .objects
-        .get(&object_key(&list_id, TokenFormat::Cwt))
-        .await
-        .unwrap()
-        .unwrap()
-        .body;
-    let old_kid = h.app.signer.kid().to_string();
+    let old_token = eventually(PUBLISH_WAIT, "the new list's first token", || async {
+        let key = object_key(&list_id, TokenFormat::Cwt);
+        h.app.publisher.objects.get(&key).await.unwrap().map(|o| o.body)
+    })
+    .await;
+    let old_kid = h.app.signer.identity().await.unwrap().kid.clone();
 
     // The rotation: the new key signs, the old one is retired.
     let mut rotated = before_config;
     rotated.signing_key_id = new_key;
     rotated.retired_signing_key_ids = vec![old_key];
     let app = App::from_config(rotated).await.unwrap();
-    let new_kid = app.signer.kid().to_string();
+    let new_kid = app.signer.identity().await.unwrap().kid.clone();
     assert_ne!(new_kid, old_kid);
     let set = jwks(&app).await;
     let kids: Vec<_> = set.keys.iter().map(|k| k.common.key_id.clone().unwrap()).collect();

@@ -98,15 +98,6 @@ pub fn statuslist_cli() -> std::path::PathBuf {
     cli
 }
 
-/// A runtime of its own for work that must outlive each test's runtime.
-fn background_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// A new P-256 signing key in LocalStack KMS (tests that disable or rotate keys use their own).
 pub async fn new_kms_key(kms: &aws_sdk_kms::Client) -> String {
     kms.create_key()
@@ -121,26 +112,67 @@ pub async fn new_kms_key(kms: &aws_sdk_kms::Client) -> String {
         .to_string()
 }
 
-static SERVER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+/// The API as deployed: the API Gateway front of the local topology (infra/topology), where every
+/// function runs as its own process with its role's IAM enforced. `tests/run-integration.sh`
+/// starts it and exports its address.
+pub fn base_url() -> String {
+    stack_env("API_URL")
+}
 
-/// The token URL base every harness's service uses: a real HTTP server on an ephemeral loopback
-/// port, serving the whole API for this test process (started on first use), so the URIs the
-/// service hands out resolve, for `statuslist check` and other HTTP clients.
-pub fn base_url() -> &'static str {
-    SERVER.get_or_init(|| {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-        listener.set_nonblocking(true).unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        std::thread::spawn(move || {
-            let rt = background_runtime();
-            rt.block_on(async move {
-                let app = App::from_config(config()).await.expect("the test server's service");
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, shared::http::router(app, None)).await.unwrap();
-            });
-        });
-        url
-    })
+/// The CDN front of the topology: the public base URL of every token URI.
+pub fn cdn_url() -> String {
+    stack_env("CDN_URL")
+}
+
+/// The topology's control endpoint (IAM usage, figures, fault injection).
+pub fn control_url() -> String {
+    stack_env("TOPOLOGY_CONTROL_URL")
+}
+
+/// Makes the next `count` calls of the function `principal` (its logical id) to `action` fail
+/// with AWS error `code` and HTTP `status`, between the function's process and LocalStack. (The
+/// SDK retries some errors itself, 5xx and throttling among them: each such call uses up to 3.)
+pub async fn inject_fault(principal: &str, action: &str, count: u32, status: u16, code: &str) {
+    inject_fault_on(principal, action, "", count, status, code).await
+}
+
+/// As [`inject_fault`], for calls on a resource whose ARN contains `resource` only.
+pub async fn inject_fault_on(principal: &str, action: &str, resource: &str, count: u32, status: u16, code: &str) {
+    let got = reqwest::Client::new()
+        .post(format!("{}/faults", control_url()))
+        .header("content-type", "application/json")
+        .body(
+            json!({"principal": principal, "action": action, "resource": resource, "count": count,
+                   "status": status, "code": code})
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("the topology's control endpoint answers");
+    assert!(got.status().is_success(), "{:?}", got.text().await);
+}
+
+/// Delays the next `count` calls of the function `principal` to `action` by `delay_ms`.
+pub async fn inject_delay(principal: &str, action: &str, count: u32, delay_ms: u64) {
+    let got = reqwest::Client::new()
+        .post(format!("{}/faults", control_url()))
+        .header("content-type", "application/json")
+        .body(json!({"principal": principal, "action": action, "count": count, "delay_ms": delay_ms}).to_string())
+        .send()
+        .await
+        .expect("the topology's control endpoint answers");
+    assert!(got.status().is_success(), "{:?}", got.text().await);
+}
+
+/// The topology's per-function figures and event source counters.
+pub async fn topology_stats() -> Value {
+    let body = reqwest::get(format!("{}/stats", control_url()))
+        .await
+        .expect("the topology's control endpoint answers")
+        .bytes()
+        .await
+        .unwrap();
+    serde_json::from_slice(&body).unwrap()
 }
 
 /// Records every audit event, so tests can assert what the service reported.
@@ -241,9 +273,15 @@ pub fn jti() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// The service wired to the deployed stack's tables and key, with a registered issuer whose
-/// JWKS is served locally.
+/// A registered issuer (its JWKS served locally) calling the service. `Harness::new()` calls the
+/// deployed shape over HTTP (the topology's API front); the other constructors call the service
+/// in this process, wired to the stack's tables and key, for what the deployed functions cannot
+/// be given: a dead DynamoDB endpoint, other lifetimes, a pool of lists of the test's own, or a
+/// record of the audit events. Either way, publishing is the topology's (stream, forwarder,
+/// queue, publisher).
 pub struct Harness {
+    /// The API front's URL when requests go through the topology.
+    pub front: Option<String>,
     pub app: Arc<App>,
     pub router: axum::Router,
     pub store: Arc<DynamoStore>,
@@ -264,7 +302,7 @@ pub fn test_pool() -> &'static str {
 pub fn config() -> Config {
     Config {
         signing_key_id: stack_env("SIGNING_KEY_ID"),
-        public_base_url: base_url().to_string(),
+        public_base_url: cdn_url(),
         max_body_bytes: 16 * 1024,
         jwks_max_age: Duration::from_secs(3600),
         tables: tables(),
@@ -283,7 +321,15 @@ pub fn config() -> Config {
 }
 
 impl Harness {
+    /// Through the topology's API front.
     pub async fn new() -> Self {
+        let mut h = Self::with_sdk(localstack().await).await;
+        h.front = Some(base_url());
+        h
+    }
+
+    /// In this process, with its audit events recorded.
+    pub async fn in_process() -> Self {
         Self::with_sdk(localstack().await).await
     }
 
@@ -345,6 +391,7 @@ impl Harness {
         ));
         let router = shared::http::router(app.clone(), None);
         Harness {
+            front: None,
             app,
             router,
             store,
@@ -388,10 +435,31 @@ impl Harness {
     }
 
     pub async fn get(&self, path: &str, accept: Option<&str>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-        get_via(&self.router, path, accept).await
+        let Some(front) = &self.front else {
+            return get_via(&self.router, path, accept).await;
+        };
+        let mut request = reqwest::Client::new().get(format!("{front}{path}"));
+        if let Some(a) = accept {
+            request = request.header("accept", a);
+        }
+        let response = request.send().await.expect("the API front answers");
+        let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+        let headers = response.headers().clone();
+        (status, headers, response.bytes().await.unwrap().to_vec())
     }
 
     pub async fn post(&self, path: &str, content_type: Option<&str>, body: impl Into<Body>) -> (StatusCode, Value) {
+        if let Some(front) = &self.front {
+            let body = axum::body::to_bytes(body.into(), 16 << 20).await.unwrap();
+            let mut request = reqwest::Client::new().post(format!("{front}{path}")).body(body);
+            if let Some(ct) = content_type {
+                request = request.header("content-type", ct);
+            }
+            let response = request.send().await.expect("the API front answers");
+            let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+            let bytes = response.bytes().await.unwrap();
+            return (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null));
+        }
         let mut request = Request::post(path);
         if let Some(ct) = content_type {
             request = request.header("content-type", ct);
@@ -422,32 +490,16 @@ pub fn assert_error(got: &(StatusCode, Value), status: u16, error: &str, descrip
 
 // ------------------------------------------------------------------ publishing pipeline
 
-static PIPELINE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-
-/// Starts the change pipeline (stream poller, forwarder, FIFO consumer) once per test process,
-/// on a runtime of its own so it outlives each test's runtime. It reads the stream from now on.
+/// The publishing pipeline is the topology's: the statuses stream feeds the forwarder function,
+/// whose jobs the publisher function consumes from the FIFO queue, as the template's event
+/// sources wire them. Checks that the topology is up.
 pub fn ensure_pipeline() {
-    PIPELINE.get_or_init(|| {
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = background_runtime();
-            if std::env::var("RUST_LOG").is_ok() {
-                shared::lambda::init_tracing(); // the pipeline's own log, when asked for
-            }
-            rt.block_on(async move {
-                let app = App::from_config(config()).await.expect("the pipeline's service");
-                let sdk = localstack().await;
-                let started =
-                    shared::local::spawn_pipeline(app, &sdk, shared::adapters::dynamo_stream::StartAt::Latest).await;
-                let ok = started.is_ok();
-                ready_tx.send(started.map(|_| ())).unwrap();
-                if ok {
-                    std::future::pending::<()>().await;
-                }
-            });
-        });
-        ready_rx.recv().unwrap().expect("the publishing pipeline starts");
-    });
+    let url = control_url();
+    let addr = url.trim_start_matches("http://").to_string();
+    assert!(
+        std::net::TcpStream::connect(&addr).is_ok(),
+        "the local topology is not running at {url}: run the suites through `make test`"
+    );
 }
 
 /// Polls `check` until it returns `Some`, for at most `limit`; panics with `what` otherwise.
@@ -559,8 +611,10 @@ impl Tenant {
         call(&self.http, method, path, Some(&self.token), body.as_ref(), None).await
     }
 
+    /// A call sending `x-request-id: request_id`. Behind API Gateway the operation's request id
+    /// is the gateway's (its `x-amzn-RequestId` answer header); [`sent_request_id`] maps it back.
     pub async fn call_as(&self, request_id: &str, method: &str, path: &str, body: Option<Value>) -> Answer {
-        call(
+        let answer = call(
             &self.http,
             method,
             path,
@@ -568,7 +622,14 @@ impl Tenant {
             body.as_ref(),
             Some(request_id),
         )
-        .await
+        .await;
+        if let Some(gateway_id) = answer.headers.get("x-amzn-requestid").and_then(|v| v.to_str().ok()) {
+            REQUEST_IDS
+                .lock()
+                .unwrap()
+                .insert(gateway_id.to_string(), request_id.to_string());
+        }
+        answer
     }
 
     /// Creates a configuration for `doc_type` with `bits` per entry; returns its id.
@@ -592,6 +653,19 @@ impl Tenant {
         assert_eq!(got.status, 201, "{got:?}");
         got.json
     }
+}
+
+static REQUEST_IDS: Mutex<std::collections::BTreeMap<String, String>> = Mutex::new(std::collections::BTreeMap::new());
+
+/// The `x-request-id` a [`Tenant::call_as`] sent, for the request id API Gateway gave that call
+/// (the id the operation's analytic events carry); any other id is returned as it is.
+pub fn sent_request_id(id: &str) -> String {
+    REQUEST_IDS
+        .lock()
+        .unwrap()
+        .get(id)
+        .cloned()
+        .unwrap_or_else(|| id.to_string())
 }
 
 pub const CONFIGURATIONS: &str = "/v2/credentials/mobile/status-lists/configurations";

@@ -296,7 +296,7 @@ async fn the_status_state_machine() {
     assert_eq!(r["status"], "valid");
     let uri = r["uri"].as_str().unwrap();
     let list_id = r["statusListId"].as_str().unwrap();
-    assert_eq!(uri, format!("{}{STATUS_LISTS}/{list_id}/token", base_url()));
+    assert_eq!(uri, format!("{}{STATUS_LISTS}/{list_id}/token", cdn_url()));
     let path = status_path(r["credentialId"].as_str().unwrap());
 
     let get = t.call("GET", &path, None).await;
@@ -352,17 +352,30 @@ async fn the_status_state_machine() {
     assert_eq!(t.call("POST", MDOC_REGISTER, Some(json!({}))).await.status, 400);
 }
 
-/// Fetches the public CWT at `uri` and verifies it against the service's JWKS.
-async fn verified_cwt(uri: &str) -> (shared::VerifiedToken, Vec<u8>) {
+/// Fetches the public CWT at `uri` and verifies it against the service's JWKS; `None` while the
+/// new list has no token yet (the pipeline publishes it shortly after the list is created).
+async fn verified_cwt(uri: &str) -> Option<(shared::VerifiedToken, Vec<u8>)> {
     let http = reqwest::Client::new();
     let jwks = call(&http, "GET", "/.well-known/jwks.json", None, None, None).await;
     let keys = KeySet::from_jwks(&serde_json::from_value(jwks.json).unwrap());
-    let path = uri.strip_prefix(base_url()).unwrap();
+    let path = uri.strip_prefix(cdn_url().as_str()).unwrap();
     let got = call(&http, "GET", path, None, None, None).await;
+    if got.status == 404 {
+        return None;
+    }
     assert_eq!(got.status, 200, "{got:?}");
     assert_eq!(got.headers["content-type"], TokenFormat::Cwt.media_type());
     let verified = token::verify(&got.bytes, &keys, &shared::Expectations::new(Some(uri), now())).unwrap();
-    (verified, got.bytes)
+    Some((verified, got.bytes))
+}
+
+/// Waits until the public token at `path` exists (any answer but 404).
+async fn first_token(path: &str) {
+    let http = reqwest::Client::new();
+    eventually(PUBLISH_WAIT, &format!("{path}: the new list's first token"), || async {
+        (call(&http, "GET", path, None, None, None).await.status != 404).then_some(())
+    })
+    .await;
 }
 
 /// Create a configuration, register an mDoc, set it INVALID: the public CWT shows INVALID at its
@@ -386,7 +399,7 @@ async fn an_invalidated_mdoc_shows_invalid_in_the_public_cwt() {
         .await;
     assert_eq!(set.status, 200);
     let (verified, cwt) = eventually(PUBLISH_WAIT, "INVALID in the published CWT", || async {
-        let (v, bytes) = verified_cwt(&uri).await;
+        let (v, bytes) = verified_cwt(&uri).await?;
         (v.token.list.get(idx).unwrap() == Status::INVALID).then_some((v, bytes))
     })
     .await;
@@ -398,7 +411,7 @@ async fn an_invalidated_mdoc_shows_invalid_in_the_public_cwt() {
     assert_eq!(verified.token.exp.unwrap() - verified.token.iat, 3600);
     assert_eq!(
         verified.token.aggregation_uri.as_deref(),
-        Some(format!("{}{STATUS_LISTS}/distribution", base_url()).as_str())
+        Some(format!("{}{STATUS_LISTS}/distribution", cdn_url()).as_str())
     );
     let mut expected = HashMap::from([(idx.to_string(), 1u8)]);
     for other in &mdocs[1..] {
@@ -421,7 +434,7 @@ async fn an_invalidated_mdoc_shows_invalid_in_the_public_cwt() {
     let second_idx = second["idx"].as_u64().unwrap();
     let second_uri = second["uri"].as_str().unwrap().to_string();
     let republished = eventually(PUBLISH_WAIT, "the second change published", || async {
-        let (v, _) = verified_cwt(&second_uri).await;
+        let (v, _) = verified_cwt(&second_uri).await?;
         (v.token.list.get(second_idx).unwrap() == Status::INVALID).then_some(v)
     })
     .await;
@@ -437,7 +450,7 @@ async fn an_invalidated_mdoc_shows_invalid_in_the_public_cwt() {
             "uri": uri,
             "cwt_hex": hex::encode(&cwt),
             "statuses": expected,
-            "aggregation_uri": format!("{}{STATUS_LISTS}/distribution", base_url()),
+            "aggregation_uri": format!("{}{STATUS_LISTS}/distribution", cdn_url()),
         });
         std::fs::write(format!("{dir}/mdoc.json"), serde_json::to_vec_pretty(&fixture).unwrap()).unwrap();
     }
@@ -486,7 +499,7 @@ async fn deleting_an_mdoc_keeps_its_index_retired_with_its_last_status() {
     assert_eq!(t.call("DELETE", "/v2/credentials/mobile/nope", None).await.status, 400);
     // The index keeps its last status in the published list, and is never handed out again.
     eventually(PUBLISH_WAIT, "SUSPENDED published", || async {
-        let (v, _) = verified_cwt(uri).await;
+        let (v, _) = verified_cwt(uri).await?;
         (v.token.list.get(idx).unwrap() == Status::SUSPENDED).then_some(())
     })
     .await;
@@ -510,11 +523,13 @@ fn list_id_of_mdoc(uri: &str) -> String {
 
 #[tokio::test]
 async fn status_lists_are_listed_and_read_with_their_token() {
+    ensure_pipeline(); // it publishes the new list's first token
     let t = Tenant::new(Role::Issuer).await;
     let dt = doc_type();
     let config_id = t.configuration(&dt, 1).await;
     let r = t.register(&dt).await;
     let list_id = r["statusListId"].as_str().unwrap();
+    first_token(&format!("{STATUS_LISTS}/{list_id}/token")).await;
     let page = t.call("GET", STATUS_LISTS, None).await;
     assert_eq!(page.status, 200, "{page:?}");
     let data = page.json["data"].as_array().unwrap();
@@ -545,10 +560,14 @@ async fn status_lists_are_listed_and_read_with_their_token() {
 
     // Public: the token and the distribution document.
     let http = reqwest::Client::new();
-    let dist = call(&http, "GET", &format!("{STATUS_LISTS}/distribution"), None, None, None).await;
-    assert_eq!(dist.status, 200);
-    let uris = dist.json["status_lists"].as_array().unwrap().to_vec();
-    assert!(uris.contains(&r["uri"]), "{uris:?}");
+    // Named once its first token is recorded (just after the token is written).
+    let uris = eventually(PUBLISH_WAIT, "the new list in the distribution document", || async {
+        let dist = call(&http, "GET", &format!("{STATUS_LISTS}/distribution"), None, None, None).await;
+        assert_eq!(dist.status, 200);
+        let uris = dist.json["status_lists"].as_array().unwrap().to_vec();
+        uris.contains(&r["uri"]).then_some(uris)
+    })
+    .await;
     assert!(
         uris.iter().all(|u| u.as_str().unwrap().ends_with("/token")),
         "only mDoc lists"
@@ -581,14 +600,21 @@ async fn status_lists_are_listed_and_read_with_their_token() {
 /// A list whose token expired answers 410 at its public endpoint.
 #[tokio::test]
 async fn an_expired_token_is_gone() {
+    ensure_pipeline(); // it publishes the new list's first token
     let t = Tenant::new(Role::Admin).await;
     let dt = doc_type();
     let body = json!({"docType": dt, "timeToLiveDuration": {"seconds": 1}, "expiryDuration": {"seconds": 1}});
     assert_eq!(t.call("POST", CONFIGURATIONS, Some(body)).await.status, 201);
     let r = t.register(&dt).await;
+    let path = r["uri"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(cdn_url().as_str())
+        .unwrap()
+        .to_string();
+    first_token(&path).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let http = reqwest::Client::new();
-    let path = r["uri"].as_str().unwrap().strip_prefix(base_url()).unwrap().to_string();
     let got = call(&http, "GET", &path, None, None, None).await;
     assert_mattr(&got, 410, "Gone", "expired");
 }
@@ -702,6 +728,7 @@ async fn races_never_duplicate_or_corrupt() {
 /// stack's EventBridge bus (read back through a rule to an SQS queue).
 #[tokio::test]
 async fn every_operation_emits_start_then_success_or_fail() {
+    ensure_pipeline(); // it publishes the new list's first token, which "token" reads
     let sdk = localstack().await;
     let events = aws_sdk_eventbridge::Client::new(&sdk);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
@@ -789,6 +816,7 @@ async fn every_operation_emits_start_then_success_or_fail() {
     t.call_as(&rid("lists"), "GET", STATUS_LISTS, None).await;
     t.call_as(&rid("list-get"), "GET", &format!("{STATUS_LISTS}/{list_id}"), None)
         .await;
+    first_token(&format!("{STATUS_LISTS}/{list_id}/token")).await; // its calls carry no run id
     t.call_as(&rid("token"), "GET", &format!("{STATUS_LISTS}/{list_id}/token"), None)
         .await;
     t.call_as(
@@ -861,7 +889,7 @@ async fn every_operation_emits_start_then_success_or_fail() {
             let envelope: Value = serde_json::from_str(m.body().unwrap()).unwrap();
             let detail = envelope["detail"].clone();
             assert_eq!(envelope["detail-type"], detail["type"]);
-            let request_id = detail["requestId"].as_str().unwrap().to_string();
+            let request_id = sent_request_id(detail["requestId"].as_str().unwrap());
             if request_id.starts_with(run) {
                 by_request.entry(request_id).or_default().push(detail);
             }

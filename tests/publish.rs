@@ -32,7 +32,7 @@ async fn statuses_and_token(
     format: TokenFormat,
     indices: &[u64],
 ) -> (Vec<Status>, shared::VerifiedToken, Vec<u8>) {
-    let path = uri.strip_prefix(base_url()).unwrap();
+    let path = uri.strip_prefix(cdn_url().as_str()).unwrap();
     let (status, headers, body) = h.get(path, Some(format.media_type())).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["content-type"], format.media_type());
@@ -44,7 +44,10 @@ async fn statuses_and_token(
         .unwrap();
     let verified = token::verify(&body, &our_keys(h).await, &Expectations::new(Some(uri), now())).unwrap();
     assert_eq!(verified.format, format);
-    assert_eq!(verified.kid.as_deref(), Some(h.app.signer.kid()));
+    assert_eq!(
+        verified.kid.as_deref(),
+        Some(h.app.signer.identity().await.unwrap().kid.as_str())
+    );
     assert!(
         max_age <= verified.token.ttl.unwrap() as i64,
         "Cache-Control no longer than the ttl"
@@ -52,14 +55,27 @@ async fn statuses_and_token(
     assert_eq!(verified.token.list.bits().get(), 2);
     assert_eq!(
         verified.token.aggregation_uri.as_deref(),
-        Some(format!("{}/status-lists", base_url()).as_str())
+        Some(format!("{}/status-lists", cdn_url()).as_str())
     );
     let got = indices.iter().map(|i| verified.token.list.get(*i).unwrap()).collect();
     (got, verified, body)
 }
 
+/// Waits until the list at `uri` has its first token in both formats: a new list is published by
+/// the pipeline (a job queued when the list was created), shortly after the request that made it.
+async fn first_token(h: &Harness, uri: &str) {
+    let path = uri.strip_prefix(cdn_url().as_str()).unwrap().to_string();
+    for format in [TokenFormat::Jwt, TokenFormat::Cwt] {
+        eventually(PUBLISH_WAIT, &format!("{uri}: a first {format:?} token"), || async {
+            (h.get(&path, Some(format.media_type())).await.0 != StatusCode::NOT_FOUND).then_some(())
+        })
+        .await;
+    }
+}
+
 /// Waits until both published tokens of `uri` show `expected` at `indices`.
 async fn published(h: &Harness, uri: &str, indices: &[u64], expected: &[Status]) {
+    first_token(h, uri).await;
     for format in [TokenFormat::Jwt, TokenFormat::Cwt] {
         eventually(
             PUBLISH_WAIT,
@@ -217,6 +233,7 @@ async fn a_burst_of_changes_to_one_list_makes_few_publishes() {
         by_list.entry(uri).or_default().push(idx);
     }
     let (uri, indices) = by_list.into_iter().max_by_key(|(_, v)| v.len()).unwrap();
+    first_token(&h, &uri).await; // so the new list's own publish is not counted below
     let key = object_key(&list_id_of(&uri), TokenFormat::Jwt);
     let before = h.app.publisher.objects.versions(&key).await.unwrap().len();
     let calls: Vec<_> = indices
@@ -295,8 +312,9 @@ async fn a_stale_render_never_replaces_a_newer_token() {
 async fn historical_tokens_by_time() {
     ensure_pipeline();
     let h = own_pool().await;
-    let (idx, uri) = h.issue_one().await; // the list is created and its empty token published
-    let path = uri.strip_prefix(base_url()).unwrap().to_string();
+    let (idx, uri) = h.issue_one().await; // the list is created and its empty token queued
+    first_token(&h, &uri).await;
+    let path = uri.strip_prefix(cdn_url().as_str()).unwrap().to_string();
     let (_, first, first_body) = statuses_and_token(&h, &uri, TokenFormat::Jwt, &[idx]).await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // a later iat
     h.revoke_one(idx, &uri).await;
@@ -343,10 +361,21 @@ async fn historical_tokens_by_time() {
 
 #[tokio::test]
 async fn the_distribution_document_lists_published_lists() {
+    ensure_pipeline();
     let h = Harness::new().await;
     let (_, uri) = h.issue_one().await;
-    let (status, headers, body) = h.get("/status-lists", None).await;
-    assert_eq!(status, StatusCode::OK);
+    // Named once the pipeline has published the new list's first token.
+    let (headers, body) = eventually(PUBLISH_WAIT, "the new list in the distribution document", || async {
+        let (status, headers, body) = h.get("/status-lists", None).await;
+        assert_eq!(status, StatusCode::OK);
+        let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        doc["status_lists"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(uri))
+            .then_some((headers, body))
+    })
+    .await;
     assert_eq!(headers["content-type"], "application/json");
     assert!(
         headers["cache-control"]
@@ -368,9 +397,11 @@ async fn the_distribution_document_lists_published_lists() {
 
 #[tokio::test]
 async fn unknown_list_bad_accept_and_malformed_ids() {
+    ensure_pipeline();
     let h = Harness::new().await;
     let (_, uri) = h.issue_one().await;
-    let path = uri.strip_prefix(base_url()).unwrap();
+    first_token(&h, &uri).await;
+    let path = uri.strip_prefix(cdn_url().as_str()).unwrap();
     let (status, _, body) = h.get("/t/ZZZZZZZZZZZZ", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
@@ -404,6 +435,7 @@ async fn unknown_list_bad_accept_and_malformed_ids() {
 /// otherwise refresh the token the expiry check waits to see expire.
 #[tokio::test]
 async fn expiry_then_re_signing() {
+    ensure_pipeline(); // it publishes the new lists' first tokens
     an_expired_token_is_410().await;
     tokens_near_expiry_are_re_signed_without_changes().await;
 }
@@ -415,29 +447,32 @@ async fn an_expired_token_is_410() {
     config.list_pool = format!("expiry-test-{}", jti()); // its own lists: nobody else republishes them
     let h = Harness::with_config(config).await;
     let (_, uri) = h.issue_one().await; // creates lists whose tokens live one second
+    first_token(&h, &uri).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let path = uri.strip_prefix(base_url()).unwrap();
+    let path = uri.strip_prefix(cdn_url().as_str()).unwrap();
     let (status, _, body) = h.get(path, None).await;
     assert_eq!(status, StatusCode::GONE, "{}", String::from_utf8_lossy(&body));
 }
 
 async fn tokens_near_expiry_are_re_signed_without_changes() {
     let mut config = config();
-    config.token_ttl = 2;
-    config.token_validity = 4;
+    config.token_ttl = 4;
+    config.token_validity = 10; // a pass over every list of the stack takes seconds
     config.list_pool = format!("resign-test-{}", jti());
     let h = Harness::with_config(config).await;
-    let (_, uri) = h.issue_one().await; // creating the pool's lists published their empty tokens
+    let (_, uri) = h.issue_one().await; // creating the pool's lists queued their first publish
     let list_id = list_id_of(&uri);
     let key = object_key(&list_id, TokenFormat::Jwt);
-    let first = h
-        .app
-        .publisher
-        .objects
-        .head(&key)
-        .await
-        .unwrap()
-        .expect("published at creation");
+    // Out, and recorded on the list (what the re-signer reads).
+    let first = eventually(PUBLISH_WAIT, "the new list's first token", || async {
+        let lists = h.app.publisher.lists.published_lists().await.unwrap();
+        lists
+            .iter()
+            .any(|l| l.list_id == list_id && l.published_exp > 0)
+            .then_some(())?;
+        h.app.publisher.objects.head(&key).await.unwrap()
+    })
+    .await;
     // Fresh: nothing to do for this list.
     let report = h.app.publisher.resign_due(now()).await.unwrap();
     assert!(report.checked >= 4);
@@ -446,11 +481,11 @@ async fn tokens_near_expiry_are_re_signed_without_changes() {
         first.exp
     );
     // Within one ttl of expiry: re-signed, same content sequence, later exp.
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(6500)).await;
     h.app.publisher.resign_due(now()).await.unwrap();
     let second = h.app.publisher.objects.head(&key).await.unwrap().unwrap();
     assert_eq!(second.seq, first.seq);
     assert!(second.exp > first.exp, "{second:?} vs {first:?}");
-    let path = uri.strip_prefix(base_url()).unwrap();
+    let path = uri.strip_prefix(cdn_url().as_str()).unwrap();
     assert_eq!(h.get(path, None).await.0, StatusCode::OK);
 }

@@ -14,7 +14,7 @@ async fn revoke(h: &Harness, idx: Value, uri: Value) -> (StatusCode, Value) {
 
 #[tokio::test]
 async fn revokes_once_and_reports_the_original_time() {
-    let h = Harness::new().await;
+    let h = Harness::in_process().await;
     let (idx, uri) = h.issue_one().await;
     let first = revoke(&h, json!(idx), json!(uri)).await;
     assert_eq!(first.0, StatusCode::ACCEPTED);
@@ -59,7 +59,7 @@ async fn index_zero_is_a_valid_index() {
         .send()
         .await
         .unwrap();
-    let got = revoke(&h, json!(0), json!(format!("{}/t/{list_id}", base_url()))).await;
+    let got = revoke(&h, json!(0), json!(format!("{}/t/{list_id}", cdn_url()))).await;
     assert_eq!(got.0, StatusCode::ACCEPTED, "{:?}", got.1);
 }
 
@@ -86,7 +86,7 @@ async fn only_the_issuing_client_may_revoke() {
 async fn contract_error_rows() {
     let h = Harness::new().await;
     let (idx, uri) = h.issue_one().await;
-    let unknown = format!("{}/t/ZZZZZZZZZZZZ", base_url());
+    let unknown = format!("{}/t/ZZZZZZZZZZZZ", cdn_url());
     assert_error(
         &revoke(&h, json!(idx), json!(unknown)).await,
         404,
@@ -102,7 +102,7 @@ async fn contract_error_rows() {
     for bad_uri in [
         "https://elsewhere.example/t/3B0F3BD087A7",
         "not a uri",
-        &format!("{}/b/3B0F3BD087A7", base_url()),
+        &format!("{}/b/3B0F3BD087A7", cdn_url()),
     ] {
         assert_error(
             &revoke(&h, json!(idx), json!(bad_uri)).await,
@@ -169,7 +169,7 @@ async fn contract_error_rows() {
 async fn dynamodb_unreachable_is_503() {
     let dead = unreachable().await;
     let h = Harness::with_sdk(dead).await;
-    let got = revoke(&h, json!(1), json!(format!("{}/t/3B0F3BD087A7", base_url()))).await;
+    let got = revoke(&h, json!(1), json!(format!("{}/t/3B0F3BD087A7", cdn_url()))).await;
     assert_error(
         &got,
         503,

@@ -1,10 +1,33 @@
 #!/usr/bin/env bash
-# The LocalStack suites: deploys the data plane from template.yaml as a test stack, then runs
-# every Rust test against the resources that deployment created. Expects LocalStack to be up
-# (infra/localstack/with-localstack.sh).
+# The LocalStack suites, on the deployed shape: deploys the data plane from template.yaml as a
+# test stack, runs every function of the template as its own process behind the API Gateway and
+# CloudFront fronts with the template's event sources and IAM (infra/topology), then runs every
+# Rust test against it, and finally checks least privilege from what the functions used.
+# Expects LocalStack to be up (infra/localstack/with-localstack.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source infra/stack/env.sh
 deploy_stack statuslist-test test
-export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:3000}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/statuslist/target}"
+cargo build --workspace --bins
+usage="$PWD/.local/iam-usage-test.json"
+rm -f "$usage"
+# Test overrides: lifetimes the suites can wait out, a re-sign pass every 20 s.
+start_topology statuslist-test test 0 "$CARGO_TARGET_DIR/debug" --usage-file "$usage" \
+    --env ALLOW_HTTP_LOOPBACK_JWKS=true --env TOKEN_TTL_SECONDS=600 --env TOKEN_VALIDITY_SECONDS=3600 \
+    --schedule-interval 20
+trap 'kill "$TOPOLOGY_PID" 2>/dev/null; wait "$TOPOLOGY_PID" 2>/dev/null || true' EXIT
+export PUBLIC_BASE_URL="$CDN_URL"
+if [ "${1:-}" = fuzz ]; then # make test-fuzz: Schemathesis alone
+    ./tests/api-fuzz/run.sh "$CARGO_TARGET_DIR/debug" "$API_URL"
+    exit 0
+fi
 cargo test --workspace --all-targets
+./.local/tools-venv/bin/python -m unittest discover -s infra/topology -p 'test_*.py'
+./tests/api-fuzz/run.sh "$CARGO_TARGET_DIR/debug" "$API_URL"
+./infra/topology/iam_enforced.sh statuslist-test "$CARGO_TARGET_DIR/debug"
+./.local/tools-venv/bin/python infra/topology/figures.py "$TOPOLOGY_CONTROL_URL"
+# Least privilege: every write, delete and kms:Sign right a function holds was used by the suites.
+kill "$TOPOLOGY_PID"; wait "$TOPOLOGY_PID" 2>/dev/null || true
+trap - EXIT
+./.local/tools-venv/bin/python infra/topology/least_privilege.py "$usage"

@@ -19,3 +19,29 @@ deploy_stack() {
     export ANALYTICS_BUS_NAME="$AnalyticsBusName"
     export TOKENS_BUCKET="$TokensBucketName" PUBLISH_QUEUE_URL="$PublishQueueUrl" STACK_NAME="$stack"
 }
+
+# start_topology STACK STAGE API_PORT BIN_DIR [main.py options...]: runs every function of
+# template.yaml as its own process behind the API Gateway and CloudFront fronts, with the
+# template's event sources and IAM (infra/topology), against the stack deploy_stack deployed.
+# Exports API_URL, CDN_URL, TOPOLOGY_CONTROL_URL and TOPOLOGY_PID once it serves.
+start_topology() {
+    local stack="$1" stage="$2" port="$3" bin="$4" root state
+    shift 4
+    root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+    state="$root/.local/topology-$stack.json"
+    rm -f "$state"
+    "$root/.local/tools-venv/bin/python" "$root/infra/topology/main.py" --stack "$stack" --stage "$stage" \
+        --api-port "$port" --bin-dir "$bin" --state-file "$state" \
+        --log-dir "$root/.local/logs/$stack" "$@" &
+    TOPOLOGY_PID=$!
+    for _ in $(seq 1 300); do
+        [ -s "$state" ] && break
+        kill -0 "$TOPOLOGY_PID" 2>/dev/null || { echo "topology: exited during start-up (see .local/logs/$stack/topology.log)" >&2; return 1; }
+        sleep 0.2
+    done
+    [ -s "$state" ] || { echo "topology: not up within 60 s" >&2; return 1; }
+    API_URL="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api"])' "$state")"
+    CDN_URL="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["cdn"])' "$state")"
+    TOPOLOGY_CONTROL_URL="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["control"])' "$state")"
+    export API_URL CDN_URL TOPOLOGY_CONTROL_URL TOPOLOGY_PID
+}

@@ -2,8 +2,9 @@
 //! requests (so warm Lambda invocations reuse clients and keys).
 
 use std::sync::Arc;
-
 use std::time::Duration;
+
+use aws_config::SdkConfig;
 
 use crate::adapters::{
     analytics::{EventBridgeAnalytics, LogAnalytics},
@@ -35,19 +36,13 @@ pub struct Adapters {
     pub events: Arc<dyn EventSink>,
     /// The publish-job queue, where this process forwards changes to it.
     pub queue: Option<Arc<dyn PublishQueue>>,
-    /// Keys that signed tokens before a rotation and stay in the JWKS until those expired.
-    pub retired_keys: Vec<RetiredKey>,
+    /// Keys that signed tokens before a rotation and stay in the JWKS until those expired. Only
+    /// their [`Signer::identity`] is used (never to sign), read when the JWKS is first served.
+    pub retired_keys: Vec<Arc<dyn Signer>>,
     /// The mDoc API's storage, its tenants' credentials and its analytic events.
     pub mdocs: Arc<dyn MdocStore>,
     pub tenants: Arc<dyn TenantStore>,
     pub analytics: Arc<dyn Analytics>,
-}
-
-/// A public key the service no longer signs with but still publishes.
-#[derive(Clone, Debug)]
-pub struct RetiredKey {
-    pub kid: String,
-    pub public_key: p256::PublicKey,
 }
 
 pub struct App {
@@ -56,7 +51,8 @@ pub struct App {
     pub issuer: IssuerService,
     pub publisher: Arc<Publisher>,
     pub queue: Option<Arc<dyn PublishQueue>>,
-    pub retired_keys: Vec<RetiredKey>,
+    /// See [`Adapters::retired_keys`].
+    pub retired_keys: Vec<Arc<dyn Signer>>,
     pub mdoc: MdocService,
     pub tenants: Arc<dyn TenantStore>,
     pub analytics: Arc<dyn Analytics>,
@@ -66,8 +62,6 @@ pub struct App {
 pub enum StartupError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    #[error("signing key: {0}")]
-    Signer(#[from] crate::ports::SignerError),
 }
 
 impl App {
@@ -76,25 +70,29 @@ impl App {
         Self::from_config(Config::from_env()?).await
     }
 
-    /// Wires the AWS adapters for `config`.
+    /// Wires the AWS adapters for `config`, with the SDK configured from the environment.
     pub async fn from_config(config: Config) -> Result<Arc<App>, StartupError> {
-        let sdk = aws::load_config().await;
-        let kms = aws_sdk_kms::Client::new(&sdk);
-        let signer = KmsSigner::new(kms.clone(), config.signing_key_id.clone()).await?;
-        let mut retired_keys = Vec::new();
-        for key_id in &config.retired_signing_key_ids {
-            let retired = KmsSigner::new(kms.clone(), key_id.clone()).await?;
-            retired_keys.push(RetiredKey {
-                kid: retired.kid().to_string(),
-                public_key: *retired.public_key(),
-            });
-        }
+        Ok(Self::from_sdk(config, &aws::load_config().await))
+    }
+
+    /// Wires the AWS adapters for `config` on `sdk`. Makes no AWS call (it is not even async):
+    /// clients connect on their first request and the signing keys are read on first use, so a
+    /// cold start pays no round trip and a function whose role may not read the key still starts
+    /// and answers what does not need it.
+    pub fn from_sdk(config: Config, sdk: &SdkConfig) -> Arc<App> {
+        let kms = aws_sdk_kms::Client::new(sdk);
+        let signer = KmsSigner::lazy(kms.clone(), config.signing_key_id.clone());
+        let retired_keys = config
+            .retired_signing_key_ids
+            .iter()
+            .map(|key_id| Arc::new(KmsSigner::lazy(kms.clone(), key_id.clone())) as Arc<dyn Signer>)
+            .collect();
         let store = Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
+            aws_sdk_dynamodb::Client::new(sdk),
             config.tables.clone(),
         ));
         let analytics: Arc<dyn Analytics> = match &config.analytics_bus {
-            Some(bus) => Arc::new(EventBridgeAnalytics::new(&sdk, bus)),
+            Some(bus) => Arc::new(EventBridgeAnalytics::new(sdk, bus)),
             None => Arc::new(LogAnalytics),
         };
         let adapters = Adapters {
@@ -104,7 +102,7 @@ impl App {
             mdocs: store.clone(),
             tenants: store,
             analytics,
-            objects: Arc::new(S3Objects::new(&sdk, config.tokens_bucket.clone())),
+            objects: Arc::new(S3Objects::new(sdk, config.tokens_bucket.clone())),
             jwks: Arc::new(HttpJwks::new(
                 config.issuer_jwks_timeout,
                 config.allow_http_loopback_jwks,
@@ -113,10 +111,10 @@ impl App {
             queue: config
                 .publish_queue_url
                 .as_ref()
-                .map(|url| Arc::new(SqsQueue::new(&sdk, url)) as Arc<dyn PublishQueue>),
+                .map(|url| Arc::new(SqsQueue::new(sdk, url)) as Arc<dyn PublishQueue>),
             retired_keys,
         };
-        Ok(Arc::new(App::new(config, adapters)))
+        Arc::new(App::new(config, adapters))
     }
 
     /// Wires the given adapters (tests use the same constructor with their own parts).
@@ -129,16 +127,24 @@ impl App {
             ttl: config.token_ttl,
             validity: config.token_validity,
         });
+        // New lists are published through the queue (a job of sequence 0), never by the
+        // allocating request: only the publisher and the re-signer sign.
         let mdoc = MdocService::new(
             a.mdocs,
             a.store.clone(),
             publisher.clone(),
+            a.queue.clone(),
             config.public_base_url.clone(),
             config.mdoc_list_size,
         );
         let issuer = IssuerService {
             jwks: JwksCache::new(a.jwks, config.issuer_jwks_ttl, Duration::from_secs(10)),
-            allocator: Allocator::new(a.store.clone(), config.list_pool.clone(), Some(publisher.clone())),
+            allocator: Allocator::new(
+                a.store.clone(),
+                config.list_pool.clone(),
+                Some(publisher.default_lifetime()),
+                a.queue.clone(),
+            ),
             store: a.store,
             events: a.events,
             base_url: config.public_base_url.clone(),
@@ -164,5 +170,91 @@ impl App {
             lists: self.publisher.lists.clone(),
             queue: self.queue.clone()?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use serde_json::{Value, json};
+    use tower::Service;
+
+    use super::*;
+    use crate::adapters::dynamo::Tables;
+    use crate::ports::SignerError;
+
+    /// A function's configuration, everything set (queue, analytics bus, a retired key).
+    fn config() -> Config {
+        let table = |name: &str| format!("statuslist-{name}");
+        Config {
+            signing_key_id: "alias/statuslist-signing".into(),
+            public_base_url: "https://status.example".into(),
+            max_body_bytes: 16 * 1024,
+            jwks_max_age: Duration::from_secs(3600),
+            tables: Tables {
+                clients: table("clients"),
+                lists: table("lists"),
+                entries: table("entries"),
+                idempotency: table("idempotency"),
+                statuses: table("statuses"),
+                tenants: table("tenants"),
+                configurations: table("configurations"),
+                mdocs: table("mdocs"),
+            },
+            allow_http_loopback_jwks: false,
+            issuer_jwks_ttl: Duration::from_secs(300),
+            issuer_jwks_timeout: Duration::from_millis(3000),
+            list_pool: crate::issuer::GOVUK_POOL.into(),
+            tokens_bucket: "statuslist-tokens".into(),
+            token_ttl: crate::publisher::DEFAULT_TTL,
+            token_validity: crate::publisher::DEFAULT_VALIDITY,
+            retired_signing_key_ids: vec!["alias/statuslist-retired".into()],
+            publish_queue_url: Some("http://127.0.0.1:1/000000000000/publish.fifo".into()),
+            analytics_bus: Some("statuslist-analytics".into()),
+            mdoc_list_size: 1024,
+        }
+    }
+
+    async fn call(app: &Arc<App>, function: &str, request: Request<Body>) -> (StatusCode, Value) {
+        let mut router = crate::http::router(app.clone(), Some(function));
+        let response = router.call(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    /// Building the app makes no AWS call: with every service unreachable it still builds (it is
+    /// not even async), the key is read only when needed, and that is when KMS being unreachable
+    /// shows, as `Unavailable`.
+    #[tokio::test]
+    async fn a_function_starts_with_aws_unreachable_and_reads_the_key_on_first_use() {
+        let sdk = aws::test_config(aws::UNREACHABLE).await;
+        let app = App::from_sdk(config(), &sdk);
+
+        assert!(matches!(app.signer.identity().await, Err(SignerError::Unavailable(_))));
+        assert_eq!(app.retired_keys.len(), 1);
+        assert!(matches!(
+            app.retired_keys[0].identity().await,
+            Err(SignerError::Unavailable(_))
+        ));
+
+        // A request that needs no key is answered (here refused before any storage call).
+        let issue = Request::post("/issue")
+            .header("content-type", "application/jwt")
+            .body(Body::from("not-a-jwt"))
+            .unwrap();
+        let (status, body) = call(&app, "issue", issue).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+        // The JWKS needs the key: 503 in the GOV.UK body while KMS cannot be reached.
+        let jwks = Request::get("/.well-known/jwks.json").body(Body::empty()).unwrap();
+        assert_eq!(
+            call(&app, "jwks", jwks).await,
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "TEMPORARILY_UNAVAILABLE", "error_description": "Service is temporarily unavailable"})
+            )
+        );
     }
 }

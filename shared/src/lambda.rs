@@ -20,6 +20,12 @@ pub async fn serve_http(function: &'static str) -> Result<(), lambda_http::Error
     lambda_http::run(crate::http::router(app, Some(function))).await
 }
 
+/// Runs the catch-all function: no configuration and no AWS client, just the family's 404.
+pub async fn serve_not_found() -> Result<(), lambda_http::Error> {
+    init_tracing();
+    lambda_http::run(crate::http::not_found_router()).await
+}
+
 /// Runs the scheduled re-signer under the Lambda runtime (the EventBridge event is ignored: every
 /// invocation is a full pass).
 pub async fn serve_resigner() -> Result<(), lambda_runtime::Error> {

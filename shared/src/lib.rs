@@ -25,9 +25,11 @@ pub mod mdoc;
 pub mod pipeline;
 pub mod ports;
 pub mod publisher;
+#[cfg(test)]
+mod testing;
 
 pub use domain::keys::KeySet;
 pub use domain::status::{Bits, Status, StatusError};
 pub use domain::status_list::StatusList;
 pub use domain::token::{Expectations, StatusListToken, TokenError, TokenFormat, VerifiedToken};
-pub use ports::{Signature, Signer, SignerError};
+pub use ports::{KeyIdentity, Signature, Signer, SignerError};

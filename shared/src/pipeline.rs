@@ -16,6 +16,11 @@
 //!   A failed publish leaves the last good token in place; the job is retried with exponential
 //!   backoff (in-process first, then by the queue's visibility timeout), and after the queue's
 //!   `maxReceiveCount` it lands in the dead-letter queue, which raises an alarm.
+//! - **New lists** enter the same way: the allocator queues a job of sequence 0 when it creates
+//!   a list (so the request that allocated never signs). A list with no token has not published
+//!   sequence 0, so that job renders the empty list; a batch that put out a list's first token
+//!   then refreshes the distribution documents, once, so the list is named without waiting for
+//!   the re-signer (which also publishes any list left without a token).
 //!
 //! Nothing here knows AWS: the stream records and queue messages arrive as [`EntryChange`] and
 //! [`Delivery`] from the Lambda adapters (`lambda.rs`) or the local pollers.
@@ -84,7 +89,13 @@ impl Forwarder {
         }
         let mut jobs = Vec::with_capacity(lists.len());
         for list_id in lists {
-            let seq = self.lists.bump_change_seq(list_id).await?;
+            // A change to a list that does not exist has no token to publish. Skipping it matters:
+            // the stream retries a failing batch until it succeeds, so an error here would block
+            // every later change on the shard.
+            let Some(seq) = self.lists.bump_change_seq(list_id).await? else {
+                tracing::warn!(%list_id, "status change of an unknown list: nothing to publish");
+                continue;
+            };
             let job = PublishJob {
                 list_id: list_id.to_string(),
                 seq,
@@ -114,6 +125,10 @@ pub struct JobsReport {
     pub published: usize,
     /// Lists whose token was already at the job's sequence: nothing to do.
     pub already_published: usize,
+    /// Of the lists published, those that had no token before (new lists).
+    pub first_tokens: usize,
+    /// Whether the distribution documents were rewritten (after a first token).
+    pub distribution_refreshed: bool,
     /// Messages that failed (to be retried, or dead-lettered once they run out of receives).
     pub failed: Vec<String>,
 }
@@ -131,7 +146,9 @@ pub fn requeue_delay(receive_count: u32) -> Duration {
 /// Handles a batch of deliveries. Jobs are grouped by list: the highest sequence of each list is
 /// published once. A message that cannot be read is reported failed (it ends in the dead-letter
 /// queue); a list that fails after [`PUBLISH_ATTEMPTS`] fails all its messages, so their order
-/// in the FIFO group is kept.
+/// in the FIFO group is kept. If the batch put out any list's first token, the distribution
+/// documents are refreshed once at the end; a failure there fails no message (the tokens are
+/// out, and the re-signer refreshes the documents on its next pass).
 pub async fn run_jobs(
     publisher: &Publisher,
     queue: &dyn PublishQueue,
@@ -155,8 +172,11 @@ pub async fn run_jobs(
     }
     for (list_id, (seq, messages)) in by_list {
         match publish_with_retries(publisher, &list_id, seq, &now).await {
-            Ok(true) => report.published += 1,
-            Ok(false) => report.already_published += 1,
+            Ok(Published::Rendered { first }) => {
+                report.published += 1;
+                report.first_tokens += usize::from(first);
+            }
+            Ok(Published::Already) => report.already_published += 1,
             Err(e) => {
                 let receives = messages.iter().map(|d| d.receive_count).max().unwrap_or(1);
                 tracing::warn!(list_id, seq, receives, error = %e, "publish failed; the last good token stays");
@@ -169,22 +189,37 @@ pub async fn run_jobs(
             }
         }
     }
+    if report.first_tokens > 0 {
+        report.distribution_refreshed = refresh_distribution(publisher, &now).await;
+    }
     report
 }
 
-/// Publishes `list_id` unless sequence `seq` is already out. `Ok(true)` if it rendered.
+/// What publishing one list's jobs came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Published {
+    /// Rendered and written; `first` if the list had no token before.
+    Rendered { first: bool },
+    /// The token was already at the job's sequence.
+    Already,
+}
+
+/// Publishes `list_id` unless sequence `seq` is already out (a list with no token has not
+/// published any sequence, 0 included).
 async fn publish_with_retries(
     publisher: &Publisher,
     list_id: &str,
     seq: u64,
     now: &impl Fn() -> i64,
-) -> Result<bool, PublishError> {
+) -> Result<Published, PublishError> {
     let mut backoff = FIRST_BACKOFF;
     let mut attempt = 1;
     loop {
-        let result = match publisher.published_at_least(list_id, seq).await {
-            Ok(true) => return Ok(false),
-            Ok(false) => publisher.publish(list_id, now()).await.map(|_| true),
+        let result = match publisher.published_seq(list_id).await {
+            Ok(Some(at)) if at >= seq => return Ok(Published::Already),
+            Ok(current) => publisher.publish(list_id, now()).await.map(|_| Published::Rendered {
+                first: current.is_none(),
+            }),
             Err(e) => Err(e),
         };
         match result {
@@ -199,6 +234,26 @@ async fn publish_with_retries(
             }
         }
     }
+}
+
+/// Rewrites the distribution documents, with the same in-process retries as a publish. `false`
+/// if they could not be written.
+async fn refresh_distribution(publisher: &Publisher, now: &impl Fn() -> i64) -> bool {
+    let mut backoff = FIRST_BACKOFF;
+    for attempt in 1..=PUBLISH_ATTEMPTS {
+        match publisher.publish_aggregation(now()).await {
+            Ok(_) => return true,
+            Err(e) if attempt == PUBLISH_ATTEMPTS => {
+                tracing::warn!(error = %e, "distribution documents not refreshed; the re-signer will");
+            }
+            Err(e) => {
+                tracing::info!(attempt, error = %e, "distribution documents not refreshed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff *= 4;
+            }
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -235,6 +290,151 @@ mod tests {
         assert!(serde_json::from_str::<PublishJob>(r#"{"listId":"ABC"}"#).is_err());
         assert!(serde_json::from_str::<PublishJob>(r#"{"listId":"A","seq":1,"x":1}"#).is_err());
         assert_eq!(job.dedup_id(), "ABC-7");
+    }
+
+    mod publishing {
+        use std::sync::Arc;
+
+        use super::super::*;
+        use crate::publisher::{AGGREGATION_KEY, Aggregation, object_key};
+        use crate::testing::{MemLists, MemObjects, MemQueue, publisher};
+
+        const NOW: i64 = 1_000_000;
+
+        fn job(list_id: &str, seq: u64) -> Delivery {
+            Delivery {
+                message_id: format!("{list_id}-{seq}"),
+                receipt: format!("r-{list_id}-{seq}"),
+                body: serde_json::to_string(&PublishJob {
+                    list_id: list_id.into(),
+                    seq,
+                })
+                .unwrap(),
+                receive_count: 1,
+            }
+        }
+
+        fn distribution(objects: &MemObjects) -> Vec<String> {
+            let body = objects.body(AGGREGATION_KEY).expect("the distribution document");
+            serde_json::from_slice::<Aggregation>(&body).unwrap().status_lists
+        }
+
+        #[tokio::test]
+        async fn a_change_to_an_unknown_list_is_skipped_not_failed() {
+            // The stream retries a failed batch until it succeeds: one record of a list that does
+            // not exist must not block every later change.
+            let lists = Arc::new(MemLists::default());
+            lists.add_list("AAAAAAAAAAAA");
+            let queue = Arc::new(MemQueue::default());
+            let forwarder = Forwarder {
+                lists: lists.clone(),
+                queue: queue.clone(),
+            };
+            let change = |list: &str| EntryChange {
+                list_id: list.into(),
+                old_status: Some(0),
+                new_status: Some(1),
+            };
+            let jobs = forwarder
+                .forward(&[change("NO-SUCH-LIST"), change("AAAAAAAAAAAA")])
+                .await
+                .unwrap();
+            assert_eq!(
+                jobs,
+                vec![PublishJob {
+                    list_id: "AAAAAAAAAAAA".into(),
+                    seq: 1
+                }]
+            );
+            assert_eq!(*queue.jobs.lock().unwrap(), jobs);
+        }
+
+        #[tokio::test]
+        async fn a_new_lists_first_job_publishes_it_and_the_distribution_names_it() {
+            let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+            lists.add_list("AAAAAAAAAAAA");
+            lists.add_list("BBBBBBBBBBBB");
+            let p = publisher(lists.clone(), objects.clone());
+            let queue = MemQueue::default();
+            // No token yet: sequence 0 is not published, so the job renders the empty list.
+            assert!(!p.published_at_least("AAAAAAAAAAAA", 0).await.unwrap());
+            let batch = [job("AAAAAAAAAAAA", 0), job("BBBBBBBBBBBB", 0)];
+            let report = run_jobs(&p, &queue, &batch, || NOW).await;
+            assert_eq!((report.published, report.first_tokens), (2, 2), "{report:?}");
+            assert!(report.distribution_refreshed && report.failed.is_empty(), "{report:?}");
+            for id in ["AAAAAAAAAAAA", "BBBBBBBBBBBB"] {
+                assert!(objects.body(&object_key(id, crate::TokenFormat::Jwt)).is_some());
+                assert!(p.published_at_least(id, 0).await.unwrap());
+                assert_eq!(lists.published_exp(id), NOW + 3600);
+            }
+            // Both named, in one write for the batch.
+            assert_eq!(
+                distribution(&objects),
+                [
+                    "https://status.example/t/AAAAAAAAAAAA",
+                    "https://status.example/t/BBBBBBBBBBBB"
+                ]
+            );
+            assert_eq!(objects.writes(AGGREGATION_KEY), 1);
+
+            // Delivered again: nothing to render, nothing to refresh.
+            let again = run_jobs(&p, &queue, &batch, || NOW).await;
+            assert_eq!(
+                (again.published, again.already_published, again.first_tokens),
+                (0, 2, 0)
+            );
+            assert!(!again.distribution_refreshed);
+            assert_eq!(objects.writes(AGGREGATION_KEY), 1);
+            assert_eq!(objects.writes(&object_key("AAAAAAAAAAAA", crate::TokenFormat::Cwt)), 1);
+        }
+
+        #[tokio::test]
+        async fn lists_the_allocator_creates_are_published_by_their_queued_jobs() {
+            use crate::issuer::allocator::{Allocator, OPEN_LISTS};
+            let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+            let queue = Arc::new(MemQueue::default());
+            let allocator = Allocator::new(lists.clone(), "govuk", None, Some(queue.clone()));
+            allocator.open_lists(NOW).await.unwrap();
+            // Nothing is signed or written by the allocation itself.
+            assert!(objects.body(AGGREGATION_KEY).is_none());
+            let p = publisher(lists.clone(), objects.clone());
+            let report = run_jobs(&p, queue.as_ref(), &queue.deliveries(), || NOW).await;
+            assert_eq!((report.published, report.first_tokens), (OPEN_LISTS, OPEN_LISTS));
+            assert!(report.distribution_refreshed);
+            assert_eq!(distribution(&objects).len(), OPEN_LISTS);
+            assert_eq!(objects.writes(AGGREGATION_KEY), 1);
+        }
+
+        #[tokio::test]
+        async fn a_change_to_a_published_list_leaves_the_distribution_alone() {
+            let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+            lists.add_list("AAAAAAAAAAAA");
+            let p = publisher(lists.clone(), objects.clone());
+            let queue = MemQueue::default();
+            run_jobs(&p, &queue, &[job("AAAAAAAAAAAA", 0)], || NOW).await;
+            let seq = lists.set_status("AAAAAAAAAAAA", 7, 1);
+            // The creation's job and the change's, in one batch (the creation's arrived late).
+            let batch = [job("AAAAAAAAAAAA", 0), job("AAAAAAAAAAAA", seq)];
+            let report = run_jobs(&p, &queue, &batch, || NOW + 1).await;
+            assert_eq!((report.published, report.first_tokens), (1, 0), "{report:?}");
+            assert!(!report.distribution_refreshed);
+            assert_eq!(objects.writes(AGGREGATION_KEY), 1);
+            assert!(p.published_at_least("AAAAAAAAAAAA", seq).await.unwrap());
+        }
+
+        #[tokio::test]
+        async fn a_change_queued_before_the_first_token_publishes_it_with_the_change() {
+            let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+            lists.add_list("AAAAAAAAAAAA");
+            let p = publisher(lists.clone(), objects.clone());
+            let seq = lists.set_status("AAAAAAAAAAAA", 7, 1);
+            let batch = [job("AAAAAAAAAAAA", 0), job("AAAAAAAAAAAA", seq)];
+            let report = run_jobs(&p, &MemQueue::default(), &batch, || NOW).await;
+            assert_eq!((report.published, report.first_tokens), (1, 1), "{report:?}");
+            assert!(report.distribution_refreshed);
+            assert_eq!(distribution(&objects), ["https://status.example/t/AAAAAAAAAAAA"]);
+            assert!(p.published_at_least("AAAAAAAAAAAA", seq).await.unwrap());
+        }
     }
 
     #[test]

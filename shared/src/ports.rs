@@ -23,12 +23,32 @@ pub enum SignerError {
     Key(String),
 }
 
-/// Signs with one P-256 key. The `kid` and public key are known before signing, because the
-/// JWT header that carries the `kid` is itself part of what is signed.
+/// Who a signing key is: its `kid` (the RFC 7638 thumbprint unless configured otherwise) and its
+/// public half, as JWT and CWT headers and our JWKS name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyIdentity {
+    pub kid: String,
+    pub public_key: PublicKey,
+}
+
+impl KeyIdentity {
+    /// The identity of `public_key` under its RFC 7638 thumbprint.
+    pub fn of(public_key: PublicKey) -> Self {
+        KeyIdentity {
+            kid: crate::domain::keys::thumbprint(&public_key),
+            public_key,
+        }
+    }
+}
+
+/// Signs with one P-256 key. The `kid` is needed before signing, because the JWT header that
+/// carries it is itself part of what is signed.
 #[async_trait]
 pub trait Signer: Send + Sync {
-    fn kid(&self) -> &str;
-    fn public_key(&self) -> &PublicKey;
+    /// The key's identity. An adapter may fetch it on first use (KMS: GetPublicKey) and cache it,
+    /// so building a signer never touches the network; a failed fetch is retried on the next
+    /// call.
+    async fn identity(&self) -> Result<&KeyIdentity, SignerError>;
     /// ECDSA P-256 over SHA-256 of `message`.
     async fn sign(&self, message: &[u8]) -> Result<Signature, SignerError>;
 }
@@ -255,8 +275,9 @@ pub trait ListSource: Send + Sync {
     async fn list_state(&self, list_id: &str) -> Result<Option<ListState>, StoreError>;
     /// Every entry of the list whose status is not VALID, as (idx, status), read consistently.
     async fn non_valid_entries(&self, list_id: &str) -> Result<Vec<(u64, u8)>, StoreError>;
-    /// Records a status change in the list; returns the new change sequence.
-    async fn bump_change_seq(&self, list_id: &str) -> Result<u64, StoreError>;
+    /// Records a status change in the list; returns the new change sequence, or `None` when no
+    /// such list exists (a status item of an unknown list: nothing to publish).
+    async fn bump_change_seq(&self, list_id: &str) -> Result<Option<u64>, StoreError>;
     /// Records that the list's token valid until `exp` is published (never moves back).
     async fn record_published(&self, list_id: &str, exp: i64) -> Result<(), StoreError>;
     /// Every list, open or retired (all stay published), with its publishing summary.
@@ -319,7 +340,7 @@ pub enum Precondition {
     Absent,
     /// Only if the current object has this ETag.
     Matches(String),
-    /// Unconditionally (objects with a single writer, e.g. the distribution list).
+    /// Unconditionally (an object with a single writer).
     None,
 }
 

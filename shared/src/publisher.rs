@@ -150,13 +150,20 @@ impl Publisher {
         Ok(seq)
     }
 
-    /// Whether the token of `list_id` published from sequence `seq` or later is in place
-    /// (both formats: the CWT is written last).
+    /// The sequence of the token of `list_id` in place (both formats: the CWT is written last);
+    /// `None` if the list has no token yet.
+    pub async fn published_seq(&self, list_id: &str) -> Result<Option<u64>, PublishError> {
+        Ok(self
+            .objects
+            .head(&object_key(list_id, TokenFormat::Cwt))
+            .await?
+            .map(|meta| meta.seq))
+    }
+
+    /// Whether the token of `list_id` published from sequence `seq` or later is in place. A list
+    /// with no token has published nothing, not even sequence 0.
     pub async fn published_at_least(&self, list_id: &str, seq: u64) -> Result<bool, PublishError> {
-        Ok(matches!(
-            self.objects.head(&object_key(list_id, TokenFormat::Cwt)).await?,
-            Some(meta) if meta.seq >= seq
-        ))
+        Ok(self.published_seq(list_id).await?.is_some_and(|at| at >= seq))
     }
 
     /// Compare-and-swap write: proceeds only while the stored token is from an older sequence
@@ -204,28 +211,51 @@ impl Publisher {
 
     /// Writes both distribution documents to the object store, for the CDN. Returns how many
     /// lists they name.
+    ///
+    /// Several writers refresh them at once (the re-signer, and publishers that have just put out
+    /// a new list's first token), so each write is a compare-and-swap: the document's ETag is read
+    /// before the lists, and the write goes through only if the document is still that one.
+    /// Hence the last write was computed from lists read after every earlier write, and a slower
+    /// writer's older read never drops a list a faster one added.
     pub async fn publish_aggregation(&self, now: i64) -> Result<usize, PublishError> {
-        // One read of the lists serves both documents.
-        let lists = self.lists.published_lists().await?;
-        let mut named = 0;
-        for (kind, key) in [
+        let cache = format!("public, max-age={AGGREGATION_MAX_AGE}");
+        let write = ObjectWrite {
+            content_type: "application/json",
+            cache_control: &cache,
+            seq: 0,
+            iat: now,
+            exp: 0,
+        };
+        let mut pending = vec![
             (ListKind::GovUk, AGGREGATION_KEY),
             (ListKind::Mdoc, MDOC_AGGREGATION_KEY),
-        ] {
-            let doc = self.aggregation_of(&lists, now, kind);
-            let body = serde_json::to_vec(&doc).map_err(|e| PublishError::Corrupt(key.into(), e.to_string()))?;
-            let cache = format!("public, max-age={AGGREGATION_MAX_AGE}");
-            let write = ObjectWrite {
-                content_type: "application/json",
-                cache_control: &cache,
-                seq: 0,
-                iat: now,
-                exp: 0,
-            };
-            self.objects.put(key, body, &write, Precondition::None).await?;
-            named += doc.status_lists.len();
+        ];
+        let mut named = 0;
+        for _ in 0..8 {
+            let mut preconditions = Vec::with_capacity(pending.len());
+            for (_, key) in &pending {
+                preconditions.push(match self.objects.head(key).await? {
+                    None => Precondition::Absent,
+                    Some(current) => Precondition::Matches(current.etag),
+                });
+            }
+            // One read of the lists serves both documents.
+            let lists = self.lists.published_lists().await?;
+            let mut conflicts = Vec::new();
+            for ((kind, key), precondition) in pending.into_iter().zip(preconditions) {
+                let doc = self.aggregation_of(&lists, now, kind);
+                let body = serde_json::to_vec(&doc).map_err(|e| PublishError::Corrupt(key.into(), e.to_string()))?;
+                match self.objects.put(key, body, &write, precondition).await? {
+                    PutOutcome::Written => named += doc.status_lists.len(),
+                    PutOutcome::Conflict => conflicts.push((kind, key)), // another writer won: read again
+                }
+            }
+            if conflicts.is_empty() {
+                return Ok(named);
+            }
+            pending = conflicts;
         }
-        Ok(named)
+        Err(ObjectError::Other("distribution documents: too many concurrent writers".into()).into())
     }
 
     /// The token of `list_id` in `format` that was valid at `time` (`iat <= time <= exp`), from
@@ -272,8 +302,10 @@ pub struct ResignReport {
 
 impl Publisher {
     /// Re-publishes every list whose token is missing or has less than one of its `ttl`s left,
-    /// even if nothing changed, so a token cached for its full ttl is never expired. Run on a
-    /// schedule more often than `validity - ttl`. Ends by refreshing the distribution document.
+    /// even if nothing changed, so a token cached for its full ttl is never expired. A list never
+    /// published (its first publish job was lost or has not run) has no `publishedExp` and is
+    /// published here. Run on a schedule more often than `validity - ttl`. Ends by refreshing the
+    /// distribution documents.
     pub async fn resign_due(&self, now: i64) -> Result<ResignReport, PublishError> {
         let mut report = ResignReport::default();
         for list in self.lists.published_lists().await? {
@@ -296,5 +328,64 @@ impl Publisher {
             report.failed += 1;
         }
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::testing::{MemLists, MemObjects, publisher};
+
+    const NOW: i64 = 1_000_000;
+
+    fn named(objects: &MemObjects, key: &str) -> Vec<String> {
+        serde_json::from_slice::<Aggregation>(&objects.body(key).expect("a document"))
+            .unwrap()
+            .status_lists
+    }
+
+    #[tokio::test]
+    async fn the_re_signer_publishes_a_list_that_was_never_published() {
+        let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+        lists.add_list("AAAAAAAAAAAA"); // its first publish job was lost
+        let p = publisher(lists.clone(), objects.clone());
+        let report = p.resign_due(NOW).await.unwrap();
+        assert_eq!((report.checked, report.republished, report.failed), (1, 1, 0));
+        assert!(p.published_at_least("AAAAAAAAAAAA", 0).await.unwrap());
+        assert_eq!(lists.published_exp("AAAAAAAAAAAA"), NOW + 3600);
+        assert_eq!(
+            named(&objects, AGGREGATION_KEY),
+            ["https://status.example/t/AAAAAAAAAAAA"]
+        );
+        assert_eq!(named(&objects, MDOC_AGGREGATION_KEY), Vec::<String>::new());
+        // Fresh now: the next pass leaves it alone.
+        let report = p.resign_due(NOW + 1).await.unwrap();
+        assert_eq!((report.checked, report.republished), (1, 0));
+    }
+
+    #[tokio::test]
+    async fn a_distribution_writer_that_lost_a_race_reads_the_lists_again() {
+        let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+        lists.add_list("AAAAAAAAAAAA");
+        let p = publisher(lists.clone(), objects.clone());
+        p.publish("AAAAAAAAAAAA", NOW).await.unwrap();
+        p.publish_aggregation(NOW).await.unwrap();
+        // Another writer replaces the document between this writer's read and its write.
+        objects.interfere_once(AGGREGATION_KEY, br#"{"status_lists":[]}"#);
+        lists.add_list("BBBBBBBBBBBB");
+        p.publish("BBBBBBBBBBBB", NOW).await.unwrap();
+        assert_eq!(p.publish_aggregation(NOW).await.unwrap(), 2);
+        assert_eq!(
+            named(&objects, AGGREGATION_KEY),
+            [
+                "https://status.example/t/AAAAAAAAAAAA",
+                "https://status.example/t/BBBBBBBBBBBB"
+            ]
+        );
+        // First write, the interfering one, and the retry.
+        assert_eq!(objects.writes(AGGREGATION_KEY), 3);
+        assert_eq!(objects.writes(MDOC_AGGREGATION_KEY), 2);
     }
 }

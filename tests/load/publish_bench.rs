@@ -12,7 +12,6 @@ use std::time::Instant;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use integration_tests::{localstack, now, stack_env, tables};
-use p256::PublicKey;
 use rand::SeedableRng;
 use shared::adapters::{dynamo::DynamoStore, kms_signer::KmsSigner, s3_objects::S3Objects};
 use shared::ports::*;
@@ -31,11 +30,8 @@ struct Calls {
 struct CountingSigner(Arc<dyn Signer>, Arc<Calls>);
 #[async_trait]
 impl Signer for CountingSigner {
-    fn kid(&self) -> &str {
-        self.0.kid()
-    }
-    fn public_key(&self) -> &PublicKey {
-        self.0.public_key()
+    async fn identity(&self) -> Result<&KeyIdentity, SignerError> {
+        self.0.identity().await
     }
     async fn sign(&self, message: &[u8]) -> Result<Signature, SignerError> {
         self.1.kms_sign.fetch_add(1, Relaxed);
@@ -89,7 +85,7 @@ impl ListSource for CountingLists {
         self.1.ddb.fetch_add(1, Relaxed); // one Query call per 1 MB page: counted as one
         self.0.non_valid_entries(id).await
     }
-    async fn bump_change_seq(&self, id: &str) -> Result<u64, StoreError> {
+    async fn bump_change_seq(&self, id: &str) -> Result<Option<u64>, StoreError> {
         self.1.ddb.fetch_add(1, Relaxed);
         self.0.bump_change_seq(id).await
     }

@@ -19,3 +19,22 @@ pub fn config_loader() -> ConfigLoader {
 pub async fn load_config() -> SdkConfig {
     config_loader().load().await
 }
+
+/// An SDK config for unit tests: fixed region and credentials, no retries, every service at
+/// `endpoint` (nothing read from the environment overrides them).
+#[cfg(test)]
+pub(crate) async fn test_config(endpoint: &str) -> SdkConfig {
+    config_loader()
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("eu-west-2"))
+        .credentials_provider(aws_sdk_kms::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await
+}
+
+/// An endpoint nothing listens on: every call fails to connect.
+#[cfg(test)]
+pub(crate) const UNREACHABLE: &str = "http://127.0.0.1:1";

@@ -649,8 +649,12 @@ impl crate::ports::ListSource for DynamoStore {
         Ok(out)
     }
 
-    async fn bump_change_seq(&self, list_id: &str) -> Result<u64, StoreError> {
-        self.increment_list_counter(list_id, "changeSeq").await
+    async fn bump_change_seq(&self, list_id: &str) -> Result<Option<u64>, StoreError> {
+        match self.increment_list_counter(list_id, "changeSeq").await {
+            Ok(seq) => Ok(Some(seq)),
+            Err(StoreError::Other(e)) if e.starts_with("ConditionalCheckFailedException") => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn record_published(&self, list_id: &str, exp: i64) -> Result<(), StoreError> {

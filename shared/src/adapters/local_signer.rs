@@ -3,17 +3,16 @@
 
 use async_trait::async_trait;
 use p256::{
-    PublicKey, SecretKey,
+    SecretKey,
     ecdsa::{SigningKey, signature::Signer as _},
 };
 
 use crate::domain::keys;
-use crate::ports::{Signature, Signer, SignerError};
+use crate::ports::{KeyIdentity, Signature, Signer, SignerError};
 
 pub struct LocalSigner {
     key: SigningKey,
-    public: PublicKey,
-    kid: String,
+    identity: KeyIdentity,
 }
 
 impl LocalSigner {
@@ -25,12 +24,13 @@ impl LocalSigner {
     }
 
     pub fn from_secret(secret: SecretKey, kid: Option<String>) -> Self {
-        let public = secret.public_key();
-        let kid = kid.unwrap_or_else(|| keys::thumbprint(&public));
+        let mut identity = KeyIdentity::of(secret.public_key());
+        if let Some(kid) = kid {
+            identity.kid = kid;
+        }
         LocalSigner {
             key: SigningKey::from(secret),
-            public,
-            kid,
+            identity,
         }
     }
 
@@ -46,19 +46,16 @@ impl LocalSigner {
 
 #[async_trait]
 impl Signer for LocalSigner {
-    fn kid(&self) -> &str {
-        &self.kid
-    }
-
-    fn public_key(&self) -> &PublicKey {
-        &self.public
+    /// Known from the key itself: never fails.
+    async fn identity(&self) -> Result<&KeyIdentity, SignerError> {
+        Ok(&self.identity)
     }
 
     async fn sign(&self, message: &[u8]) -> Result<Signature, SignerError> {
         let sig: p256::ecdsa::Signature = self.key.sign(message);
         Ok(Signature {
             raw: sig.to_bytes().into(),
-            kid: self.kid.clone(),
+            kid: self.identity.kid.clone(),
         })
     }
 }

@@ -1,7 +1,7 @@
 //! `GET /status-lists`: the issuer API's distribution (aggregation) document `{"status_lists": [uris]}`
 //! (spec §9) that every token names in `aggregation_uri`. Lists whose token has expired (their
 //! key was withdrawn, or re-signing keeps failing) are left out. The same document is written to
-//! the bucket for the CDN by the re-signer and whenever a list is created.
+//! the bucket for the CDN by the re-signer and by the publisher after a list's first token.
 
 use std::sync::Arc;
 

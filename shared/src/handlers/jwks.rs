@@ -11,17 +11,24 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::App;
 use crate::domain::keys;
+use crate::http::ApiError;
 
-pub async fn get(State(app): State<Arc<App>>) -> Response {
+/// The keys are read on first use (KMS GetPublicKey), so this may be the request that reads them:
+/// 503 (GOV.UK body) while KMS is unavailable, 500 if a key is unusable.
+pub async fn get(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
     // The signing key first, then keys retired by a rotation (tokens they signed are still live).
-    let mut jwks = vec![keys::public_jwk(app.signer.public_key(), app.signer.kid())];
-    for retired in app.retired_keys.iter().filter(|k| k.kid != app.signer.kid()) {
-        jwks.push(keys::public_jwk(&retired.public_key, &retired.kid));
+    let signing = app.signer.identity().await?;
+    let mut jwks = vec![keys::public_jwk(&signing.public_key, &signing.kid)];
+    for retired in &app.retired_keys {
+        let retired = retired.identity().await?;
+        if retired.kid != signing.kid {
+            jwks.push(keys::public_jwk(&retired.public_key, &retired.kid));
+        }
     }
     let cache = format!("public, max-age={}", app.config.jwks_max_age.as_secs());
-    (
+    Ok((
         [(header::CACHE_CONTROL, cache)],
         Json(serde_json::json!({ "keys": jwks })),
     )
-        .into_response()
+        .into_response())
 }

@@ -119,6 +119,23 @@ impl From<crate::ports::ObjectError> for ApiError {
     }
 }
 
+/// A signing key's identity could not be read: 503 while the signing service is unavailable, else
+/// 500 (the key is unusable: a misconfiguration).
+impl From<crate::ports::SignerError> for ApiError {
+    fn from(e: crate::ports::SignerError) -> Self {
+        match e {
+            crate::ports::SignerError::Unavailable(detail) => {
+                tracing::warn!(%detail, "signing service unavailable");
+                ApiError::unavailable()
+            }
+            crate::ports::SignerError::Key(detail) => {
+                tracing::error!(%detail, "signing key unusable");
+                ApiError::internal("The signing key is unavailable")
+            }
+        }
+    }
+}
+
 impl From<crate::issuer::IssuerFailure> for ApiError {
     fn from(f: crate::issuer::IssuerFailure) -> Self {
         use crate::issuer::IssuerFailure::*;
@@ -186,6 +203,19 @@ mod tests {
         assert_eq!(
             body(ApiError::unavailable().in_family(Family::Mattr)).await.1["code"],
             "ServiceUnavailable"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_signing_key_is_503_while_kms_is_unavailable_else_500() {
+        use crate::ports::SignerError;
+        let (status, answer) = body(SignerError::Unavailable("connect refused".into()).into()).await;
+        assert_eq!((status, &answer["error"]), (503, &json!("TEMPORARILY_UNAVAILABLE")));
+        let (status, answer) = body(SignerError::Key("NotFoundException: no such key".into()).into()).await;
+        assert_eq!((status, &answer["error"]), (500, &json!("INTERNAL_SERVER_ERROR")));
+        assert!(
+            !answer.to_string().contains("NotFoundException"),
+            "no detail leaks: {answer}"
         );
     }
 }

@@ -210,6 +210,15 @@ async fn method_not_allowed(uri: axum::http::Uri) -> ApiError {
     .in_family(family_of(uri.path()))
 }
 
+/// The function behind API Gateway's catch-all routes (`/`, `/{proxy+}`, `/v2/{proxy+}`): paths no
+/// route declares. It is not in [`ROUTES`]: it has no route of its own.
+pub const CATCH_ALL_FUNCTION: &str = "not-found";
+
+/// The catch-all router: every request is an unknown endpoint, answered in its path's family.
+pub fn not_found_router() -> Router {
+    Router::new().fallback(no_such_endpoint)
+}
+
 /// The router for one function (its Lambda) or, with `None`, for all (the local server).
 pub fn router(app: Arc<App>, only: Option<&str>) -> Router {
     let mut router = Router::new();

@@ -5,6 +5,12 @@
 //! atomically per item; entries are never deleted (revocation and mDoc deletion keep the item),
 //! so a taken index stays taken forever; and list ids are created by conditional put too, so two
 //! lists never share an id. Collisions are retried with a new random draw.
+//!
+//! A new list is published by the publishing pipeline, not here: its creation queues a publish
+//! job of sequence 0, and the publisher signs and writes its empty token (and adds it to the
+//! distribution documents). So allocating never signs, and needs neither KMS Sign nor S3 writes.
+//! Until that job has run (the pipeline's latency) the list's URI answers 404; should the job not
+//! be queued, the re-signer's next pass publishes every list that has no token.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,7 +18,8 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use tokio::sync::Mutex;
 
-use crate::ports::{IssuerStore, Lifetime, ListOwner, ListRecord, StoreError};
+use crate::pipeline::PublishJob;
+use crate::ports::{IssuerStore, Lifetime, ListOwner, ListRecord, PublishQueue, StoreError};
 
 /// What the lists of one allocation pool look like.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,8 +47,9 @@ pub const MAX_ATTEMPTS: usize = 24;
 
 pub struct Allocator {
     store: Arc<dyn IssuerStore>,
-    /// Publishes each new list's empty token at creation, so its URI resolves from the start.
-    publisher: Option<Arc<crate::publisher::Publisher>>,
+    /// Where each new list's first publish is requested (a job of sequence 0). `None`: the
+    /// re-signer's next pass publishes new lists.
+    queue: Option<Arc<dyn PublishQueue>>,
     spec: ListSpec,
     cache: Mutex<Option<(Instant, Vec<ListRecord>)>>,
     cache_ttl: Duration,
@@ -67,31 +75,29 @@ pub fn list_uri(base_url: &str, list_id: &str) -> String {
 }
 
 impl Allocator {
-    /// The issuer API's pool: [`LIST_SIZE`] entries of [`LIST_BITS`] bits.
+    /// The issuer API's pool: [`LIST_SIZE`] entries of [`LIST_BITS`] bits, its lists created with
+    /// `lifetime` (`None`: the publisher's defaults at each publish).
     pub fn new(
         store: Arc<dyn IssuerStore>,
         pool: impl Into<String>,
-        publisher: Option<Arc<crate::publisher::Publisher>>,
+        lifetime: Option<Lifetime>,
+        queue: Option<Arc<dyn PublishQueue>>,
     ) -> Self {
         let spec = ListSpec {
             pool: pool.into(),
             bits: LIST_BITS,
             size: LIST_SIZE,
             owner: None,
-            lifetime: publisher.as_ref().map(|p| p.default_lifetime()),
+            lifetime,
             concurrent: OPEN_LISTS,
         };
-        Self::for_spec(store, spec, publisher)
+        Self::for_spec(store, spec, queue)
     }
 
-    pub fn for_spec(
-        store: Arc<dyn IssuerStore>,
-        spec: ListSpec,
-        publisher: Option<Arc<crate::publisher::Publisher>>,
-    ) -> Self {
+    pub fn for_spec(store: Arc<dyn IssuerStore>, spec: ListSpec, queue: Option<Arc<dyn PublishQueue>>) -> Self {
         Allocator {
             store,
-            publisher,
+            queue,
             spec,
             cache: Mutex::new(None),
             cache_ttl: Duration::from_secs(30),
@@ -125,19 +131,26 @@ impl Allocator {
             };
             if self.store.create_list(&list).await? {
                 tracing::info!(list_id = %list.list_id, pool = %self.spec.pool, "created status list");
-                // Its URI resolves from the start, and the distribution document names it.
-                if let Some(p) = &self.publisher {
-                    if let Err(e) = p.publish(&list.list_id, now).await {
-                        tracing::warn!(list_id = %list.list_id, error = %e, "new list not published yet");
-                    } else if let Err(e) = p.publish_aggregation(now).await {
-                        tracing::warn!(error = %e, "distribution document not refreshed");
-                    }
-                }
+                self.request_first_publish(&list.list_id).await;
                 lists.push(list);
             }
         }
         *cache = Some((Instant::now(), lists.clone()));
         Ok(lists)
+    }
+
+    /// Queues the publish of a new list's empty token (sequence 0: done once any token of the
+    /// list is out). A failure is logged, not returned: the list takes entries meanwhile, and
+    /// the re-signer publishes lists that have no token.
+    async fn request_first_publish(&self, list_id: &str) {
+        let Some(queue) = &self.queue else { return };
+        let job = PublishJob {
+            list_id: list_id.to_string(),
+            seq: 0,
+        };
+        if let Err(e) = queue.enqueue(&job).await {
+            tracing::warn!(list_id, error = %e, "first publish not queued; the re-signer will publish the list");
+        }
     }
 
     /// Forget the cached set (after a list was retired).
@@ -195,5 +208,49 @@ impl Allocator {
             // The entry is committed; a lost count only delays retirement.
             Err(e) => tracing::warn!(list_id = %list.list_id, error = %e, "allocation count not recorded"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{MemLists, MemQueue};
+
+    #[tokio::test]
+    async fn a_new_list_is_queued_for_its_first_publish() {
+        let (store, queue) = (Arc::new(MemLists::default()), Arc::new(MemQueue::default()));
+        let allocator = Allocator::new(store.clone(), "govuk", None, Some(queue.clone()));
+        let lists = allocator.open_lists(1_000).await.unwrap();
+        assert_eq!(lists.len(), OPEN_LISTS);
+        let mut queued: Vec<_> = queue.jobs.lock().unwrap().clone();
+        queued.sort_by(|a, b| a.list_id.cmp(&b.list_id));
+        let expected: Vec<_> = store
+            .list_ids()
+            .into_iter()
+            .map(|list_id| PublishJob { list_id, seq: 0 })
+            .collect();
+        assert_eq!(queued, expected);
+        // Open lists already exist: nothing more is queued.
+        allocator.invalidate().await;
+        allocator.open_lists(1_001).await.unwrap();
+        assert_eq!(queue.jobs.lock().unwrap().len(), OPEN_LISTS);
+    }
+
+    #[tokio::test]
+    async fn a_queue_outage_does_not_stop_allocation() {
+        let store = Arc::new(MemLists::default());
+        let queue = Arc::new(MemQueue {
+            unavailable: true,
+            ..Default::default()
+        });
+        let allocator = Allocator::new(store.clone(), "govuk", None, Some(queue));
+        let placed = allocator
+            .allocate(1_000, |list, idx| async move {
+                Ok::<_, StoreError>(Some((list.list_id, idx)))
+            })
+            .await
+            .unwrap();
+        assert!(placed.is_some());
+        assert_eq!(store.list_ids().len(), OPEN_LISTS);
     }
 }

@@ -23,7 +23,7 @@ use crate::http::ApiError;
 use crate::issuer::allocator::{Allocator, ListSpec};
 use crate::ports::{
     Configuration, ConfigurationDelete, Entry, IssuerStore, ListOwner, ListRecord, Mdoc, MdocStore, Placement,
-    StatusUpdate, StoreError,
+    PublishQueue, StatusUpdate, StoreError,
 };
 use crate::publisher::{Publisher, object_key};
 
@@ -41,7 +41,10 @@ pub struct Principal {
 pub struct MdocService {
     pub store: Arc<dyn MdocStore>,
     pub entries: Arc<dyn IssuerStore>,
+    /// Reads published tokens (the service never signs here: see `queue`).
     pub publisher: Arc<Publisher>,
+    /// Where a new list's first publish is queued (see [`crate::issuer::allocator`]).
+    pub queue: Option<Arc<dyn PublishQueue>>,
     pub base_url: String,
     pub list_size: u64,
     /// One allocator per configuration (its pool of lists), created on first use.
@@ -216,6 +219,7 @@ impl MdocService {
         store: Arc<dyn MdocStore>,
         entries: Arc<dyn IssuerStore>,
         publisher: Arc<Publisher>,
+        queue: Option<Arc<dyn PublishQueue>>,
         base_url: String,
         list_size: u64,
     ) -> Self {
@@ -223,6 +227,7 @@ impl MdocService {
             store,
             entries,
             publisher,
+            queue,
             base_url,
             list_size,
             allocators: Mutex::new(HashMap::new()),
@@ -341,11 +346,7 @@ impl MdocService {
                     // One open list per docType, as MATTR assigns them.
                     concurrent: 1,
                 };
-                Arc::new(Allocator::for_spec(
-                    self.entries.clone(),
-                    spec,
-                    Some(self.publisher.clone()),
-                ))
+                Arc::new(Allocator::for_spec(self.entries.clone(), spec, self.queue.clone()))
             })
             .clone()
     }
@@ -500,10 +501,12 @@ impl MdocService {
             .objects
             .get(&object_key(&list.list_id, TokenFormat::Cwt))
             .await?;
+        // The signing key's kid: read from KMS on first use (503 while it is unavailable).
+        let signing = self.publisher.signer.identity().await?;
         use base64::Engine;
         Ok(json!({
             "id": list.list_id,
-            "iacaId": self.publisher.signer.kid(),
+            "iacaId": signing.kid,
             "statusListConfigurationId": list.owner.as_ref().map(|o| o.configuration_id.clone()),
             "listSize": list.size,
             "uri": list.uri(&self.base_url),

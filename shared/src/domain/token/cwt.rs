@@ -75,7 +75,8 @@ pub async fn sign_compressed(
         .algorithm(iana::Algorithm::ES256)
         .value(HEADER_TYP, Value::Text(CWT_TYP.into()))
         .build();
-    let unprotected = HeaderBuilder::new().key_id(signer.kid().as_bytes().to_vec()).build();
+    let kid = &signer.identity().await?.kid;
+    let unprotected = HeaderBuilder::new().key_id(kid.as_bytes().to_vec()).build();
     let mut sign1 = CoseSign1Builder::new()
         .protected(protected)
         .unprotected(unprotected)

@@ -90,7 +90,8 @@ pub async fn sign_compressed(
     signer: &dyn Signer,
 ) -> Result<String, TokenError> {
     super::check_ttl(token.ttl)?;
-    let input = signing_input(token, signer.kid(), compressed);
+    let kid = &signer.identity().await?.kid;
+    let input = signing_input(token, kid, compressed);
     let signature = signer.sign(input.as_bytes()).await?;
     Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.raw)))
 }

@@ -1,0 +1,344 @@
+//! In-memory ports for the unit tests of allocation and publishing (no LocalStack): lists and
+//! entries, an object store with compare-and-swap writes, and a publish queue.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use crate::pipeline::{Delivery, PublishJob};
+use crate::ports::{
+    Claim, Client, Entry, IssuerStore, ListRecord, ListSource, ListState, ListSummary, ObjectError, ObjectMeta,
+    ObjectStore, ObjectVersion, ObjectWrite, Placement, Precondition, PublishQueue, PublishedObject, PutOutcome,
+    QueueError, Revocation, StatusUpdate, StoreError,
+};
+use crate::publisher::Publisher;
+
+/// One stored list: its record, change sequence and `publishedExp` (0: never published).
+#[derive(Clone, Debug)]
+struct StoredList {
+    list: ListRecord,
+    change_seq: u64,
+    published_exp: i64,
+}
+
+/// Lists and entries: the [`ListSource`] the publisher reads, and the list part of the
+/// [`IssuerStore`] the allocator uses.
+#[derive(Default)]
+pub struct MemLists {
+    lists: Mutex<BTreeMap<String, StoredList>>,
+    /// Non-VALID entries: (list, idx) -> status.
+    statuses: Mutex<BTreeMap<(String, u64), u8>>,
+}
+
+impl MemLists {
+    /// An open issuer-API list (default lifetimes), never published.
+    pub fn add_list(&self, list_id: &str) {
+        self.lists.lock().unwrap().insert(
+            list_id.to_string(),
+            StoredList {
+                list: ListRecord {
+                    list_id: list_id.to_string(),
+                    pool: "govuk".into(),
+                    bits: 2,
+                    size: 1000,
+                    open: true,
+                    created_at: 0,
+                    lifetime: None,
+                    owner: None,
+                },
+                change_seq: 0,
+                published_exp: 0,
+            },
+        );
+    }
+
+    /// A status change, as the forwarder records it: the entry, then the sequence.
+    pub fn set_status(&self, list_id: &str, idx: u64, status: u8) -> u64 {
+        self.statuses.lock().unwrap().insert((list_id.to_string(), idx), status);
+        let mut lists = self.lists.lock().unwrap();
+        let stored = lists.get_mut(list_id).expect("a known list");
+        stored.change_seq += 1;
+        stored.change_seq
+    }
+
+    pub fn published_exp(&self, list_id: &str) -> i64 {
+        self.lists.lock().unwrap()[list_id].published_exp
+    }
+
+    pub fn list_ids(&self) -> Vec<String> {
+        self.lists.lock().unwrap().keys().cloned().collect()
+    }
+}
+
+#[async_trait]
+impl ListSource for MemLists {
+    async fn list_state(&self, list_id: &str) -> Result<Option<ListState>, StoreError> {
+        Ok(self.lists.lock().unwrap().get(list_id).map(|s| ListState {
+            list: s.list.clone(),
+            change_seq: s.change_seq,
+        }))
+    }
+
+    async fn non_valid_entries(&self, list_id: &str) -> Result<Vec<(u64, u8)>, StoreError> {
+        Ok(self
+            .statuses
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|((l, _), s)| l == list_id && **s != 0)
+            .map(|((_, idx), s)| (*idx, *s))
+            .collect())
+    }
+
+    async fn bump_change_seq(&self, list_id: &str) -> Result<Option<u64>, StoreError> {
+        let mut lists = self.lists.lock().unwrap();
+        let Some(stored) = lists.get_mut(list_id) else {
+            return Ok(None);
+        };
+        stored.change_seq += 1;
+        Ok(Some(stored.change_seq))
+    }
+
+    async fn record_published(&self, list_id: &str, exp: i64) -> Result<(), StoreError> {
+        if let Some(stored) = self.lists.lock().unwrap().get_mut(list_id) {
+            stored.published_exp = stored.published_exp.max(exp);
+        }
+        Ok(())
+    }
+
+    async fn published_lists(&self) -> Result<Vec<ListSummary>, StoreError> {
+        Ok(self
+            .lists
+            .lock()
+            .unwrap()
+            .values()
+            .map(|s| ListSummary {
+                list_id: s.list.list_id.clone(),
+                published_exp: s.published_exp,
+                lifetime: s.list.lifetime,
+                tenant_id: s.list.owner.as_ref().map(|o| o.tenant_id.clone()),
+            })
+            .collect())
+    }
+}
+
+/// Only what the allocator uses; the rest is never called by these tests.
+#[async_trait]
+impl IssuerStore for MemLists {
+    async fn open_lists(&self, pool: &str) -> Result<Vec<ListRecord>, StoreError> {
+        Ok(self
+            .lists
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|s| s.list.pool == pool && s.list.open)
+            .map(|s| s.list.clone())
+            .collect())
+    }
+
+    async fn create_list(&self, list: &ListRecord) -> Result<bool, StoreError> {
+        let mut lists = self.lists.lock().unwrap();
+        if lists.contains_key(&list.list_id) {
+            return Ok(false);
+        }
+        let stored = StoredList {
+            list: list.clone(),
+            change_seq: 0,
+            published_exp: 0,
+        };
+        lists.insert(list.list_id.clone(), stored);
+        Ok(true)
+    }
+
+    async fn count_allocation(&self, _: &str) -> Result<u64, StoreError> {
+        Ok(1)
+    }
+
+    async fn close_list(&self, list_id: &str) -> Result<(), StoreError> {
+        if let Some(stored) = self.lists.lock().unwrap().get_mut(list_id) {
+            stored.list.open = false;
+        }
+        Ok(())
+    }
+
+    async fn client(&self, _: &str) -> Result<Option<Client>, StoreError> {
+        unimplemented!()
+    }
+    async fn put_client(&self, _: &Client) -> Result<(), StoreError> {
+        unimplemented!()
+    }
+    async fn delete_client(&self, _: &str) -> Result<bool, StoreError> {
+        unimplemented!()
+    }
+    async fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        unimplemented!()
+    }
+    async fn claim_idempotency(&self, _: &str, _: &str, _: i64, _: i64, _: i64) -> Result<Claim, StoreError> {
+        unimplemented!()
+    }
+    async fn release_idempotency(&self, _: &str, _: &str) -> Result<(), StoreError> {
+        unimplemented!()
+    }
+    async fn place_entry(&self, _: &Entry, _: &str, _: &str, _: &str) -> Result<Placement, StoreError> {
+        unimplemented!()
+    }
+    async fn entry(&self, _: &str, _: u64) -> Result<Option<Entry>, StoreError> {
+        unimplemented!()
+    }
+    async fn revoke(&self, _: &str, _: u64, _: &str, _: i64) -> Result<Revocation, StoreError> {
+        unimplemented!()
+    }
+    async fn set_status(&self, _: &str, _: u64, _: u8, _: i64) -> Result<StatusUpdate, StoreError> {
+        unimplemented!()
+    }
+}
+
+/// Objects with S3's conditional-write semantics (ETags change with every write).
+#[derive(Default)]
+pub struct MemObjects {
+    objects: Mutex<HashMap<String, PublishedObject>>,
+    etags: Mutex<u64>,
+    /// Writes that went through, per key.
+    writes: Mutex<HashMap<String, usize>>,
+    /// Keys where another writer gets in first: just before the next conditional put of such a
+    /// key, `body` is written unconditionally, so that put finds the object changed.
+    interfere: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+impl MemObjects {
+    pub fn body(&self, key: &str) -> Option<Vec<u8>> {
+        self.objects.lock().unwrap().get(key).map(|o| o.body.clone())
+    }
+
+    pub fn writes(&self, key: &str) -> usize {
+        self.writes.lock().unwrap().get(key).copied().unwrap_or(0)
+    }
+
+    pub fn interfere_once(&self, key: &str, body: &[u8]) {
+        self.interfere.lock().unwrap().insert(key.to_string(), body.to_vec());
+    }
+
+    fn store(&self, key: &str, body: Vec<u8>, write: &ObjectWrite<'_>) {
+        let etag = {
+            let mut n = self.etags.lock().unwrap();
+            *n += 1;
+            format!("\"{n}\"")
+        };
+        let object = PublishedObject {
+            body,
+            content_type: write.content_type.to_string(),
+            cache_control: Some(write.cache_control.to_string()),
+            meta: ObjectMeta {
+                etag,
+                seq: write.seq,
+                iat: write.iat,
+                exp: write.exp,
+            },
+        };
+        self.objects.lock().unwrap().insert(key.to_string(), object);
+        *self.writes.lock().unwrap().entry(key.to_string()).or_default() += 1;
+    }
+}
+
+#[async_trait]
+impl ObjectStore for MemObjects {
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, ObjectError> {
+        Ok(self.objects.lock().unwrap().get(key).map(|o| o.meta.clone()))
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<PublishedObject>, ObjectError> {
+        Ok(self.objects.lock().unwrap().get(key).cloned())
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        write: &ObjectWrite<'_>,
+        precondition: Precondition,
+    ) -> Result<PutOutcome, ObjectError> {
+        if precondition != Precondition::None {
+            let other = self.interfere.lock().unwrap().remove(key);
+            if let Some(other) = other {
+                self.store(key, other, write);
+            }
+        }
+        let current = self.objects.lock().unwrap().get(key).map(|o| o.meta.etag.clone());
+        let allowed = match (&precondition, &current) {
+            (Precondition::None, _) => true,
+            (Precondition::Absent, current) => current.is_none(),
+            (Precondition::Matches(etag), Some(current)) => etag == current,
+            (Precondition::Matches(_), None) => false,
+        };
+        if !allowed {
+            return Ok(PutOutcome::Conflict);
+        }
+        self.store(key, body, write);
+        Ok(PutOutcome::Written)
+    }
+
+    async fn versions(&self, _: &str) -> Result<Vec<ObjectVersion>, ObjectError> {
+        Ok(Vec::new())
+    }
+
+    async fn head_version(&self, _: &str, _: &str) -> Result<Option<ObjectMeta>, ObjectError> {
+        Ok(None)
+    }
+
+    async fn get_version(&self, _: &str, _: &str) -> Result<Option<PublishedObject>, ObjectError> {
+        Ok(None)
+    }
+}
+
+/// The publish queue: records what was queued, or refuses everything.
+#[derive(Default)]
+pub struct MemQueue {
+    pub jobs: Mutex<Vec<PublishJob>>,
+    pub unavailable: bool,
+}
+
+impl MemQueue {
+    /// The queued jobs as the consumer receives them.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.jobs
+            .lock()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, job)| Delivery {
+                message_id: format!("m-{i}"),
+                receipt: format!("r-{i}"),
+                body: serde_json::to_string(job).unwrap(),
+                receive_count: 1,
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl PublishQueue for MemQueue {
+    async fn enqueue(&self, job: &PublishJob) -> Result<(), QueueError> {
+        if self.unavailable {
+            return Err(QueueError::Unavailable("queue down".into()));
+        }
+        self.jobs.lock().unwrap().push(job.clone());
+        Ok(())
+    }
+
+    async fn retry_later(&self, _: &str, _: std::time::Duration) -> Result<(), QueueError> {
+        Ok(())
+    }
+}
+
+/// A publisher over in-memory lists and objects, signing with a fresh local key.
+pub fn publisher(lists: Arc<MemLists>, objects: Arc<MemObjects>) -> Publisher {
+    Publisher {
+        lists,
+        objects,
+        signer: Arc::new(crate::adapters::local_signer::LocalSigner::generate()),
+        base_url: "https://status.example".into(),
+        ttl: 600,
+        validity: 3600,
+    }
+}
