@@ -5,7 +5,7 @@ export CARGO_TERM_COLOR ?= never
 CARGO ?= cargo
 STATUSLIST := $(CARGO_TARGET_DIR)/debug/statuslist
 
-.PHONY: register-client tenant-token load mdoc-load revoke-latency bench-publish help test test-unit test-integration test-interop test-fuzz lint template-lint bench cli build run stop localstack-up localstack-down deps tools
+.PHONY: figures register-client tenant-token load mdoc-load revoke-latency bench-publish help test test-unit test-integration test-interop test-fuzz lint template-lint bench cli build run stop localstack-up localstack-down deps tools
 
 help:
 	@echo "make test            every test: lint, unit, CLI, LocalStack integration, independent verifiers"
@@ -22,6 +22,7 @@ help:
 	@echo "make revoke-latency  revoke -> visible in S3, p50/p99 over 200 revocations, against make run"
 	@echo "make mdoc-load       mDoc API: 2,000 registrations, 200 invalidations, time to visible, against make run"
 	@echo "make bench-publish   publisher time and AWS calls per list (100,000 and 1,048,576 entries) on LocalStack"
+	@echo "make figures         cold start and warm p50/p99 per function of the running make run"
 	@echo "make build           build every function for Lambda (cargo lambda, arm64) and report sizes"
 
 deps:
@@ -88,6 +89,10 @@ tenant-token:
 
 load:
 	./infra/load.sh
+
+# Cold starts and warm latencies of every function of the running `make run` topology.
+figures:
+	@.local/tools-venv/bin/python infra/topology/figures.py "$$(python3 -c 'import json; print(json.load(open(".local/topology-statuslist-local.json"))["control"])')"
 
 revoke-latency:
 	./infra/revoke-latency.sh

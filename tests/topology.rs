@@ -34,6 +34,10 @@ async fn fetch(url: &str, accept: Option<&str>) -> (u16, reqwest::header::Header
     (status, headers, response.bytes().await.unwrap().to_vec())
 }
 
+/// The tests here inject faults into functions every test uses: one at a time, so none meets
+/// another's fault.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Waits until the CDN serves `url`'s token (a new list's first token comes through the pipeline).
 async fn served(url: &str) -> Vec<u8> {
     eventually(PUBLISH_WAIT, &format!("{url} served by the CDN"), || async {
@@ -45,6 +49,7 @@ async fn served(url: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn the_issued_uri_is_served_by_the_cdn_and_cwts_arrive_as_bytes() {
+    let _serial = SERIAL.lock().await;
     let h = Harness::new().await;
     let (idx, uri) = h.issue_one().await;
     assert!(uri.starts_with(&format!("{}/t/", cdn_url())), "{uri}");
@@ -74,6 +79,7 @@ async fn the_issued_uri_is_served_by_the_cdn_and_cwts_arrive_as_bytes() {
 
 #[tokio::test]
 async fn unknown_paths_and_methods_answer_in_the_api_bodies() {
+    let _serial = SERIAL.lock().await;
     let http = reqwest::Client::new();
     let got = http.get(format!("{}/no/such/thing", base_url())).send().await.unwrap();
     assert_eq!(got.status(), 404);
@@ -101,6 +107,7 @@ async fn unknown_paths_and_methods_answer_in_the_api_bodies() {
 
 #[tokio::test]
 async fn mdoc_token_uris_are_served_by_the_cdn() {
+    let _serial = SERIAL.lock().await;
     let tenant = Tenant::new(shared::domain::tenant::Role::Admin).await;
     let doc_type = format!("org.example.cdn.{}", &jti()[..8]);
     tenant.configuration(&doc_type, 2).await;
@@ -120,6 +127,7 @@ async fn mdoc_token_uris_are_served_by_the_cdn() {
 /// (20): the mapping retries until the batch goes through, and the change reaches the token.
 #[tokio::test]
 async fn a_forwarder_failing_past_the_old_retry_limit_loses_no_revocation() {
+    let _serial = SERIAL.lock().await;
     let h = Harness::new().await;
     let (idx, uri) = h.issue_one().await;
     served(&uri).await;
@@ -157,6 +165,7 @@ async fn a_forwarder_failing_past_the_old_retry_limit_loses_no_revocation() {
 /// (10 s) waits 12 s on DynamoDB, and API Gateway answers its AUTHORIZER_FAILURE (500).
 #[tokio::test]
 async fn a_function_past_its_timeout_fails() {
+    let _serial = SERIAL.lock().await;
     let tenant = Tenant::new(shared::domain::tenant::Role::Admin).await;
     inject_delay("AuthorizerFunction", "dynamodb:GetItem", 1, 12_000).await;
     let started = std::time::Instant::now();
@@ -177,6 +186,7 @@ async fn a_function_past_its_timeout_fails() {
 /// with the same jti goes through instead of meeting a 409 for 30 s.
 #[tokio::test]
 async fn a_failed_issue_releases_its_claim() {
+    let _serial = SERIAL.lock().await;
     let h = Harness::new().await;
     let token = h.issue_token();
     // The entry's transaction is refused once (not retried by the SDK).

@@ -113,6 +113,14 @@ def _cors(headers):
             ("Access-Control-Allow-Headers", "*")]
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A client that went away (timed out, or closed early) is not the front's error.
+        import sys
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 def serve(cdn, host="127.0.0.1", port=0):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -137,9 +145,9 @@ def serve(cdn, host="127.0.0.1", port=0):
             if self.command != "HEAD":
                 self.wfile.write(data)
 
-        do_GET = do_HEAD = do_OPTIONS = do_POST = do_PUT = do_DELETE = do_PATCH = _any
+        do_GET = do_HEAD = do_OPTIONS = do_POST = do_PUT = do_DELETE = do_PATCH = do_TRACE = _any
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    server = _Server((host, port), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server

@@ -38,6 +38,14 @@ class _Invocation:
         self.payload = None
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A stopped process does not read its last answer.
+        import sys
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 class Instance:
     """One execution environment: a process of the function's binary and its Runtime API."""
 
@@ -50,7 +58,7 @@ class Instance:
         self.ready_at = None           # first `next`: init done
         self.first_answer_at = None    # first invocation answered: cold start as the caller sees it
         self.init_error = None
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _QuietServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         port = self.server.server_address[1]
