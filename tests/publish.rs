@@ -154,8 +154,16 @@ async fn revocations_reach_both_published_tokens() {
             assert_eq!(out.trim(), status.to_string(), "statuslist check {uri} {idx}");
             assert_eq!(code, if *status == Status::VALID { 0 } else { 1 });
         }
-        let (_, _, jwt) = statuses_and_token(&h, uri, TokenFormat::Jwt, indices).await;
-        let (_, _, cwt) = statuses_and_token(&h, uri, TokenFormat::Cwt, indices).await;
+        statuses_and_token(&h, uri, TokenFormat::Jwt, indices).await;
+        statuses_and_token(&h, uri, TokenFormat::Cwt, indices).await;
+        // The independent verifiers get the tokens as relying parties do: from the CDN.
+        let from_cdn = |url: String| async move {
+            let got = reqwest::get(&url).await.unwrap();
+            assert_eq!(got.status(), 200, "{url}");
+            got.bytes().await.unwrap().to_vec()
+        };
+        let jwt = from_cdn(uri.clone()).await;
+        let cwt = from_cdn(format!("{uri}.cwt")).await;
         let expect: HashMap<String, u8> = indices
             .iter()
             .zip(&expected)
