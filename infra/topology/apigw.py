@@ -11,10 +11,10 @@ import re
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from runtime import InvocationError
+from serving import Handler, serve_in_background
 
 ACCOUNT = "000000000000"
 PAYLOAD_LIMIT = 10 * 1024 * 1024   # API Gateway's request payload limit
@@ -345,43 +345,11 @@ class TokenBucket:
             return False
 
 
-class _Server(ThreadingHTTPServer):
-    def handle_error(self, request, client_address):
-        # A client that went away (timed out, or closed early) is not the front's error.
-        import sys
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            super().handle_error(request, client_address)
-
-
 def serve(api, host="127.0.0.1", port=0):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
-        def _any(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+    class Front(Handler):
+        def any_method(self):
             status, headers, data = api.handle(self.command, self.path, list(self.headers.items()),
-                                               body, self.client_address[0])
-            self.send_response(status)
-            items = headers.items() if isinstance(headers, dict) else headers
-            for k, v in items:
-                if k.lower() not in ("content-length", "transfer-encoding", "connection"):
-                    self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
+                                               self.body(), self.client_address[0])
+            self.reply(status, headers.items() if isinstance(headers, dict) else headers, data)
 
-        def __getattr__(self, name):
-            # Every method reaches the API's routing (an unknown one: the gateway's own answer).
-            if name.startswith("do_"):
-                return self._any
-            raise AttributeError(name)
-
-    server = _Server((host, port), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return serve_in_background(Front, host, port)

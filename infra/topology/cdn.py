@@ -9,10 +9,10 @@ request is a miss (as right after an invalidation), so tests see each publish.
 import json
 import subprocess
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
+
+from serving import Handler, serve_in_background
 
 HERE = Path(__file__).resolve().parent
 
@@ -113,41 +113,14 @@ def _cors(headers):
             ("Access-Control-Allow-Headers", "*")]
 
 
-class _Server(ThreadingHTTPServer):
-    def handle_error(self, request, client_address):
-        # A client that went away (timed out, or closed early) is not the front's error.
-        import sys
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            super().handle_error(request, client_address)
-
-
 def serve(cdn, host="127.0.0.1", port=0):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
-        def _any(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
+    class Front(Handler):
+        def any_method(self):
+            self.body()
             try:
                 status, headers, data = cdn.handle(self.command, self.path, list(self.headers.items()))
             except Exception as e:  # an origin failure: CloudFront's 502
                 status, headers, data = 502, [("Content-Type", "text/plain")], f"502 ERROR: {e}".encode()
-            self.send_response(status)
-            for k, v in headers:
-                self.send_header(k, v)
-            self.send_header("Date", time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime()))
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
+            self.reply(status, headers, data)
 
-        do_GET = do_HEAD = do_OPTIONS = do_POST = do_PUT = do_DELETE = do_PATCH = do_TRACE = _any
-
-    server = _Server((host, port), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return serve_in_background(Front, host, port)

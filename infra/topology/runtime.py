@@ -12,7 +12,9 @@ import subprocess
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from serving import serve_in_background
 
 PREFIX = "/2018-06-01/runtime"
 
@@ -38,14 +40,6 @@ class _Invocation:
         self.payload = None
 
 
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request, client_address):
-        # A stopped process does not read its last answer.
-        import sys
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            super().handle_error(request, client_address)
-
-
 class Instance:
     """One execution environment: a process of the function's binary and its Runtime API."""
 
@@ -58,9 +52,7 @@ class Instance:
         self.ready_at = None           # first `next`: init done
         self.first_answer_at = None    # first invocation answered: cold start as the caller sees it
         self.init_error = None
-        self.server = _QuietServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_in_background(self._handler())
         port = self.server.server_address[1]
         fn = pool.function
         env = {

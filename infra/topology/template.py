@@ -10,6 +10,7 @@ topology runs what the template says, not a copy of it.
 import copy
 import json
 import re
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,30 +39,9 @@ AWS_MANAGED = {
 }
 
 
-class CfnLoader(__import__("yaml").SafeLoader):
-    pass
-
-
-def _tag(name):
-    def construct(loader, node):
-        import yaml
-        if isinstance(node, yaml.ScalarNode):
-            value = loader.construct_scalar(node)
-            if name == "Fn::GetAtt":
-                value = value.split(".", 1)
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        else:
-            value = loader.construct_mapping(node, deep=True)
-        return {name: value}
-    return construct
-
-
-for _short in ["Ref", "Condition"]:
-    CfnLoader.add_constructor(f"!{_short}", _tag(_short))
-for _short in ["GetAtt", "Sub", "If", "Not", "Equals", "And", "Or", "Join", "Select", "Split",
-               "FindInMap", "GetAZs", "ImportValue", "Base64", "Cidr"]:
-    CfnLoader.add_constructor(f"!{_short}", _tag(f"Fn::{_short}"))
+# The one YAML reader of the template's short-form intrinsics (!Ref, !GetAtt, ...).
+sys.path.insert(0, str(ROOT / "infra" / "stack"))
+from dataplane import CfnLoader  # noqa: E402
 
 
 def load(path):
