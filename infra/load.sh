@@ -8,4 +8,4 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/statuslist/target}"
 require_make_run
 cargo build -q -p integration-tests --bin issue-load
 "$CARGO_TARGET_DIR/debug/issue-load" "http://127.0.0.1:$PORT/issue" "$ROOT/.local/demo/issuer.pem" demo-key demo-issuer \
-    "${REQUESTS:-10000}" "${CONCURRENCY:-64}" "$ROOT/.local/local-metrics.json"
+    "${REQUESTS:-10000}" "${CONCURRENCY:-64}"
