@@ -110,6 +110,27 @@ class FrontReadsTheTemplate(unittest.TestCase):
         status, _, _ = call(self.api, "GET", "/v2/credentials/mobile/status-lists/distribution")
         self.assertEqual(status, 200)
 
+    def test_authorizer_answers_are_cached_for_the_templates_ttl(self):
+        calls = []
+
+        def counting(lid, event):
+            if lid == "AuthorizerFunction":
+                calls.append(event["methodArn"])
+            return answer_like_functions(lid, event)
+
+        api = apigw.Api(topology(), counting)
+        good = {"Authorization": "Bearer good"}
+        # One authorizer call for two routes: the cached policy covers the stage (/test/*).
+        self.assertEqual(call(api, "GET", "/v2/credentials/mobile/status-lists/configurations", good)[0], 200)
+        self.assertEqual(call(api, "GET", "/v2/credentials/mobile/status-lists", good)[0], 200)
+        self.assertEqual(len(calls), 1)
+        # Without caching (ReauthorizeEvery: 0), every request asks the authorizer.
+        calls.clear()
+        uncached = apigw.Api(topology(lambda s: s.replace("ReauthorizeEvery: 60", "ReauthorizeEvery: 0")), counting)
+        for _ in range(2):
+            call(uncached, "GET", "/v2/credentials/mobile/status-lists", good)
+        self.assertEqual(len(calls), 2)
+
     def test_the_stage_throttle_comes_from_the_template(self):
         tight = apigw.Api(topology(lambda s: s.replace("ThrottlingBurstLimit: 500", "ThrottlingBurstLimit: 2")
                                    .replace("ThrottlingRateLimit: 1000", "ThrottlingRateLimit: 1")),
