@@ -204,6 +204,30 @@ enum Published {
     Already,
 }
 
+/// Runs `attempt` up to [`PUBLISH_ATTEMPTS`] times, waiting 200 ms, then 800 ms, between tries.
+/// An unknown list or a corrupt one is not retried: another try would meet the same.
+async fn with_retries<T, F, Fut>(what: &str, mut attempt: F) -> Result<T, PublishError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, PublishError>>,
+{
+    let mut backoff = FIRST_BACKOFF;
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Ok(done) => return Ok(done),
+            Err(e @ (PublishError::UnknownList(_) | PublishError::Corrupt(..))) => return Err(e),
+            Err(e) if tries >= PUBLISH_ATTEMPTS => return Err(e),
+            Err(e) => {
+                tracing::info!(what, attempt = tries, error = %e, "failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff *= 4;
+                tries += 1;
+            }
+        }
+    }
+}
+
 /// Publishes `list_id` unless sequence `seq` is already out (a list with no token has not
 /// published any sequence, 0 included).
 async fn publish_with_retries(
@@ -212,48 +236,27 @@ async fn publish_with_retries(
     seq: u64,
     now: &impl Fn() -> i64,
 ) -> Result<Published, PublishError> {
-    let mut backoff = FIRST_BACKOFF;
-    let mut attempt = 1;
-    loop {
-        let result = match publisher.published_seq(list_id).await {
-            Ok(Some(at)) if at >= seq => return Ok(Published::Already),
-            Ok(current) => publisher.publish(list_id, now()).await.map(|_| Published::Rendered {
+    with_retries(list_id, || async {
+        match publisher.published_seq(list_id).await? {
+            Some(at) if at >= seq => Ok(Published::Already),
+            current => publisher.publish(list_id, now()).await.map(|_| Published::Rendered {
                 first: current.is_none(),
             }),
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(done) => return Ok(done),
-            Err(e @ (PublishError::UnknownList(_) | PublishError::Corrupt(..))) => return Err(e),
-            Err(e) if attempt >= PUBLISH_ATTEMPTS => return Err(e),
-            Err(e) => {
-                tracing::info!(list_id, attempt, error = %e, "publish failed; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff *= 4;
-                attempt += 1;
-            }
         }
-    }
+    })
+    .await
 }
 
 /// Rewrites the distribution documents, with the same in-process retries as a publish. `false`
 /// if they could not be written.
 async fn refresh_distribution(publisher: &Publisher, now: &impl Fn() -> i64) -> bool {
-    let mut backoff = FIRST_BACKOFF;
-    for attempt in 1..=PUBLISH_ATTEMPTS {
-        match publisher.publish_aggregation(now()).await {
-            Ok(_) => return true,
-            Err(e) if attempt == PUBLISH_ATTEMPTS => {
-                tracing::warn!(error = %e, "distribution documents not refreshed; the re-signer will");
-            }
-            Err(e) => {
-                tracing::info!(attempt, error = %e, "distribution documents not refreshed; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff *= 4;
-            }
+    match with_retries("distribution documents", || publisher.publish_aggregation(now())).await {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "distribution documents not refreshed; the re-signer will");
+            false
         }
     }
-    false
 }
 
 #[cfg(test)]

@@ -135,9 +135,10 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// Atomically adds one to a counter attribute of an existing list; returns the new value.
-    async fn increment_list_counter(&self, list_id: &str, counter: &str) -> Result<u64, StoreError> {
-        let out = self
+    /// Atomically adds one to a counter attribute of an existing list; returns the new value, or
+    /// `None` when no such list exists.
+    async fn increment_list_counter(&self, list_id: &str, counter: &str) -> Result<Option<u64>, StoreError> {
+        let result = self
             .ddb
             .update_item()
             .table_name(&self.t.lists)
@@ -148,9 +149,12 @@ impl DynamoStore {
             .expression_attribute_values(":one", n(1))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
             .send()
-            .await
-            .map_err(classify)?;
-        Ok(out.attributes().and_then(|a| get_n(a, counter)).unwrap_or(0))
+            .await;
+        match result {
+            Ok(out) => Ok(Some(out.attributes().and_then(|a| get_n(a, counter)).unwrap_or(0))),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(None),
+            Err(e) => Err(classify(e)),
+        }
     }
 
     /// Every item a Scan of `table` returns, across pages; `shape` adds filters and projections.
@@ -422,7 +426,9 @@ impl IssuerStore for DynamoStore {
     }
 
     async fn count_allocation(&self, list_id: &str) -> Result<u64, StoreError> {
-        self.increment_list_counter(list_id, "allocated").await
+        self.increment_list_counter(list_id, "allocated")
+            .await?
+            .ok_or_else(|| StoreError::Other(format!("list {list_id} does not exist")))
     }
 
     async fn open_lists(&self, pool: &str) -> Result<Vec<ListRecord>, StoreError> {
@@ -650,11 +656,7 @@ impl crate::ports::ListSource for DynamoStore {
     }
 
     async fn bump_change_seq(&self, list_id: &str) -> Result<Option<u64>, StoreError> {
-        match self.increment_list_counter(list_id, "changeSeq").await {
-            Ok(seq) => Ok(Some(seq)),
-            Err(StoreError::Other(e)) if e.starts_with("ConditionalCheckFailedException") => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.increment_list_counter(list_id, "changeSeq").await
     }
 
     async fn record_published(&self, list_id: &str, exp: i64) -> Result<(), StoreError> {
