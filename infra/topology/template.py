@@ -8,7 +8,6 @@ topology runs what the template says, not a copy of it.
 """
 
 import copy
-import json
 import re
 import sys
 import tomllib
@@ -204,57 +203,67 @@ class Topology:
     function_by_arn: dict = field(default_factory=dict)
 
 
-def _arn(service, rest):
-    return f"arn:aws:{service}:{{region}}:{ACCOUNT}:{rest}"
+def _data_resource(lid, rtype, name, region, physical, attributes):
+    """Ref and GetAtt values of a data-plane resource named `name`, as AWS derives them from the
+    name. False for other types."""
+    if rtype == "AWS::DynamoDB::Table":
+        physical[lid] = name
+        attributes[(lid, "Arn")] = f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{name}"
+        attributes[(lid, "StreamArn")] = f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{name}/stream/local"
+    elif rtype == "AWS::SQS::Queue":
+        physical[lid] = f"http://sqs.local/{ACCOUNT}/{name}"
+        attributes[(lid, "Arn")] = f"arn:aws:sqs:{region}:{ACCOUNT}:{name}"
+        attributes[(lid, "QueueName")] = name
+    elif rtype == "AWS::S3::Bucket":
+        physical[lid] = name
+        attributes[(lid, "Arn")] = f"arn:aws:s3:::{name}"
+        attributes[(lid, "RegionalDomainName")] = f"{name}.s3.{region}.amazonaws.com"
+        attributes[(lid, "DomainName")] = f"{name}.s3.amazonaws.com"
+    elif rtype == "AWS::KMS::Key":
+        physical[lid] = name
+        attributes[(lid, "Arn")] = f"arn:aws:kms:{region}:{ACCOUNT}:key/{name}"
+        attributes[(lid, "KeyId")] = name
+    elif rtype == "AWS::Events::EventBus":
+        physical[lid] = name
+        attributes[(lid, "Name")] = name
+        attributes[(lid, "Arn")] = f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{name}"
+    else:
+        return False
+    return True
 
 
-def stack_facts(stack, region, cdn_host, api_id="local"):
-    """Ref and GetAtt values of the deployed data-plane resources (from LocalStack), and the names
-    AWS would give the resources that exist only in the local topology."""
+def stack_facts(stack, region):
+    """Ref and GetAtt values of the data-plane resources deployed as `stack` on LocalStack."""
     import boto3
     cfn = boto3.client("cloudformation", region_name=region)
     resources = cfn.describe_stack_resources(StackName=stack)["StackResources"]
-    physical, attributes, types = {}, {}, {}
+    physical, attributes = {}, {}
     ddb = boto3.client("dynamodb", region_name=region)
-    sqs = boto3.client("sqs", region_name=region)
     for r in resources:
         lid, pid, rtype = r["LogicalResourceId"], r["PhysicalResourceId"], r["ResourceType"]
-        physical[lid] = pid
-        types[lid] = rtype
-        if rtype == "AWS::DynamoDB::Table":
-            attributes[(lid, "Arn")] = f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{pid}"
+        # Queues' and keys' physical ids are a URL and an ARN: the name is their last segment.
+        if not _data_resource(lid, rtype, pid.rstrip("/").rsplit("/", 1)[-1], region, physical, attributes):
+            physical[lid] = pid
+        if rtype == "AWS::SQS::Queue":
+            physical[lid] = pid  # the queue's real URL
+        elif rtype == "AWS::DynamoDB::Table":
             stream = ddb.describe_table(TableName=pid)["Table"].get("LatestStreamArn")
             if stream:
                 attributes[(lid, "StreamArn")] = stream
-        elif rtype == "AWS::SQS::Queue":
-            name = pid.rstrip("/").rsplit("/", 1)[-1]
-            attributes[(lid, "Arn")] = sqs.get_queue_attributes(
-                QueueUrl=pid, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            attributes[(lid, "QueueName")] = name
-            attributes[(lid, "QueueUrl")] = pid
-        elif rtype == "AWS::S3::Bucket":
-            attributes[(lid, "Arn")] = f"arn:aws:s3:::{pid}"
-            attributes[(lid, "RegionalDomainName")] = f"{pid}.s3.{region}.amazonaws.com"
-            attributes[(lid, "DomainName")] = f"{pid}.s3.amazonaws.com"
-        elif rtype == "AWS::KMS::Key":
-            key_id = pid.rsplit("/", 1)[-1]
-            physical[lid] = key_id
-            attributes[(lid, "Arn")] = f"arn:aws:kms:{region}:{ACCOUNT}:key/{key_id}"
-            attributes[(lid, "KeyId")] = key_id
-        elif rtype == "AWS::Events::EventBus":
-            name = pid.rsplit("/", 1)[-1]
-            physical[lid] = name
-            attributes[(lid, "Name")] = name
-            attributes[(lid, "Arn")] = f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{name}"
+            else:
+                del attributes[(lid, "StreamArn")]
         elif rtype == "AWS::IAM::ManagedPolicy":
             attributes[(lid, "PolicyArn")] = pid
-    return physical, attributes, types
+    return physical, attributes
 
 
 def _synthesize(lid, rtype, stack, region, cdn_host, physical, attributes):
     """The physical id and attributes AWS would give a resource the local stack lacks (the
     functions, roles, API and CDN; everything, when reading the template offline)."""
     name = f"{stack}-{lid}"
+    if _data_resource(lid, rtype, name, region, physical, attributes):
+        attributes[(lid, "Id")] = physical[lid]
+        return
     physical[lid] = name
     arn = None
     if rtype == "AWS::Lambda::Function":
@@ -272,21 +281,6 @@ def _synthesize(lid, rtype, stack, region, cdn_host, physical, attributes):
     elif rtype == "AWS::CloudFront::Function":
         arn = f"arn:aws:cloudfront::{ACCOUNT}:function/{lid}"
         attributes[(lid, "FunctionMetadata.FunctionARN")] = arn
-    elif rtype == "AWS::DynamoDB::Table":
-        arn = f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{name}"
-        attributes[(lid, "StreamArn")] = f"{arn}/stream/local"
-    elif rtype == "AWS::SQS::Queue":
-        physical[lid] = f"http://sqs.local/{ACCOUNT}/{name}"
-        arn = f"arn:aws:sqs:{region}:{ACCOUNT}:{name}"
-        attributes[(lid, "QueueName")] = name
-    elif rtype == "AWS::S3::Bucket":
-        arn = f"arn:aws:s3:::{name}"
-        attributes[(lid, "RegionalDomainName")] = f"{name}.s3.{region}.amazonaws.com"
-    elif rtype == "AWS::KMS::Key":
-        arn = f"arn:aws:kms:{region}:{ACCOUNT}:key/{name}"
-    elif rtype == "AWS::Events::EventBus":
-        arn = f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{name}"
-        attributes[(lid, "Name")] = name
     if arn:
         attributes[(lid, "Arn")] = arn
     attributes[(lid, "Id")] = physical[lid]
@@ -298,7 +292,7 @@ def read(template_path, stack, region, parameters, cdn_url, facts=None):
     source = load(template_path)
     translated = translate(source, parameters, region)
     resources = translated["Resources"]
-    physical, attributes = facts if facts is not None else stack_facts(stack, region, cdn_url)[:2]
+    physical, attributes = facts if facts is not None else stack_facts(stack, region)
     physical, attributes = dict(physical), dict(attributes)
     cdn_host = cdn_url.split("://", 1)[1]
     # What the data-plane stack does not hold: names AWS would generate.
@@ -404,6 +398,3 @@ def read(template_path, stack, region, parameters, cdn_url, facts=None):
     topo.cdn["bucket"] = origin.get("DomainName", "").split(".s3.", 1)[0]
     return topo
 
-
-def to_json(topo):
-    return json.dumps(topo.__dict__, default=lambda o: o.__dict__, indent=1)
