@@ -46,6 +46,10 @@ enum Command {
         /// IDX=VALUE, VALUE a name (VALID, INVALID, SUSPENDED) or a number (3, 0x0C). Repeatable.
         #[arg(long = "set", value_name = "IDX=VALUE")]
         sets: Vec<String>,
+        /// More IDX=VALUE assignments, one per line, from a file or - for stdin (blank lines and
+        /// lines starting with # are skipped). For large lists: no argument parsing per entry.
+        #[arg(long = "set-file", value_name = "FILE|-")]
+        set_file: Option<String>,
         #[arg(long, value_enum)]
         format: Format,
         /// The token's own URI (its `sub`).
@@ -122,6 +126,30 @@ enum Command {
 
 type Error = Box<dyn std::error::Error>;
 
+/// One `IDX=VALUE` assignment, VALUE a status name or number.
+fn assign(list: &mut StatusList, assignment: &str) -> Result<(), String> {
+    let (idx, value) = assignment.split_once('=').ok_or("expected IDX=VALUE")?;
+    let idx: u64 = idx
+        .trim()
+        .parse()
+        .map_err(|_| format!("{:?} is not an index", idx.trim()))?;
+    let status = Status::parse(value.trim()).map_err(|e| e.to_string())?;
+    list.set(idx, status).map_err(|e| e.to_string())
+}
+
+/// The text of `--set-file`: a path, or - for stdin.
+fn read_set_file(source: &str) -> Result<String, Error> {
+    let mut text = String::new();
+    if source == "-" {
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("--set-file -: {e}"))?;
+    } else {
+        text = std::fs::read_to_string(source).map_err(|e| format!("--set-file {source}: {e}"))?;
+    }
+    Ok(text)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -144,6 +172,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             bits,
             size,
             sets,
+            set_file,
             format,
             sub,
             key,
@@ -156,15 +185,17 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             let bits = Bits::new(bits)?;
             let mut list = StatusList::new(bits, size)?;
             for set in &sets {
-                let (idx, value) = set
-                    .split_once('=')
-                    .ok_or_else(|| format!("--set {set:?}: expected IDX=VALUE"))?;
-                let idx: u64 = idx
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("--set {set:?}: {idx:?} is not an index"))?;
-                list.set(idx, Status::parse(value)?)
-                    .map_err(|e| format!("--set {set:?}: {e}"))?;
+                assign(&mut list, set).map_err(|e| format!("--set {set:?}: {e}"))?;
+            }
+            if let Some(source) = &set_file {
+                let text = read_set_file(source)?;
+                for (n, line) in text.lines().enumerate() {
+                    let line = line.trim();
+                    if line.is_empty() || line.starts_with('#') {
+                        continue;
+                    }
+                    assign(&mut list, line).map_err(|e| format!("{source}:{}: {line:?}: {e}", n + 1))?;
+                }
             }
             if ttl == 0 {
                 return Err("--ttl must be positive".into());

@@ -260,3 +260,106 @@ fn errors_are_one_line_and_non_zero() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr_line(&out).contains("404"));
 }
+
+#[test]
+fn set_file_assigns_from_a_file_and_from_stdin() {
+    let dir = temp_dir("set-file");
+    let file = dir.join("sets.txt");
+    std::fs::write(
+        &file,
+        "# revoked on 2026-11-27\n3=INVALID\n\n 999 = suspended \n10=0x03\n",
+    )
+    .unwrap();
+    let token = encode(
+        &dir,
+        "jwt",
+        "https://s.example/t/1",
+        &["--set", "4=1", "--set-file", file.to_str().unwrap()],
+    );
+    let path = dir.join("from-file.jwt");
+    std::fs::write(&path, &token).unwrap();
+    let out = run(&["inspect", "--json", path.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["statuses"], serde_json::json!({"3": 1, "4": 1, "10": 3, "999": 2}));
+
+    let key = key_file(&dir);
+    let mut child = Command::new(BIN)
+        .args([
+            "encode",
+            "--bits",
+            "1",
+            "--size",
+            "16",
+            "--format",
+            "jwt",
+            "--sub",
+            "s",
+            "--key",
+            &key,
+            "--set-file",
+            "-",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"0=1\n15=INVALID\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let path = dir.join("from-stdin.jwt");
+    std::fs::write(&path, &out.stdout).unwrap();
+    let out = run(&["inspect", "--json", path.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["statuses"], serde_json::json!({"0": 1, "15": 1}));
+}
+
+#[test]
+fn set_file_errors_name_the_line() {
+    let dir = temp_dir("set-file-errors");
+    let key = key_file(&dir);
+    for (content, expected) in [
+        ("1=1\n2=SUSPENDED\n", ":2: \"2=SUSPENDED\""),
+        ("1=1\n\n16=1\n", ":3: \"16=1\": index 16"),
+        ("# header\nseven=1\n", ":2: \"seven=1\": \"seven\" is not an index"),
+        ("3\n", ":1: \"3\": expected IDX=VALUE"),
+    ] {
+        let file = dir.join("bad.txt");
+        std::fs::write(&file, content).unwrap();
+        let out = run(&[
+            "encode",
+            "--bits",
+            "1",
+            "--size",
+            "16",
+            "--format",
+            "jwt",
+            "--sub",
+            "s",
+            "--key",
+            &key,
+            "--set-file",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{content:?}");
+        let line = stderr_line(&out);
+        assert!(line.contains(expected), "{line:?} lacks {expected:?}");
+        assert!(out.stdout.is_empty(), "nothing written on an error");
+    }
+    let out = run(&[
+        "encode",
+        "--bits",
+        "1",
+        "--size",
+        "16",
+        "--format",
+        "jwt",
+        "--sub",
+        "s",
+        "--key",
+        &key,
+        "--set-file",
+        "/nonexistent-sets",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_line(&out).contains("--set-file /nonexistent-sets"));
+}

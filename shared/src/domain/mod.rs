@@ -2,6 +2,7 @@
 //! JWT/CWT Status List Tokens built from them.
 
 pub mod configuration;
+pub mod deflate;
 pub mod duration;
 pub mod issuer_request;
 pub mod keys;

@@ -74,11 +74,14 @@ impl Status {
     /// Parses a name (`VALID`, `invalid`, `suspended`) or a number (`1`, `0x0c`).
     pub fn parse(text: &str) -> Result<Self, StatusError> {
         let t = text.trim();
-        match t.to_ascii_uppercase().as_str() {
-            "VALID" => return Ok(Status::VALID),
-            "INVALID" | "REVOKED" => return Ok(Status::INVALID),
-            "SUSPENDED" => return Ok(Status::SUSPENDED),
-            _ => {}
+        let named = [
+            ("VALID", Status::VALID),
+            ("INVALID", Status::INVALID),
+            ("REVOKED", Status::INVALID),
+            ("SUSPENDED", Status::SUSPENDED),
+        ];
+        if let Some((_, status)) = named.iter().find(|(name, _)| t.eq_ignore_ascii_case(name)) {
+            return Ok(*status);
         }
         let parsed = if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
             u8::from_str_radix(hex, 16)
