@@ -220,6 +220,10 @@ async fn contract_401_rows_and_adversarial_tokens() {
             with_header(json!({"alg": "ES512", "typ": "JWT", "kid": kid})),
             "Invalid Algorithm in Header",
         ),
+        (
+            with_header(json!({"alg": "ES256", "typ": "JWT", "kid": kid, "crit": ["exp"], "exp": 1})),
+            "Unsupported critical Header parameters",
+        ),
     ];
     for (token, description) in rows {
         assert_error(&h.post_jwt("/issue", token).await, 401, UNAUTH, description);
@@ -258,6 +262,14 @@ async fn contract_401_rows_and_adversarial_tokens() {
         401,
         UNAUTH,
         "No Issuer in Payload",
+    );
+    // An iss longer than any client id: refused before any lookup (no DynamoDB key-size error).
+    let long_iss = json!({"iss": "c".repeat(4096), "iat": now(), "jti": jti(), "statusExpiry": now() + 60});
+    assert_error(
+        &h.post_jwt("/issue", h.issuer.sign(&h.issuer.header(), &long_iss)).await,
+        401,
+        UNAUTH,
+        "JWT has non-matching Client ID",
     );
     let stranger = json!({"iss": "nobody-registered-this", "iat": now(), "jti": jti(), "statusExpiry": now() + 60});
     assert_error(

@@ -308,6 +308,7 @@ pub fn config() -> Config {
         tables: tables(),
         allow_http_loopback_jwks: true,
         issuer_jwks_ttl: Duration::from_secs(300),
+        issuer_jwks_grace: Duration::from_secs(3600),
         issuer_jwks_timeout: Duration::from_millis(1500),
         list_pool: test_pool().to_string(),
         tokens_bucket: stack_env("TOKENS_BUCKET"),

@@ -174,8 +174,8 @@ pub async fn client(cmd: ClientCommand) -> Result<(), Error> {
             format,
             name,
         } => {
-            if id.trim().is_empty() || id.len() > 256 {
-                return Err("--id must be 1 to 256 characters".into());
+            if id.trim().is_empty() || id.len() > shared::domain::issuer_request::MAX_CLIENT_ID_BYTES {
+                return Err("--id must be 1 to 256 bytes".into());
             }
             check_jwks_uri(&jwks_uri)?;
             let client = Client {

@@ -138,7 +138,12 @@ impl App {
             config.mdoc_list_size,
         );
         let issuer = IssuerService {
-            jwks: JwksCache::new(a.jwks, config.issuer_jwks_ttl, Duration::from_secs(10)),
+            jwks: JwksCache::new(
+                a.jwks,
+                config.issuer_jwks_ttl,
+                Duration::from_secs(10),
+                config.issuer_jwks_grace,
+            ),
             allocator: Allocator::new(
                 a.store.clone(),
                 config.list_pool.clone(),
@@ -204,6 +209,7 @@ mod tests {
             },
             allow_http_loopback_jwks: false,
             issuer_jwks_ttl: Duration::from_secs(300),
+            issuer_jwks_grace: Duration::from_secs(3600),
             issuer_jwks_timeout: Duration::from_millis(3000),
             list_pool: crate::issuer::GOVUK_POOL.into(),
             tokens_bucket: "statuslist-tokens".into(),

@@ -19,6 +19,9 @@ pub struct Config {
     pub allow_http_loopback_jwks: bool,
     /// How long fetched issuer keys are trusted before refetching.
     pub issuer_jwks_ttl: Duration,
+    /// How long past that the keys last fetched stay in use while the issuer's JWKS endpoint is
+    /// unreachable (an outage only: a JWKS that answers is believed at once).
+    pub issuer_jwks_grace: Duration,
     /// Timeout for fetching an issuer's JWKS.
     pub issuer_jwks_timeout: Duration,
     /// Which pool of lists /issue allocates from (separate deployments or tests may use their own).
@@ -92,6 +95,7 @@ impl Config {
             },
             allow_http_loopback_jwks: var_or("ALLOW_HTTP_LOOPBACK_JWKS", false)?,
             issuer_jwks_ttl: Duration::from_secs(var_or("ISSUER_JWKS_TTL_SECONDS", 300)?),
+            issuer_jwks_grace: Duration::from_secs(var_or("ISSUER_JWKS_GRACE_SECONDS", 3600)?),
             issuer_jwks_timeout: Duration::from_millis(var_or("ISSUER_JWKS_TIMEOUT_MS", 3000)?),
             list_pool: var_or("LIST_POOL", crate::issuer::GOVUK_POOL.to_string())?,
             tokens_bucket: var("TOKENS_BUCKET")?,

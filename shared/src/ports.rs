@@ -227,7 +227,7 @@ pub enum StatusUpdate {
     Final,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum JwksError {
     #[error("JWKS URI not allowed: {0}")]
     NotAllowed(String),

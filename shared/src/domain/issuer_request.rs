@@ -32,6 +32,8 @@ pub enum IssuerError {
     InvalidType,
     #[error("No Key ID in Header")]
     NoKeyId,
+    #[error("Unsupported critical Header parameters")]
+    CriticalHeader,
     #[error("Invalid Key ID in Header")]
     InvalidKeyId,
     #[error("No Issuer in Payload")]
@@ -77,8 +79,8 @@ impl IssuerError {
     pub fn status(&self) -> u16 {
         use IssuerError::*;
         match self {
-            NoAlgorithm | InvalidAlgorithm | NoType | InvalidType | NoKeyId | InvalidKeyId | NoIssuer
-            | UnknownClient | BadSignature | WrongClient => 401,
+            NoAlgorithm | InvalidAlgorithm | NoType | InvalidType | NoKeyId | CriticalHeader | InvalidKeyId
+            | NoIssuer | UnknownClient | BadSignature | WrongClient => 401,
             InFlight => 409,
             EntryNotFound => 404,
             _ => 400,
@@ -111,8 +113,13 @@ pub fn decode(token: &str) -> Result<RawRequest, IssuerError> {
     })
 }
 
-/// Header rules: `alg` ES256 only (never `none`, never HMAC), `typ` JWT, a `kid`. Returns the kid.
+/// Header rules: `alg` ES256 only (never `none`, never HMAC), `typ` JWT, a `kid`, and no `crit`:
+/// we understand no extension, so a request that marks one critical must be refused (RFC 7515
+/// §4.1.11), and jsonwebtoken does not enforce `crit` itself. Returns the kid.
 pub fn check_header(header: &Map<String, Value>) -> Result<&str, IssuerError> {
+    if header.contains_key("crit") {
+        return Err(IssuerError::CriticalHeader);
+    }
     match header.get("alg") {
         None => return Err(IssuerError::NoAlgorithm),
         Some(Value::String(a)) if a == "ES256" => {}
@@ -130,9 +137,14 @@ pub fn check_header(header: &Map<String, Value>) -> Result<&str, IssuerError> {
     }
 }
 
-/// The claimed issuer: used only to find which keys to verify with.
+/// Longest client id a registration accepts, and so the longest `iss` worth looking up.
+pub const MAX_CLIENT_ID_BYTES: usize = 256;
+
+/// The claimed issuer: used only to find which keys to verify with. It is unauthenticated, so one
+/// longer than any registered client id is refused here, before any lookup.
 pub fn issuer(payload: &Map<String, Value>) -> Result<&str, IssuerError> {
     match payload.get("iss") {
+        Some(Value::String(s)) if s.len() > MAX_CLIENT_ID_BYTES => Err(IssuerError::UnknownClient),
         Some(Value::String(s)) if !s.is_empty() => Ok(s),
         _ => Err(IssuerError::NoIssuer),
     }
@@ -274,6 +286,24 @@ mod tests {
             Err(IssuerError::InvalidType)
         );
         assert_eq!(h(json!({"alg":"ES256","typ":"JWT"})), Err(IssuerError::NoKeyId));
+        for crit in [json!(["exp"]), json!(["b64"]), json!([]), json!("x")] {
+            assert_eq!(
+                h(json!({"alg":"ES256","typ":"JWT","kid":"k","crit":crit})),
+                Err(IssuerError::CriticalHeader),
+                "{crit}"
+            );
+        }
+        assert_eq!(IssuerError::CriticalHeader.status(), 401);
+    }
+
+    #[test]
+    fn an_issuer_longer_than_any_client_id_is_refused_before_lookup() {
+        let at_limit = "c".repeat(MAX_CLIENT_ID_BYTES);
+        assert_eq!(issuer(&obj(json!({"iss": at_limit}))), Ok(at_limit.as_str()));
+        let over = "c".repeat(MAX_CLIENT_ID_BYTES + 1);
+        assert_eq!(issuer(&obj(json!({"iss": over}))), Err(IssuerError::UnknownClient));
+        assert_eq!(IssuerError::UnknownClient.status(), 401);
+        assert_eq!(issuer(&obj(json!({"iss": ""}))), Err(IssuerError::NoIssuer));
     }
 
     #[test]
