@@ -61,9 +61,15 @@ async fn the_issued_uri_is_served_by_the_cdn_and_cwts_arrive_as_bytes() {
     assert_eq!(headers["content-type"], "application/statuslist+cwt");
     assert_eq!(headers["cache-control"], "public, max-age=600");
     assert_eq!(cwt[0], 0xd2, "COSE_Sign1, tag 18");
-    // CloudFront forwards no query string: ?time= on a token URI is the current token.
-    let (_, _, with_query) = fetch(&format!("{uri}?time=1"), None).await;
-    assert_eq!(with_query, jwt);
+    // CloudFront forwards no query string, so ?time= on a token URI is refused (spec §8.4's 501),
+    // never answered with the current token; other query strings are ignored.
+    let (status, headers, refused) = fetch(&format!("{uri}?time=1"), None).await;
+    assert_eq!(status, 501);
+    assert_eq!(headers["content-type"], "application/json");
+    let refused: serde_json::Value = serde_json::from_slice(&refused).unwrap();
+    assert_eq!(refused["error"], "NOT_IMPLEMENTED");
+    let (status, _, with_query) = fetch(&format!("{uri}?v=2"), None).await;
+    assert_eq!((status, with_query), (200, jwt));
     // The API through API Gateway: raw COSE bytes for a CWT, as BinaryMediaTypes allow.
     let path = uri.strip_prefix(cdn_url().as_str()).unwrap();
     let (status, _, body) = h.get(path, Some("application/statuslist+cwt")).await;

@@ -164,8 +164,15 @@ class CdnReadsTheTemplate(unittest.TestCase):
             lid = "0b0c8a36-2f3c-4c61-9d1e-3f3a1b2c4d5e"
             status, _, _ = front.handle("GET", f"/v2/credentials/mobile/status-lists/{lid}/token?x=1", [])
             self.assertEqual(status, 403)   # S3 behind an origin access control: missing is 403
-            front.handle("GET", "/t/ABC?time=5", [("Accept", "application/statuslist+cwt")])
+            front.handle("GET", "/t/ABC?v=5", [("Accept", "application/statuslist+cwt")])
             self.assertEqual(objects.keys, [f"t/{lid}.cwt", "t/ABC"])   # query strings dropped
+            # ?time= is refused at the edge (501), in each family's error body, and reaches no object.
+            status, headers, body = front.handle("GET", "/t/ABC?time=5", [])
+            self.assertEqual((status, json.loads(body)["error"]), (501, "NOT_IMPLEMENTED"))
+            self.assertIn(("cache-control", "no-store"), headers)
+            status, _, body = front.handle("GET", f"/v2/credentials/mobile/status-lists/{lid}/token?time=5", [])
+            self.assertEqual((status, json.loads(body)["code"]), (501, "NotImplemented"))
+            self.assertEqual(len(objects.keys), 2)
             self.assertEqual(front.handle("POST", "/t/ABC", [])[0], 403)
         finally:
             front.stop()

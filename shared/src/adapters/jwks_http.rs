@@ -92,6 +92,18 @@ impl HttpJwks {
     async fn check(&self, uri: &str) -> Result<reqwest::Url, JwksError> {
         let refused = |why: &str| JwksError::NotAllowed(format!("{uri}: {why}"));
         let url = reqwest::Url::parse(uri).map_err(|e| refused(&e.to_string()))?;
+        // The scheme first, with no I/O: plain HTTP only to a loopback host, and only locally.
+        let loopback_host = match url.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        match url.scheme() {
+            "https" => {}
+            "http" if self.allow_loopback && loopback_host => {}
+            _ => return Err(refused("must be https")),
+        }
         let addresses: Vec<IpAddr> = match url.host() {
             Some(url::Host::Ipv4(ip)) => vec![IpAddr::V4(ip)],
             Some(url::Host::Ipv6(ip)) => vec![IpAddr::V6(ip)],
@@ -110,12 +122,7 @@ impl HttpJwks {
                 "the host resolves to {ip}, which is not a public address"
             )));
         }
-        let loopback = !addresses.is_empty() && addresses.iter().all(IpAddr::is_loopback);
-        match url.scheme() {
-            "https" => Ok(url),
-            "http" if self.allow_loopback && loopback => Ok(url),
-            _ => Err(refused("must be https")),
-        }
+        Ok(url)
     }
 }
 
@@ -210,12 +217,15 @@ mod tests {
             "https://[::ffff:192.168.0.1]/jwks.json",
             "https://127.0.0.1/jwks.json",
             "https://localhost/jwks.json",
-            "http://127.0.0.1:1/jwks.json",
         ] {
             match jwks.fetch(uri).await {
                 Err(JwksError::NotAllowed(why)) => assert!(why.contains("not a public address"), "{uri}: {why}"),
                 other => panic!("{uri}: {other:?}"),
             }
+        }
+        match jwks.fetch("http://127.0.0.1:1/jwks.json").await {
+            Err(JwksError::NotAllowed(why)) => assert!(why.contains("must be https"), "{why}"),
+            other => panic!("{other:?}"),
         }
         // Local runs: loopback over http, and still nothing private.
         let local = HttpJwks::new(Duration::from_secs(1), true);
