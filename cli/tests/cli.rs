@@ -317,15 +317,8 @@ fn set_file_assigns_from_a_file_and_from_stdin() {
 fn set_file_errors_name_the_line() {
     let dir = temp_dir("set-file-errors");
     let key = key_file(&dir);
-    for (content, expected) in [
-        ("1=1\n2=SUSPENDED\n", ":2: \"2=SUSPENDED\""),
-        ("1=1\n\n16=1\n", ":3: \"16=1\": index 16"),
-        ("# header\nseven=1\n", ":2: \"seven=1\": \"seven\" is not an index"),
-        ("3\n", ":1: \"3\": expected IDX=VALUE"),
-    ] {
-        let file = dir.join("bad.txt");
-        std::fs::write(&file, content).unwrap();
-        let out = run(&[
+    let encode_from = |source: &str| {
+        run(&[
             "encode",
             "--bits",
             "1",
@@ -338,28 +331,24 @@ fn set_file_errors_name_the_line() {
             "--key",
             &key,
             "--set-file",
-            file.to_str().unwrap(),
-        ]);
+            source,
+        ])
+    };
+    for (content, expected) in [
+        ("1=1\n2=SUSPENDED\n", ":2: \"2=SUSPENDED\""),
+        ("1=1\n\n16=1\n", ":3: \"16=1\": index 16"),
+        ("# header\nseven=1\n", ":2: \"seven=1\": \"seven\" is not an index"),
+        ("3\n", ":1: \"3\": expected IDX=VALUE"),
+    ] {
+        let file = dir.join("bad.txt");
+        std::fs::write(&file, content).unwrap();
+        let out = encode_from(file.to_str().unwrap());
         assert_eq!(out.status.code(), Some(2), "{content:?}");
         let line = stderr_line(&out);
         assert!(line.contains(expected), "{line:?} lacks {expected:?}");
         assert!(out.stdout.is_empty(), "nothing written on an error");
     }
-    let out = run(&[
-        "encode",
-        "--bits",
-        "1",
-        "--size",
-        "16",
-        "--format",
-        "jwt",
-        "--sub",
-        "s",
-        "--key",
-        &key,
-        "--set-file",
-        "/nonexistent-sets",
-    ]);
+    let out = encode_from("/nonexistent-sets");
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr_line(&out).contains("--set-file /nonexistent-sets"));
 }
