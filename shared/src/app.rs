@@ -1,23 +1,13 @@
-//! The application: every port the handlers use, built once per process and shared by all
-//! requests (so warm Lambda invocations reuse clients and keys).
+//! The whole application in one process (the local server, tests, tools): every port and
+//! service, built once and shared by all requests.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use aws_config::SdkConfig;
 
-use crate::adapters::{
-    analytics::{EventBridgeAnalytics, LogAnalytics},
-    aws,
-    dynamo::DynamoStore,
-    jwks_http::HttpJwks,
-    kms_signer::KmsSigner,
-    log_events::LogEvents,
-    s3_objects::S3Objects,
-    sqs_queue::SqsQueue,
-};
+use crate::adapters::{aws, log_events::LogEvents};
 use crate::config::Config;
-use crate::issuer::{IssuerService, Metrics, allocator::Allocator, jwks_cache::JwksCache};
+use crate::issuer::IssuerService;
 use crate::mdoc::MdocService;
 use crate::pipeline::Forwarder;
 use crate::ports::{
@@ -25,6 +15,7 @@ use crate::ports::{
     TenantStore,
 };
 use crate::publisher::Publisher;
+use crate::wiring::{self, IssuerApi, KeysApi, MdocApi, MdocPublicApi, TokensApi};
 
 /// The adapters an [`App`] is built from.
 pub struct Adapters {
@@ -45,15 +36,17 @@ pub struct Adapters {
     pub analytics: Arc<dyn Analytics>,
 }
 
+/// Every port and service in one process: the local server, the tests and the tools. Deployed
+/// functions build only their own part ([`crate::wiring`]).
 pub struct App {
     pub config: Config,
     pub signer: Arc<dyn Signer>,
-    pub issuer: IssuerService,
+    pub issuer: Arc<IssuerService>,
     pub publisher: Arc<Publisher>,
     pub queue: Option<Arc<dyn PublishQueue>>,
     /// See [`Adapters::retired_keys`].
     pub retired_keys: Vec<Arc<dyn Signer>>,
-    pub mdoc: MdocService,
+    pub mdoc: Arc<MdocService>,
     pub tenants: Arc<dyn TenantStore>,
     pub analytics: Arc<dyn Analytics>,
 }
@@ -80,38 +73,19 @@ impl App {
     /// cold start pays no round trip and a function whose role may not read the key still starts
     /// and answers what does not need it.
     pub fn from_sdk(config: Config, sdk: &SdkConfig) -> Arc<App> {
-        let kms = aws_sdk_kms::Client::new(sdk);
-        let signer = KmsSigner::lazy(kms.clone(), config.signing_key_id.clone());
-        let retired_keys = config
-            .retired_signing_key_ids
-            .iter()
-            .map(|key_id| Arc::new(KmsSigner::lazy(kms.clone(), key_id.clone())) as Arc<dyn Signer>)
-            .collect();
-        let store = Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(sdk),
-            config.tables.clone(),
-        ));
-        let analytics: Arc<dyn Analytics> = match &config.analytics_bus {
-            Some(bus) => Arc::new(EventBridgeAnalytics::new(sdk, bus)),
-            None => Arc::new(LogAnalytics),
-        };
+        let (signer, retired_keys) = wiring::kms_keys(&config, sdk);
+        let store = wiring::dynamo(&config, sdk);
         let adapters = Adapters {
-            signer: Arc::new(signer),
+            signer,
             store: store.clone(),
             lists: store.clone(),
             mdocs: store.clone(),
             tenants: store,
-            analytics,
-            objects: Arc::new(S3Objects::new(sdk, config.tokens_bucket.clone())),
-            jwks: Arc::new(HttpJwks::new(
-                config.issuer_jwks_timeout,
-                config.allow_http_loopback_jwks,
-            )),
+            analytics: wiring::analytics(&config, sdk),
+            objects: wiring::s3_objects(&config, sdk),
+            jwks: wiring::http_jwks(&config),
             events: Arc::new(LogEvents),
-            queue: config
-                .publish_queue_url
-                .as_ref()
-                .map(|url| Arc::new(SqsQueue::new(sdk, url)) as Arc<dyn PublishQueue>),
+            queue: wiring::sqs_queue(&config, sdk),
             retired_keys,
         };
         Arc::new(App::new(config, adapters))
@@ -119,43 +93,18 @@ impl App {
 
     /// Wires the given adapters (tests use the same constructor with their own parts).
     pub fn new(config: Config, a: Adapters) -> App {
-        let publisher = Arc::new(Publisher {
-            lists: a.lists,
-            objects: a.objects,
-            signer: a.signer.clone(),
-            base_url: config.public_base_url.clone(),
-            ttl: config.token_ttl,
-            validity: config.token_validity,
-        });
+        let publisher = Arc::new(Publisher::new(&config, a.lists, a.objects, a.signer.clone()));
         // New lists are published through the queue (a job of sequence 0), never by the
         // allocating request: only the publisher and the re-signer sign.
-        let mdoc = MdocService::new(
+        let mdoc = Arc::new(MdocService::new(
             a.mdocs,
             a.store.clone(),
             publisher.clone(),
             a.queue.clone(),
             config.public_base_url.clone(),
             config.mdoc_list_size,
-        );
-        let issuer = IssuerService {
-            jwks: JwksCache::new(
-                a.jwks,
-                config.issuer_jwks_ttl,
-                Duration::from_secs(10),
-                config.issuer_jwks_grace,
-            ),
-            allocator: Allocator::new(
-                a.store.clone(),
-                config.list_pool.clone(),
-                Some(publisher.default_lifetime()),
-                a.queue.clone(),
-            ),
-            store: a.store,
-            events: a.events,
-            base_url: config.public_base_url.clone(),
-            metrics: Metrics::default(),
-            clients: Default::default(),
-        };
+        ));
+        let issuer = Arc::new(IssuerService::wire(&config, a.store, a.jwks, a.events, a.queue.clone()));
         App {
             config,
             signer: a.signer,
@@ -176,6 +125,43 @@ impl App {
             queue: self.queue.clone()?,
         })
     }
+
+    pub fn issuer_api(&self) -> IssuerApi {
+        IssuerApi {
+            issuer: self.issuer.clone(),
+            max_body_bytes: self.config.max_body_bytes,
+        }
+    }
+
+    pub fn keys_api(&self) -> KeysApi {
+        KeysApi {
+            signer: self.signer.clone(),
+            retired_keys: self.retired_keys.clone(),
+            max_age: self.config.jwks_max_age,
+        }
+    }
+
+    pub fn tokens_api(&self) -> TokensApi {
+        TokensApi {
+            tokens: self.publisher.tokens(),
+        }
+    }
+
+    pub fn mdoc_public_api(&self) -> MdocPublicApi {
+        MdocPublicApi {
+            tokens: self.publisher.tokens(),
+            analytics: self.analytics.clone(),
+        }
+    }
+
+    pub fn mdoc_api(&self) -> MdocApi {
+        MdocApi {
+            mdoc: self.mdoc.clone(),
+            tenants: self.tenants.clone(),
+            analytics: self.analytics.clone(),
+            max_body_bytes: self.config.max_body_bytes,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -184,6 +170,8 @@ mod tests {
     use axum::http::{Request, StatusCode};
     use serde_json::{Value, json};
     use tower::Service;
+
+    use std::time::Duration;
 
     use super::*;
     use crate::adapters::dynamo::Tables;
@@ -223,11 +211,42 @@ mod tests {
     }
 
     async fn call(app: &Arc<App>, function: &str, request: Request<Body>) -> (StatusCode, Value) {
-        let mut router = crate::http::router(app.clone(), Some(function));
+        call_router(app, Some(function), request).await
+    }
+
+    async fn call_router(app: &Arc<App>, only: Option<&str>, request: Request<Body>) -> (StatusCode, Value) {
+        let mut router = crate::http::router(app.clone(), only);
         let response = router.call(request).await.unwrap();
         let status = response.status();
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
         (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    /// Every route of the table is served by its function's router (a method it does not take
+    /// is a 405 there, not the 404 of an unknown path), with no AWS call, and by the local router.
+    #[tokio::test]
+    async fn each_function_serves_its_route_of_the_table() {
+        let sdk = aws::test_config(aws::UNREACHABLE).await;
+        let app = App::from_sdk(config(), &sdk);
+        for route in crate::http::ROUTES {
+            let path = route
+                .path
+                .replace("{id}", "x")
+                .replace("{statusListId}", "x")
+                .replace("{credentialId}", "x");
+            for only in [Some(route.function), None] {
+                let request = Request::builder()
+                    .method("PATCH")
+                    .uri(&path)
+                    .body(Body::empty())
+                    .unwrap();
+                let (status, body) = call_router(&app, only, request).await;
+                assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{route:?} ({only:?}): {body}");
+            }
+        }
+        let request = Request::get("/issue").body(Body::empty()).unwrap();
+        let (status, _) = call_router(&app, Some("jwks"), request).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "the jwks function serves no other route");
     }
 
     /// Building the app makes no AWS call: with every service unreachable it still builds (it is

@@ -1,6 +1,16 @@
-//! Entry points for the Lambda binaries: tracing, the app built once, then the runtime loop.
+//! Entry points for the Lambda binaries: tracing, the function's own state built once (only the
+//! ports it uses, see [`crate::wiring`]), then the runtime loop.
 
-use crate::app::App;
+use aws_config::SdkConfig;
+
+use crate::config::Config;
+use crate::http::Endpoint;
+use crate::wiring::{self, EndpointState};
+
+/// The configuration and the AWS SDK's settings, from the environment (no AWS call).
+async fn environment() -> Result<(Config, SdkConfig), crate::config::ConfigError> {
+    Ok((Config::from_env()?, crate::adapters::aws::load_config().await))
+}
 
 /// Structured JSON logs (CloudWatch) with the level from `RUST_LOG` (default info).
 pub fn init_tracing() {
@@ -13,11 +23,14 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// Runs the HTTP function `function` (its routes only) under the Lambda runtime.
-pub async fn serve_http(function: &'static str) -> Result<(), lambda_http::Error> {
+/// Runs the HTTP function that serves `endpoint`, on the state `wire` builds for it.
+pub async fn serve_endpoint<S: EndpointState>(
+    endpoint: &Endpoint<S>,
+    wire: fn(&Config, &SdkConfig) -> S,
+) -> Result<(), lambda_http::Error> {
     init_tracing();
-    let app = App::from_env().await?;
-    lambda_http::run(crate::http::router(app, Some(function))).await
+    let (config, sdk) = environment().await?;
+    lambda_http::run(endpoint.router(wire(&config, &sdk))).await
 }
 
 /// Runs the catch-all function: no configuration and no AWS client, just the family's 404.
@@ -30,13 +43,14 @@ pub async fn serve_not_found() -> Result<(), lambda_http::Error> {
 /// invocation is a full pass).
 pub async fn serve_resigner() -> Result<(), lambda_runtime::Error> {
     init_tracing();
-    let app = App::from_env().await?;
+    let (config, sdk) = environment().await?;
+    let publisher = wiring::publisher(&config, &sdk);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |_event: lambda_runtime::LambdaEvent<serde_json::Value>| {
-            let app = app.clone();
+            let publisher = publisher.clone();
             async move {
                 let now = crate::handlers::now();
-                let report = app.publisher.resign_due(now).await?;
+                let report = publisher.resign_due(now).await?;
                 tracing::info!(?report, "re-signing pass");
                 if report.failed > 0 {
                     return Err(format!("{} lists could not be re-signed", report.failed).into());
@@ -53,8 +67,8 @@ pub async fn serve_resigner() -> Result<(), lambda_runtime::Error> {
 /// sends to the forwarder's dead-letter queue.
 pub async fn serve_forwarder() -> Result<(), lambda_runtime::Error> {
     init_tracing();
-    let app = App::from_env().await?;
-    let forwarder = std::sync::Arc::new(app.forwarder().ok_or("PUBLISH_QUEUE_URL is not set")?);
+    let (config, sdk) = environment().await?;
+    let forwarder = std::sync::Arc::new(wiring::forwarder(&config, &sdk)?);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<crate::adapters::lambda_events::StreamEvent>| {
             let forwarder = forwarder.clone();
@@ -73,15 +87,16 @@ pub async fn serve_forwarder() -> Result<(), lambda_runtime::Error> {
 /// response) after their visibility is set to the retry backoff.
 pub async fn serve_publisher() -> Result<(), lambda_runtime::Error> {
     init_tracing();
-    let app = App::from_env().await?;
-    let queue = app.queue.clone().ok_or("PUBLISH_QUEUE_URL is not set")?;
+    let (config, sdk) = environment().await?;
+    let queue = wiring::sqs_queue(&config, &sdk).ok_or("PUBLISH_QUEUE_URL is not set")?;
+    let publisher = wiring::publisher(&config, &sdk);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| {
-            let (app, queue) = (app.clone(), queue.clone());
+            let (publisher, queue) = (publisher.clone(), queue.clone());
             async move {
                 let deliveries = crate::adapters::lambda_events::deliveries(&event.payload);
                 let report =
-                    crate::pipeline::run_jobs(&app.publisher, queue.as_ref(), &deliveries, crate::handlers::now).await;
+                    crate::pipeline::run_jobs(&publisher, queue.as_ref(), &deliveries, crate::handlers::now).await;
                 tracing::info!(?report, "publish jobs");
                 Ok::<_, lambda_runtime::Error>(crate::adapters::lambda_events::batch_response(&report.failed))
             }
@@ -122,12 +137,8 @@ pub async fn authorizer_answer(
 /// Runs the API Gateway Lambda authorizer of the mDoc management API (REQUEST type).
 pub async fn serve_authorizer() -> Result<(), lambda_runtime::Error> {
     init_tracing();
-    let config = crate::config::Config::from_env()?;
-    let sdk = crate::adapters::aws::load_config().await;
-    let store = std::sync::Arc::new(crate::adapters::dynamo::DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        config.tables,
-    ));
+    let (config, sdk) = environment().await?;
+    let store = wiring::dynamo(&config, &sdk);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let store = store.clone();

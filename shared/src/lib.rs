@@ -27,6 +27,7 @@ pub mod ports;
 pub mod publisher;
 #[cfg(test)]
 mod testing;
+pub mod wiring;
 
 pub use domain::keys::KeySet;
 pub use domain::status::{Bits, Status, StatusError};

@@ -81,7 +81,32 @@ pub enum ListKind {
     Mdoc,
 }
 
+/// Lifetimes for lists created without their own, from the configuration.
+pub fn default_lifetime(config: &crate::config::Config) -> Lifetime {
+    Lifetime {
+        ttl: config.token_ttl,
+        validity: config.token_validity,
+    }
+}
+
 impl Publisher {
+    /// The publisher for `config` on these ports.
+    pub fn new(
+        config: &crate::config::Config,
+        lists: Arc<dyn ListSource>,
+        objects: Arc<dyn ObjectStore>,
+        signer: Arc<dyn Signer>,
+    ) -> Publisher {
+        Publisher {
+            lists,
+            objects,
+            signer,
+            base_url: config.public_base_url.clone(),
+            ttl: config.token_ttl,
+            validity: config.token_validity,
+        }
+    }
+
     /// Where the distribution document of `kind` is served (`aggregation_uri` in its tokens).
     pub fn aggregation_uri(&self, kind: ListKind) -> String {
         match kind {
@@ -190,23 +215,9 @@ impl Publisher {
         Err(ObjectError::Other(format!("{key}: too many concurrent writers")).into())
     }
 
-    /// The distribution document as of `now`: every list with an unexpired token. A list whose
-    /// token expired (its key was withdrawn, or re-signing keeps failing) is left out, since
-    /// relying parties could not verify it.
+    /// The distribution document as of `now` (see [`PublishedTokens::aggregation`]).
     pub async fn aggregation(&self, now: i64, kind: ListKind) -> Result<Aggregation, PublishError> {
-        Ok(self.aggregation_of(&self.lists.published_lists().await?, now, kind))
-    }
-
-    /// The distribution document of `kind` among `lists`.
-    fn aggregation_of(&self, lists: &[crate::ports::ListSummary], now: i64, kind: ListKind) -> Aggregation {
-        let mdoc = kind == ListKind::Mdoc;
-        let mut uris: Vec<_> = lists
-            .iter()
-            .filter(|l| l.published_exp > now && l.tenant_id.is_some() == mdoc)
-            .map(|l| crate::ports::list_uri(&self.base_url, &l.list_id, mdoc))
-            .collect();
-        uris.sort();
-        Aggregation { status_lists: uris }
+        self.tokens().aggregation(now, kind).await
     }
 
     /// Writes both distribution documents to the object store, for the CDN. Returns how many
@@ -243,7 +254,7 @@ impl Publisher {
             let lists = self.lists.published_lists().await?;
             let mut conflicts = Vec::new();
             for ((kind, key), precondition) in pending.into_iter().zip(preconditions) {
-                let doc = self.aggregation_of(&lists, now, kind);
+                let doc = aggregation_of(&self.base_url, &lists, now, kind);
                 let body = serde_json::to_vec(&doc).map_err(|e| PublishError::Corrupt(key.into(), e.to_string()))?;
                 match self.objects.put(key, body, &write, precondition).await? {
                     PutOutcome::Written => named += doc.status_lists.len(),
@@ -256,6 +267,57 @@ impl Publisher {
             pending = conflicts;
         }
         Err(ObjectError::Other("distribution documents: too many concurrent writers".into()).into())
+    }
+
+    /// The token of `list_id` valid at `time` (see [`PublishedTokens::token_at`]).
+    pub async fn token_at(
+        &self,
+        list_id: &str,
+        format: TokenFormat,
+        time: i64,
+    ) -> Result<Option<crate::ports::PublishedObject>, PublishError> {
+        self.tokens().token_at(list_id, format, time).await
+    }
+
+    /// The read side of what this publisher writes.
+    pub fn tokens(&self) -> PublishedTokens {
+        PublishedTokens {
+            lists: self.lists.clone(),
+            objects: self.objects.clone(),
+            base_url: self.base_url.clone(),
+        }
+    }
+}
+
+/// The read side of publishing: the published tokens and the distribution documents, for the
+/// functions that serve them. It holds no signing key, so those functions never link KMS.
+#[derive(Clone)]
+pub struct PublishedTokens {
+    pub lists: Arc<dyn ListSource>,
+    pub objects: Arc<dyn ObjectStore>,
+    pub base_url: String,
+}
+
+impl PublishedTokens {
+    /// The distribution document as of `now`: every list with an unexpired token. A list whose
+    /// token expired (its key was withdrawn, or re-signing keeps failing) is left out, since
+    /// relying parties could not verify it.
+    pub async fn aggregation(&self, now: i64, kind: ListKind) -> Result<Aggregation, PublishError> {
+        Ok(aggregation_of(
+            &self.base_url,
+            &self.lists.published_lists().await?,
+            now,
+            kind,
+        ))
+    }
+
+    /// The current token of `list_id` in `format`, expired or not; `None` if none was published.
+    pub async fn current(
+        &self,
+        list_id: &str,
+        format: TokenFormat,
+    ) -> Result<Option<crate::ports::PublishedObject>, ObjectError> {
+        self.objects.get(&object_key(list_id, format)).await
     }
 
     /// The token of `list_id` in `format` that was valid at `time` (`iat <= time <= exp`), from
@@ -287,6 +349,18 @@ impl Publisher {
         }
         Ok(None)
     }
+}
+
+/// The distribution document of `kind` among `lists`.
+fn aggregation_of(base_url: &str, lists: &[crate::ports::ListSummary], now: i64, kind: ListKind) -> Aggregation {
+    let mdoc = kind == ListKind::Mdoc;
+    let mut uris: Vec<_> = lists
+        .iter()
+        .filter(|l| l.published_exp > now && l.tenant_id.is_some() == mdoc)
+        .map(|l| crate::ports::list_uri(base_url, &l.list_id, mdoc))
+        .collect();
+    uris.sort();
+    Aggregation { status_lists: uris }
 }
 
 /// How long the distribution document may be cached.

@@ -92,3 +92,20 @@ fn every_function_has_a_sample_event_for_its_route() {
         assert_eq!(request.method().as_str(), route.method);
     }
 }
+
+/// Each HTTP function's `main` names its endpoint of the table (`functions/mdoc-status-set` serves
+/// `endpoints::MDOC_STATUS_SET`), so the binding is visible there and the binary links only it.
+#[test]
+fn every_http_function_main_serves_its_own_endpoint() {
+    for route in ROUTES {
+        let path = format!(
+            "{}/../functions/{}/src/main.rs",
+            env!("CARGO_MANIFEST_DIR"),
+            route.function
+        );
+        let main = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {path}"));
+        let endpoint = format!("endpoints::{}", route.function.to_uppercase().replace('-', "_"));
+        assert!(main.contains(&endpoint), "{path} does not serve {endpoint}");
+        assert_eq!(main.matches("endpoints::").count(), 1, "{path} serves one endpoint");
+    }
+}

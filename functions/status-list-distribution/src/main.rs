@@ -1,4 +1,8 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_http("status-list-distribution").await
+    shared::lambda::serve_endpoint(
+        &shared::http::endpoints::STATUS_LIST_DISTRIBUTION,
+        shared::wiring::mdoc_public_api,
+    )
+    .await
 }

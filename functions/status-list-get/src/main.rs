@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_http("status-list-get").await
+    shared::lambda::serve_endpoint(&shared::http::endpoints::STATUS_LIST_GET, shared::wiring::mdoc_api).await
 }

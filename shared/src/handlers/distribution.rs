@@ -3,21 +3,20 @@
 //! key was withdrawn, or re-signing keeps failing) are left out. The same document is written to
 //! the bucket for the CDN by the re-signer and by the publisher after a list's first token.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::App;
 use crate::http::ApiError;
 use crate::ports::StoreError;
+use crate::publisher::PublishedTokens;
 use crate::publisher::{AGGREGATION_MAX_AGE, Aggregation, ListKind, PublishError};
+use crate::wiring::TokensApi;
 
 /// The distribution document of one kind of list.
-pub async fn document(app: &App, kind: ListKind) -> Result<Aggregation, ApiError> {
-    app.publisher.aggregation(super::now(), kind).await.map_err(|e| {
+pub async fn document(tokens: &PublishedTokens, kind: ListKind) -> Result<Aggregation, ApiError> {
+    tokens.aggregation(super::now(), kind).await.map_err(|e| {
         tracing::warn!(error = %e, "distribution read failed");
         match e {
             PublishError::Store(StoreError::Unavailable(_)) => ApiError::unavailable(),
@@ -26,8 +25,8 @@ pub async fn document(app: &App, kind: ListKind) -> Result<Aggregation, ApiError
     })
 }
 
-pub async fn get(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
-    let doc = document(&app, ListKind::GovUk).await?;
+pub async fn get(State(api): State<TokensApi>) -> Result<Response, ApiError> {
+    let doc = document(&api.tokens, ListKind::GovUk).await?;
     let cache = format!("public, max-age={AGGREGATION_MAX_AGE}");
     Ok(([(header::CACHE_CONTROL, cache)], Json(doc)).into_response())
 }

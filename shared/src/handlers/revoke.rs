@@ -1,24 +1,22 @@
 //! `POST /revoke` (GOV.UK contract): 202 `{message, revokedAt}`; one-way, idempotent by state.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 
-use crate::app::App;
 use crate::http::{ApiError, body};
 use crate::issuer::RevokeResponse;
+use crate::wiring::IssuerApi;
 
 pub async fn post(
-    State(app): State<Arc<App>>,
+    State(api): State<IssuerApi>,
     headers: HeaderMap,
     req: Body,
 ) -> Result<(StatusCode, Json<RevokeResponse>), ApiError> {
-    let token = body::jwt(&headers, req, app.config.max_body_bytes).await?;
+    let token = body::jwt(&headers, req, api.max_body_bytes).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(app.issuer.revoke(&token, super::now()).await?),
+        Json(api.issuer.revoke(&token, super::now()).await?),
     ))
 }

@@ -2,17 +2,16 @@
 //! `*/*`; 406 for anything we cannot serve). Unknown lists are 404 and expired tokens 410.
 //! `?time=<unix>` answers from the stored versions: the token with `iat <= time <= exp`, or 404.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::app::App;
 use crate::domain::token::{CWT_MEDIA_TYPE, JWT_MEDIA_TYPE, TokenFormat};
 use crate::http::ApiError;
-use crate::publisher::{PublishError, object_key};
+use crate::publisher::PublishError;
+use crate::publisher::PublishedTokens;
+use crate::wiring::TokensApi;
 
 /// The format an `Accept` header asks for, by q-value (RFC 9110 §12.5.1); `None` if neither.
 pub fn negotiate(accept: Option<&str>) -> Option<TokenFormat> {
@@ -55,7 +54,7 @@ fn read_failed(e: PublishError) -> ApiError {
 }
 
 pub async fn get(
-    State(app): State<Arc<App>>,
+    State(api): State<TokensApi>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -81,25 +80,27 @@ pub async fn get(
             format!("Acceptable types are {JWT_MEDIA_TYPE} and {CWT_MEDIA_TYPE}"),
         )
     })?;
-    serve(&app, &id, format, time).await
+    serve(&api.tokens, &id, format, time).await
 }
 
 /// The stored token of `id` in `format` (at `time`, if given) with its headers: 404 when there is
 /// none, 410 when the current one has expired.
-pub async fn serve(app: &App, id: &str, format: TokenFormat, time: Option<i64>) -> Result<Response, ApiError> {
+pub async fn serve(
+    tokens: &PublishedTokens,
+    id: &str,
+    format: TokenFormat,
+    time: Option<i64>,
+) -> Result<Response, ApiError> {
     let not_found = || ApiError::not_found("Status List not found for endpoint uri");
     let object = match time {
-        Some(time) => app
-            .publisher
+        Some(time) => tokens
             .token_at(id, format, time)
             .await
             .map_err(read_failed)?
             .ok_or_else(|| ApiError::not_found("No Status List token was valid at the requested time"))?,
         None => {
-            let object = app
-                .publisher
-                .objects
-                .get(&object_key(id, format))
+            let object = tokens
+                .current(id, format)
                 .await
                 .map_err(ApiError::from)?
                 .ok_or_else(not_found)?;

@@ -15,9 +15,9 @@ use serde_json::Value;
 
 use super::ApiError;
 use super::error::Family;
-use crate::app::App;
 use crate::mdoc::Principal;
 use crate::mdoc::events::{Operation, Phase, event, failure_data};
+use crate::ports::{Analytics, TenantStore};
 
 /// The API Gateway request context, when running as a Lambda behind API Gateway.
 fn gateway_context(parts: &Parts) -> Option<&lambda_http::aws_lambda_events::apigw::ApiGatewayProxyRequestContext> {
@@ -30,7 +30,7 @@ fn gateway_context(parts: &Parts) -> Option<&lambda_http::aws_lambda_events::api
 
 /// Middleware of the tenant routes: the principal from the API Gateway authorizer when one ran,
 /// otherwise the same bearer check the authorizer makes. Refusals are 401 in MATTR's body.
-pub async fn authenticate(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+pub async fn authenticate(State(tenants): State<Arc<dyn TenantStore>>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     let from_gateway =
         gateway_context(&parts).and_then(|c| crate::mdoc::auth::from_authorizer_context(&c.authorizer.fields));
@@ -38,7 +38,7 @@ pub async fn authenticate(State(app): State<Arc<App>>, request: Request, next: N
         Some(p) => p,
         None => {
             let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-            match crate::mdoc::auth::authorize(app.tenants.as_ref(), header).await {
+            match crate::mdoc::auth::authorize(tenants.as_ref(), header).await {
                 Ok(p) => p,
                 Err(e) => return e.in_family(Family::Mattr).into_response(),
             }
@@ -85,7 +85,7 @@ pub enum Reply {
 /// Runs one operation of the mDoc API between its START and its SUCCESS or FAIL event, and
 /// writes errors in MATTR's body.
 pub async fn observe(
-    app: &App,
+    analytics: &dyn Analytics,
     op: Operation,
     tenant: Option<&Principal>,
     request_id: &RequestId,
@@ -94,9 +94,7 @@ pub async fn observe(
 ) -> Response {
     let tenant_id = tenant.map(|p| p.tenant_id.as_str()).unwrap_or("");
     let rid = request_id.0.as_str();
-    app.analytics
-        .emit(&event(op, Phase::Start, tenant_id, rid, start))
-        .await;
+    analytics.emit(&event(op, Phase::Start, tenant_id, rid, start)).await;
     match work.await {
         Ok(reply) => {
             let (response, data) = match reply {
@@ -104,13 +102,11 @@ pub async fn observe(
                 Reply::Empty { data } => (StatusCode::NO_CONTENT.into_response(), data),
                 Reply::Raw(response, data) => (response, data),
             };
-            app.analytics
-                .emit(&event(op, Phase::Success, tenant_id, rid, data))
-                .await;
+            analytics.emit(&event(op, Phase::Success, tenant_id, rid, data)).await;
             response
         }
         Err(e) => {
-            app.analytics
+            analytics
                 .emit(&event(op, Phase::Fail, tenant_id, rid, failure_data(&e)))
                 .await;
             e.in_family(Family::Mattr).into_response()

@@ -105,6 +105,36 @@ fn event(name: &'static str, now: i64) -> AuditEvent {
 }
 
 impl IssuerService {
+    /// The service for `config` on these ports (the allocator queues each new list's first
+    /// publish on `queue`; the JWKS cache follows the configured ttl and grace).
+    pub fn wire(
+        config: &crate::config::Config,
+        store: Arc<dyn IssuerStore>,
+        jwks: Arc<dyn crate::ports::JwksSource>,
+        events: Arc<dyn EventSink>,
+        queue: Option<Arc<dyn crate::ports::PublishQueue>>,
+    ) -> IssuerService {
+        IssuerService {
+            jwks: JwksCache::new(
+                jwks,
+                config.issuer_jwks_ttl,
+                std::time::Duration::from_secs(10),
+                config.issuer_jwks_grace,
+            ),
+            allocator: Allocator::new(
+                store.clone(),
+                config.list_pool.clone(),
+                Some(crate::publisher::default_lifetime(config)),
+                queue,
+            ),
+            store,
+            events,
+            base_url: config.public_base_url.clone(),
+            metrics: Metrics::default(),
+            clients: Default::default(),
+        }
+    }
+
     pub fn list_uri(&self, list_id: &str) -> String {
         allocator::list_uri(&self.base_url, list_id)
     }

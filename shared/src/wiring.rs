@@ -1,0 +1,221 @@
+//! What each function holds, and how it is built: one state per family of endpoints, each with
+//! only the ports its handlers use, wired from the configuration and the AWS SDK's settings.
+//!
+//! A function's `main` names its endpoint ([`crate::http::endpoints`]) and one constructor here,
+//! so its binary links only that handler and those adapters: `/issue` carries no KMS, S3 or
+//! EventBridge client, the token endpoints no signing key. The constructors make no AWS call
+//! (clients connect on first use and signing keys are read lazily), so a cold start asks for its
+//! first event without a network round trip.
+//!
+//! The local server and the tests build every state from one [`App`](crate::app::App) instead.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+
+use crate::adapters::{
+    analytics::{EventBridgeAnalytics, LogAnalytics},
+    dynamo::DynamoStore,
+    jwks_http::HttpJwks,
+    kms_signer::KmsSigner,
+    log_events::LogEvents,
+    s3_objects::S3Objects,
+    sqs_queue::SqsQueue,
+};
+use crate::config::Config;
+use crate::issuer::IssuerService;
+use crate::mdoc::MdocService;
+use crate::pipeline::Forwarder;
+use crate::ports::{Analytics, ObjectStore, PublishQueue, Signer, TenantStore};
+use crate::publisher::{PublishedTokens, Publisher};
+
+/// `POST /issue` and `POST /revoke`.
+#[derive(Clone)]
+pub struct IssuerApi {
+    pub issuer: Arc<IssuerService>,
+    pub max_body_bytes: usize,
+}
+
+/// `GET /.well-known/jwks.json`: the signing key and the keys retired by a rotation.
+#[derive(Clone)]
+pub struct KeysApi {
+    pub signer: Arc<dyn Signer>,
+    /// Only their [`Signer::identity`] is used (never to sign).
+    pub retired_keys: Vec<Arc<dyn Signer>>,
+    pub max_age: Duration,
+}
+
+/// The issuer API's public reads: `GET /t/{id}` and `GET /status-lists`.
+#[derive(Clone)]
+pub struct TokensApi {
+    pub tokens: PublishedTokens,
+}
+
+/// The mDoc API's public reads (the CWT and the distribution), with their analytic events.
+#[derive(Clone)]
+pub struct MdocPublicApi {
+    pub tokens: PublishedTokens,
+    pub analytics: Arc<dyn Analytics>,
+}
+
+/// The mDoc management API's tenant endpoints.
+#[derive(Clone)]
+pub struct MdocApi {
+    pub mdoc: Arc<MdocService>,
+    /// Where the bearer check looks tenants up when no API Gateway authorizer ran (locally).
+    pub tenants: Arc<dyn TenantStore>,
+    pub analytics: Arc<dyn Analytics>,
+    pub max_body_bytes: usize,
+}
+
+/// The states whose endpoints may need a tenant's bearer token.
+pub trait EndpointState: Clone + Send + Sync + 'static {
+    /// Where the bearer check looks tenants up; `None` for states with no tenant endpoint.
+    fn tenants(&self) -> Option<Arc<dyn TenantStore>> {
+        None
+    }
+}
+
+impl EndpointState for IssuerApi {}
+impl EndpointState for KeysApi {}
+impl EndpointState for TokensApi {}
+impl EndpointState for MdocPublicApi {}
+impl EndpointState for MdocApi {
+    fn tenants(&self) -> Option<Arc<dyn TenantStore>> {
+        Some(self.tenants.clone())
+    }
+}
+
+// ---------------------------------------------------------------- the adapters, one at a time
+
+/// The DynamoDB tables (every store port but objects).
+pub fn dynamo(config: &Config, sdk: &SdkConfig) -> Arc<DynamoStore> {
+    Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        config.tables.clone(),
+    ))
+}
+
+/// The signing key and the retired keys, each read from KMS on first use.
+pub fn kms_keys(config: &Config, sdk: &SdkConfig) -> (Arc<dyn Signer>, Vec<Arc<dyn Signer>>) {
+    let kms = aws_sdk_kms::Client::new(sdk);
+    let retired = config
+        .retired_signing_key_ids
+        .iter()
+        .map(|key_id| Arc::new(KmsSigner::lazy(kms.clone(), key_id.clone())) as Arc<dyn Signer>)
+        .collect();
+    (Arc::new(KmsSigner::lazy(kms, config.signing_key_id.clone())), retired)
+}
+
+/// The tokens bucket.
+pub fn s3_objects(config: &Config, sdk: &SdkConfig) -> Arc<dyn ObjectStore> {
+    Arc::new(S3Objects::new(sdk, config.tokens_bucket.clone()))
+}
+
+/// The publish-job queue, where the function is given one.
+pub fn sqs_queue(config: &Config, sdk: &SdkConfig) -> Option<Arc<dyn PublishQueue>> {
+    config
+        .publish_queue_url
+        .as_ref()
+        .map(|url| Arc::new(SqsQueue::new(sdk, url)) as Arc<dyn PublishQueue>)
+}
+
+/// The analytic events: the EventBridge bus if configured, else the log.
+pub fn analytics(config: &Config, sdk: &SdkConfig) -> Arc<dyn Analytics> {
+    match &config.analytics_bus {
+        Some(bus) => Arc::new(EventBridgeAnalytics::new(sdk, bus)),
+        None => Arc::new(LogAnalytics),
+    }
+}
+
+/// Issuers' JWKS over HTTPS.
+pub fn http_jwks(config: &Config) -> Arc<HttpJwks> {
+    Arc::new(HttpJwks::new(
+        config.issuer_jwks_timeout,
+        config.allow_http_loopback_jwks,
+    ))
+}
+
+// ---------------------------------------------------------------- one constructor per state
+
+pub fn issuer_api(config: &Config, sdk: &SdkConfig) -> IssuerApi {
+    let store = dynamo(config, sdk);
+    IssuerApi {
+        issuer: Arc::new(IssuerService::wire(
+            config,
+            store,
+            http_jwks(config),
+            Arc::new(LogEvents),
+            sqs_queue(config, sdk),
+        )),
+        max_body_bytes: config.max_body_bytes,
+    }
+}
+
+pub fn keys_api(config: &Config, sdk: &SdkConfig) -> KeysApi {
+    let (signer, retired_keys) = kms_keys(config, sdk);
+    KeysApi {
+        signer,
+        retired_keys,
+        max_age: config.jwks_max_age,
+    }
+}
+
+fn published_tokens(config: &Config, sdk: &SdkConfig) -> PublishedTokens {
+    PublishedTokens {
+        lists: dynamo(config, sdk),
+        objects: s3_objects(config, sdk),
+        base_url: config.public_base_url.clone(),
+    }
+}
+
+pub fn tokens_api(config: &Config, sdk: &SdkConfig) -> TokensApi {
+    TokensApi {
+        tokens: published_tokens(config, sdk),
+    }
+}
+
+pub fn mdoc_public_api(config: &Config, sdk: &SdkConfig) -> MdocPublicApi {
+    MdocPublicApi {
+        tokens: published_tokens(config, sdk),
+        analytics: analytics(config, sdk),
+    }
+}
+
+/// The publisher: renders from DynamoDB, signs with KMS, writes to S3.
+pub fn publisher(config: &Config, sdk: &SdkConfig) -> Arc<Publisher> {
+    let (signer, _) = kms_keys(config, sdk);
+    Arc::new(Publisher::new(
+        config,
+        dynamo(config, sdk),
+        s3_objects(config, sdk),
+        signer,
+    ))
+}
+
+pub fn mdoc_api(config: &Config, sdk: &SdkConfig) -> MdocApi {
+    let store = dynamo(config, sdk);
+    MdocApi {
+        mdoc: Arc::new(MdocService::new(
+            store.clone(),
+            store.clone(),
+            publisher(config, sdk),
+            sqs_queue(config, sdk),
+            config.public_base_url.clone(),
+            config.mdoc_list_size,
+        )),
+        tenants: store,
+        analytics: analytics(config, sdk),
+        max_body_bytes: config.max_body_bytes,
+    }
+}
+
+/// The change forwarder (stream to queue). It needs the queue.
+pub fn forwarder(config: &Config, sdk: &SdkConfig) -> Result<Forwarder, crate::config::ConfigError> {
+    Ok(Forwarder {
+        lists: dynamo(config, sdk),
+        queue: sqs_queue(config, sdk)
+            .ok_or_else(|| crate::config::ConfigError("PUBLISH_QUEUE_URL is not set".into()))?,
+    })
+}
