@@ -5,7 +5,9 @@ export CARGO_TERM_COLOR ?= never
 CARGO ?= cargo
 STATUSLIST := $(CARGO_TARGET_DIR)/debug/statuslist
 
-.PHONY: figures register-client tenant-token load mdoc-load revoke-latency bench-publish help test test-unit test-integration test-interop test-fuzz lint template-lint bench cli build run stop localstack-up localstack-down deps tools
+FUNCTION_PACKAGES := $(patsubst functions/%/Cargo.toml,-p %,$(wildcard functions/*/Cargo.toml))
+
+.PHONY: test-init init-times figures register-client tenant-token load mdoc-load revoke-latency bench-publish help test test-unit test-integration test-interop test-fuzz lint template-lint bench cli build run stop localstack-up localstack-down deps tools
 
 help:
 	@echo "make test            every test: lint, unit, CLI, LocalStack integration, independent verifiers"
@@ -23,14 +25,15 @@ help:
 	@echo "make mdoc-load       mDoc API: 2,000 registrations, 200 invalidations, time to visible, against make run"
 	@echo "make bench-publish   publisher time and AWS calls per list (100,000 and 1,048,576 entries) on LocalStack"
 	@echo "make figures         cold start and warm p50/p99 per function of the running make run"
-	@echo "make build           build every function for Lambda (cargo lambda, arm64) and report sizes"
+	@echo "make build           every function for Lambda (arm64, one workspace build), then sam build; sizes and times"
+	@echo "make init-times      each function's init (first event asked for) with AWS unreachable"
 
 deps:
 	@./infra/deps.sh
 
 # The publish test writes the tokens it saw published to PUBLISHED_TOKENS_DIR; the interop suite
 # verifies them independently (a fresh directory each run, so stale tokens cannot pass).
-test: deps lint template-lint
+test: deps lint template-lint test-init
 	rm -rf $(CURDIR)/.local/published-tokens
 	PUBLISHED_TOKENS_DIR=$(CURDIR)/.local/published-tokens \
 		./infra/localstack/with-localstack.sh $(MAKE) --no-print-directory test-integration test-interop
@@ -42,6 +45,19 @@ test-integration:
 # Schemathesis against openapi.yaml on the topology (LocalStack up).
 test-fuzz:
 	./tests/run-integration.sh fuzz
+
+# Every function binary asks the Runtime API for its first event with AWS unreachable (no AWS
+# call at init, the template's environment is enough). Times are printed, not asserted: see
+# `make init-times` for the figures of the deployed profile.
+test-init: tools
+	$(CARGO) build $(FUNCTION_PACKAGES)
+	.local/tools-venv/bin/python infra/topology/init_times.py --runs 1 --bin-dir $(CARGO_TARGET_DIR)/debug
+
+# Init of every function as deployed (the deploy profile, host build): process start to first
+# `next`, Runtime API answering, AWS unreachable; median of 15 starts each.
+init-times: tools
+	$(CARGO) build --profile deploy $(FUNCTION_PACKAGES)
+	.local/tools-venv/bin/python infra/topology/init_times.py --runs 15 --bin-dir $(CARGO_TARGET_DIR)/deploy
 
 test-unit:
 	$(CARGO) test --workspace --all-targets --exclude integration-tests

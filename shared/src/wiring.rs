@@ -185,13 +185,12 @@ pub fn mdoc_public_api(config: &Config, sdk: &SdkConfig) -> MdocPublicApi {
 
 /// The publisher: renders from DynamoDB, signs with KMS, writes to S3.
 pub fn publisher(config: &Config, sdk: &SdkConfig) -> Arc<Publisher> {
+    publisher_on(config, sdk, dynamo(config, sdk))
+}
+
+fn publisher_on(config: &Config, sdk: &SdkConfig, lists: Arc<DynamoStore>) -> Arc<Publisher> {
     let (signer, _) = kms_keys(config, sdk);
-    Arc::new(Publisher::new(
-        config,
-        dynamo(config, sdk),
-        s3_objects(config, sdk),
-        signer,
-    ))
+    Arc::new(Publisher::new(config, lists, s3_objects(config, sdk), signer))
 }
 
 pub fn mdoc_api(config: &Config, sdk: &SdkConfig) -> MdocApi {
@@ -200,7 +199,7 @@ pub fn mdoc_api(config: &Config, sdk: &SdkConfig) -> MdocApi {
         mdoc: Arc::new(MdocService::new(
             store.clone(),
             store.clone(),
-            publisher(config, sdk),
+            publisher_on(config, sdk, store.clone()),
             sqs_queue(config, sdk),
             config.public_base_url.clone(),
             config.mdoc_list_size,

@@ -53,11 +53,13 @@ fn template_routes_equal_the_route_table() {
 }
 
 #[test]
-fn every_function_crate_is_in_the_template_and_builds_with_cargo_lambda() {
+fn every_function_crate_is_in_the_template_and_is_built_by_make_build() {
     let t = template();
     let mut in_template = BTreeSet::new();
     for (name, f) in functions(&t) {
-        assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{name}");
+        // `sam build` copies the bootstrap `make build` built (infra/sam/Makefile).
+        assert_eq!(f["Metadata"]["BuildMethod"], "makefile", "{name}");
+        assert_eq!(f["Metadata"]["ContextPath"], "infra/sam", "{name}");
         in_template.insert(
             f["Properties"]["CodeUri"]
                 .as_str()
