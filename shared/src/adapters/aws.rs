@@ -2,18 +2,37 @@
 //! default would add aws-lc and hyper 0.14), region, credentials and endpoint from the usual
 //! environment (`AWS_REGION`, `AWS_ENDPOINT_URL` for LocalStack).
 
+use std::sync::OnceLock;
+
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use aws_smithy_http_client::{
     Builder,
     tls::{Provider, rustls_provider::CryptoMode},
 };
+use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 /// A config loader with our HTTP client; callers may override endpoint, region or credentials.
 pub fn config_loader() -> ConfigLoader {
-    let http = Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
-    aws_config::defaults(BehaviorVersion::latest()).http_client(http)
+    aws_config::defaults(BehaviorVersion::latest()).http_client(SharedHttpClient::new(HttpsOnFirstUse::default()))
+}
+
+/// The SDK's HTTPS client (rustls with ring), built when the first request needs it. Building it
+/// reads the platform's root certificates (here 292 files under /etc/ssl/certs), which a Lambda
+/// function would otherwise pay during init, before asking for its first event.
+#[derive(Debug, Default)]
+struct HttpsOnFirstUse(OnceLock<SharedHttpClient>);
+
+impl HttpClient for HttpsOnFirstUse {
+    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        self.0
+            .get_or_init(|| {
+                Builder::new()
+                    .tls_provider(Provider::Rustls(CryptoMode::Ring))
+                    .build_https()
+            })
+            .http_connector(settings, components)
+    }
 }
 
 pub async fn load_config() -> SdkConfig {
