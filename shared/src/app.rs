@@ -15,7 +15,7 @@ use crate::ports::{
     TenantStore,
 };
 use crate::publisher::Publisher;
-use crate::wiring::{self, IssuerApi, KeysApi, MdocApi, MdocPublicApi, TokensApi};
+use crate::wiring::{self, IssuerApi, KeysApi, MdocApi, MdocListsApi, MdocPublicApi, TokensApi};
 
 /// The adapters an [`App`] is built from.
 pub struct Adapters {
@@ -99,7 +99,6 @@ impl App {
         let mdoc = Arc::new(MdocService::new(
             a.mdocs,
             a.store.clone(),
-            publisher.clone(),
             a.queue.clone(),
             config.public_base_url.clone(),
             config.mdoc_list_size,
@@ -150,6 +149,18 @@ impl App {
     pub fn mdoc_public_api(&self) -> MdocPublicApi {
         MdocPublicApi {
             tokens: self.publisher.tokens(),
+            analytics: self.analytics.clone(),
+        }
+    }
+
+    pub fn mdoc_lists_api(&self) -> MdocListsApi {
+        MdocListsApi {
+            mdoc: self.mdoc.clone(),
+            views: crate::mdoc::ListViews {
+                objects: self.publisher.objects.clone(),
+                signer: self.signer.clone(),
+            },
+            tenants: self.tenants.clone(),
             analytics: self.analytics.clone(),
         }
     }

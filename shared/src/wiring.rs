@@ -25,7 +25,7 @@ use crate::adapters::{
 };
 use crate::config::Config;
 use crate::issuer::IssuerService;
-use crate::mdoc::MdocService;
+use crate::mdoc::{ListViews, MdocService};
 use crate::pipeline::Forwarder;
 use crate::ports::{Analytics, ObjectStore, PublishQueue, Signer, TenantStore};
 use crate::publisher::{PublishedTokens, Publisher};
@@ -69,6 +69,16 @@ pub struct MdocApi {
     pub max_body_bytes: usize,
 }
 
+/// The mDoc API's status list views (`GET /status-lists`, `GET /status-lists/{id}`): the
+/// service, plus the published CWTs and the signing key's identity they show.
+#[derive(Clone)]
+pub struct MdocListsApi {
+    pub mdoc: Arc<MdocService>,
+    pub views: ListViews,
+    pub tenants: Arc<dyn TenantStore>,
+    pub analytics: Arc<dyn Analytics>,
+}
+
 /// The states whose endpoints may need a tenant's bearer token.
 pub trait EndpointState: Clone + Send + Sync + 'static {
     /// Where the bearer check looks tenants up; `None` for states with no tenant endpoint.
@@ -82,6 +92,11 @@ impl EndpointState for KeysApi {}
 impl EndpointState for TokensApi {}
 impl EndpointState for MdocPublicApi {}
 impl EndpointState for MdocApi {
+    fn tenants(&self) -> Option<Arc<dyn TenantStore>> {
+        Some(self.tenants.clone())
+    }
+}
+impl EndpointState for MdocListsApi {
     fn tenants(&self) -> Option<Arc<dyn TenantStore>> {
         Some(self.tenants.clone())
     }
@@ -185,28 +200,46 @@ pub fn mdoc_public_api(config: &Config, sdk: &SdkConfig) -> MdocPublicApi {
 
 /// The publisher: renders from DynamoDB, signs with KMS, writes to S3.
 pub fn publisher(config: &Config, sdk: &SdkConfig) -> Arc<Publisher> {
-    publisher_on(config, sdk, dynamo(config, sdk))
+    let (signer, _) = kms_keys(config, sdk);
+    Arc::new(Publisher::new(
+        config,
+        dynamo(config, sdk),
+        s3_objects(config, sdk),
+        signer,
+    ))
 }
 
-fn publisher_on(config: &Config, sdk: &SdkConfig, lists: Arc<DynamoStore>) -> Arc<Publisher> {
-    let (signer, _) = kms_keys(config, sdk);
-    Arc::new(Publisher::new(config, lists, s3_objects(config, sdk), signer))
+fn mdoc_service(config: &Config, sdk: &SdkConfig, store: Arc<DynamoStore>) -> Arc<MdocService> {
+    Arc::new(MdocService::new(
+        store.clone(),
+        store,
+        sqs_queue(config, sdk),
+        config.public_base_url.clone(),
+        config.mdoc_list_size,
+    ))
 }
 
 pub fn mdoc_api(config: &Config, sdk: &SdkConfig) -> MdocApi {
     let store = dynamo(config, sdk);
     MdocApi {
-        mdoc: Arc::new(MdocService::new(
-            store.clone(),
-            store.clone(),
-            publisher_on(config, sdk, store.clone()),
-            sqs_queue(config, sdk),
-            config.public_base_url.clone(),
-            config.mdoc_list_size,
-        )),
+        mdoc: mdoc_service(config, sdk, store.clone()),
         tenants: store,
         analytics: analytics(config, sdk),
         max_body_bytes: config.max_body_bytes,
+    }
+}
+
+pub fn mdoc_lists_api(config: &Config, sdk: &SdkConfig) -> MdocListsApi {
+    let store = dynamo(config, sdk);
+    let (signer, _) = kms_keys(config, sdk);
+    MdocListsApi {
+        mdoc: mdoc_service(config, sdk, store.clone()),
+        views: ListViews {
+            objects: s3_objects(config, sdk),
+            signer,
+        },
+        tenants: store,
+        analytics: analytics(config, sdk),
     }
 }
 

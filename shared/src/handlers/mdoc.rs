@@ -13,7 +13,7 @@ use crate::http::body;
 use crate::http::mdoc::{Reply, RequestId, observe};
 use crate::mdoc::events::Operation as Op;
 use crate::mdoc::{PageQuery, Principal};
-use crate::wiring::{MdocApi, MdocPublicApi};
+use crate::wiring::{MdocApi, MdocListsApi, MdocPublicApi};
 
 pub async fn create_configuration(
     State(api): State<MdocApi>,
@@ -123,7 +123,7 @@ pub async fn delete_configuration(
 }
 
 pub async fn list_status_lists(
-    State(api): State<MdocApi>,
+    State(api): State<MdocListsApi>,
     rid: RequestId,
     Extension(p): Extension<Principal>,
     RawQuery(query): RawQuery,
@@ -137,7 +137,7 @@ pub async fn list_status_lists(
         start,
         async {
             let q = PageQuery::from_raw(query.as_deref())?;
-            let page = api.mdoc.list_status_lists(&p, &q).await?;
+            let page = api.mdoc.list_status_lists(&api.views, &p, &q).await?;
             let ids: Vec<_> = page["data"]
                 .as_array()
                 .map(|d| d.iter().map(|l| l["id"].clone()).collect())
@@ -152,7 +152,7 @@ pub async fn list_status_lists(
 }
 
 pub async fn get_status_list(
-    State(api): State<MdocApi>,
+    State(api): State<MdocListsApi>,
     rid: RequestId,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
@@ -164,7 +164,7 @@ pub async fn get_status_list(
         &rid,
         json!({ "id": id }),
         async {
-            let list = api.mdoc.get_status_list(&p, &id).await?;
+            let list = api.mdoc.get_status_list(&api.views, &p, &id).await?;
             Ok(Reply::Raw(
                 (StatusCode::OK, axum::Json(list)).into_response(),
                 json!({ "id": id }),

@@ -13,7 +13,7 @@ use axum::routing::{MethodRouter, delete, get, post, put};
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::app::App;
-use crate::wiring::{EndpointState, IssuerApi, KeysApi, MdocApi, MdocPublicApi, TokensApi};
+use crate::wiring::{EndpointState, IssuerApi, KeysApi, MdocApi, MdocListsApi, MdocPublicApi, TokensApi};
 pub use error::ApiError;
 
 /// One API route, served by the Lambda function `functions/<function>`.
@@ -163,7 +163,7 @@ pub mod endpoints {
         handler: || delete(mdoc::delete_configuration),
     };
 
-    pub const STATUS_LIST_LIST: Endpoint<MdocApi> = Endpoint {
+    pub const STATUS_LIST_LIST: Endpoint<MdocListsApi> = Endpoint {
         route: Route {
             function: "status-list-list",
             method: "GET",
@@ -173,7 +173,7 @@ pub mod endpoints {
         handler: || get(mdoc::list_status_lists),
     };
 
-    pub const STATUS_LIST_GET: Endpoint<MdocApi> = Endpoint {
+    pub const STATUS_LIST_GET: Endpoint<MdocListsApi> = Endpoint {
         route: Route {
             function: "status-list-get",
             method: "GET",
@@ -352,10 +352,10 @@ pub fn router(app: Arc<App>, only: Option<&str>) -> Router {
         endpoints::CONFIGURATION_DELETE.routes(app.mdoc_api())
     });
     add(&endpoints::STATUS_LIST_LIST.route, &|| {
-        endpoints::STATUS_LIST_LIST.routes(app.mdoc_api())
+        endpoints::STATUS_LIST_LIST.routes(app.mdoc_lists_api())
     });
     add(&endpoints::STATUS_LIST_GET.route, &|| {
-        endpoints::STATUS_LIST_GET.routes(app.mdoc_api())
+        endpoints::STATUS_LIST_GET.routes(app.mdoc_lists_api())
     });
     add(&endpoints::STATUS_LIST_TOKEN.route, &|| {
         endpoints::STATUS_LIST_TOKEN.routes(app.mdoc_public_api())

@@ -25,7 +25,7 @@ use crate::ports::{
     Configuration, ConfigurationDelete, Entry, IssuerStore, ListOwner, ListRecord, Mdoc, MdocStore, Placement,
     PublishQueue, StatusUpdate, StoreError,
 };
-use crate::publisher::{Publisher, object_key};
+use crate::publisher::object_key;
 
 /// `limit` of the listing endpoints: default and bounds.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -38,11 +38,17 @@ pub struct Principal {
     pub role: crate::domain::tenant::Role,
 }
 
+/// What the status list views read besides the service's own store: each list's published CWT
+/// and the signing key's identity. Only the two status list endpoints hold it (and so KMS and S3).
+#[derive(Clone)]
+pub struct ListViews {
+    pub objects: Arc<dyn crate::ports::ObjectStore>,
+    pub signer: Arc<dyn crate::ports::Signer>,
+}
+
 pub struct MdocService {
     pub store: Arc<dyn MdocStore>,
     pub entries: Arc<dyn IssuerStore>,
-    /// Reads published tokens (the service never signs here: see `queue`).
-    pub publisher: Arc<Publisher>,
     /// Where a new list's first publish is queued (see [`crate::issuer::allocator`]).
     pub queue: Option<Arc<dyn PublishQueue>>,
     pub base_url: String,
@@ -218,7 +224,6 @@ impl MdocService {
     pub fn new(
         store: Arc<dyn MdocStore>,
         entries: Arc<dyn IssuerStore>,
-        publisher: Arc<Publisher>,
         queue: Option<Arc<dyn PublishQueue>>,
         base_url: String,
         list_size: u64,
@@ -226,7 +231,6 @@ impl MdocService {
         MdocService {
             store,
             entries,
-            publisher,
             queue,
             base_url,
             list_size,
@@ -495,14 +499,10 @@ impl MdocService {
 
     // ------------------------------------------------------------ status lists
 
-    async fn list_json(&self, list: &ListRecord) -> Result<Value, ApiError> {
-        let token = self
-            .publisher
-            .objects
-            .get(&object_key(&list.list_id, TokenFormat::Cwt))
-            .await?;
+    async fn list_json(&self, views: &ListViews, list: &ListRecord) -> Result<Value, ApiError> {
+        let token = views.objects.get(&object_key(&list.list_id, TokenFormat::Cwt)).await?;
         // The signing key's kid: read from KMS on first use (503 while it is unavailable).
-        let signing = self.publisher.signer.identity().await?;
+        let signing = views.signer.identity().await?;
         use base64::Engine;
         Ok(json!({
             "id": list.list_id,
@@ -514,21 +514,21 @@ impl MdocService {
         }))
     }
 
-    pub async fn list_status_lists(&self, p: &Principal, q: &PageQuery) -> Result<Value, ApiError> {
+    pub async fn list_status_lists(&self, views: &ListViews, p: &Principal, q: &PageQuery) -> Result<Value, ApiError> {
         let (limit, after) = q.parse()?;
         let page = self.store.tenant_lists(&p.tenant_id, after.as_deref(), limit).await?;
         let mut data = Vec::with_capacity(page.items.len());
         for list in &page.items {
-            data.push(self.list_json(list).await?);
+            data.push(self.list_json(views, list).await?);
         }
         Ok(page_json(data, page.next_after))
     }
 
-    pub async fn get_status_list(&self, p: &Principal, id: &str) -> Result<Value, ApiError> {
+    pub async fn get_status_list(&self, views: &ListViews, p: &Principal, id: &str) -> Result<Value, ApiError> {
         let id = uuid_param("statusListId", id)?;
         match self.store.list(&id).await? {
             Some(list) if list.owner.as_ref().is_some_and(|o| o.tenant_id == p.tenant_id) => {
-                self.list_json(&list).await
+                self.list_json(views, &list).await
             }
             _ => Err(not_found("Status list")),
         }
