@@ -255,6 +255,25 @@ mod tests {
                 assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{route:?} ({only:?}): {body}");
             }
         }
+        // The handler answers the method the table declares (the route's `method` and the
+        // handler's method router are written side by side; this keeps them in step).
+        for route in crate::http::ROUTES {
+            let path = route
+                .path
+                .replace("{id}", "x")
+                .replace("{statusListId}", "x")
+                .replace("{credentialId}", "x");
+            let request = Request::builder()
+                .method(route.method)
+                .uri(&path)
+                .body(Body::empty())
+                .unwrap();
+            let response = crate::http::router(app.clone(), Some(route.function))
+                .call(request)
+                .await
+                .unwrap();
+            assert_ne!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{route:?}");
+        }
         let request = Request::get("/issue").body(Body::empty()).unwrap();
         let (status, _) = call_router(&app, Some("jwks"), request).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "the jwks function serves no other route");

@@ -215,11 +215,6 @@ impl Publisher {
         Err(ObjectError::Other(format!("{key}: too many concurrent writers")).into())
     }
 
-    /// The distribution document as of `now` (see [`PublishedTokens::aggregation`]).
-    pub async fn aggregation(&self, now: i64, kind: ListKind) -> Result<Aggregation, PublishError> {
-        self.tokens().aggregation(now, kind).await
-    }
-
     /// Writes both distribution documents to the object store, for the CDN. Returns how many
     /// lists they name.
     ///
@@ -267,16 +262,6 @@ impl Publisher {
             pending = conflicts;
         }
         Err(ObjectError::Other("distribution documents: too many concurrent writers".into()).into())
-    }
-
-    /// The token of `list_id` valid at `time` (see [`PublishedTokens::token_at`]).
-    pub async fn token_at(
-        &self,
-        list_id: &str,
-        format: TokenFormat,
-        time: i64,
-    ) -> Result<Option<crate::ports::PublishedObject>, PublishError> {
-        self.tokens().token_at(list_id, format, time).await
     }
 
     /// The read side of what this publisher writes.
