@@ -28,6 +28,11 @@ done
 args=()
 for f in "${functions[@]}"; do args+=(--package "$f"); done
 
+# No unwind tables: the deploy profile aborts on panic, so nothing unwinds; the tables were 1.4 MB
+# of every bootstrap. (A panic still logs its message and location; Lambda then starts a new
+# instance.) Only this target's crates are built with it: test builds unwind and keep them.
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS="${CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS:--C force-unwind-tables=no}"
+
 start=$(date +%s)
 # --disable-optimizations: cargo-lambda would otherwise override the profile with its own release
 # settings (thin LTO, one codegen unit), which made a build of every function take most of an hour.

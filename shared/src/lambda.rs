@@ -3,24 +3,43 @@
 
 use aws_config::SdkConfig;
 
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
 use crate::config::Config;
 use crate::http::Endpoint;
 use crate::wiring::{self, EndpointState};
 
 /// The configuration and the AWS SDK's settings, from the environment (no AWS call).
-async fn environment() -> Result<(Config, SdkConfig), crate::config::ConfigError> {
-    Ok((Config::from_env()?, crate::adapters::aws::load_config().await))
+fn environment() -> Result<(Config, SdkConfig), lambda_runtime::Error> {
+    Ok((Config::from_env()?, crate::adapters::aws::lambda_config()?))
 }
 
-/// Structured JSON logs (CloudWatch) with the level from `RUST_LOG` (default info).
+/// Structured JSON logs (CloudWatch) filtered by `RUST_LOG` (default `info`).
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
+        .with_writer(std::io::stdout)
         .without_time()
+        .finish()
+        .with(log_filter(std::env::var("RUST_LOG").ok().as_deref()))
         .try_init();
+}
+
+/// The log filter a `RUST_LOG` value asks for: a default level and per-target levels
+/// (`warn,shared=debug`), as [`tracing_subscriber::filter::Targets`] parses them. Span and field
+/// filters are not supported (they would link a regex engine into every function); a value that
+/// does not parse is reported on stderr and `info` is used.
+pub fn log_filter(rust_log: Option<&str>) -> Targets {
+    let info = Targets::new().with_default(tracing::Level::INFO);
+    match rust_log.map(str::trim).filter(|v| !v.is_empty()) {
+        None => info,
+        Some(value) => value.parse().unwrap_or_else(|e| {
+            eprintln!("RUST_LOG={value:?} is not a list of target=level directives ({e}); logging at info");
+            info
+        }),
+    }
 }
 
 /// Runs the HTTP function that serves `endpoint`, on the state `wire` builds for it.
@@ -29,21 +48,29 @@ pub async fn serve_endpoint<S: EndpointState>(
     wire: fn(&Config, &SdkConfig) -> S,
 ) -> Result<(), lambda_http::Error> {
     init_tracing();
-    let (config, sdk) = environment().await?;
-    lambda_http::run(endpoint.router(wire(&config, &sdk))).await
+    let (config, sdk) = environment()?;
+    serve_router(endpoint.router(wire(&config, &sdk))).await
+}
+
+/// The Lambda runtime loop for a router. Not generic, so it is compiled once, here, rather than
+/// in each function's crate (a one-line change in `shared` then relinks the functions instead of
+/// recompiling the runtime 23 times).
+#[inline(never)]
+pub async fn serve_router(router: axum::Router) -> Result<(), lambda_http::Error> {
+    lambda_http::run(router).await
 }
 
 /// Runs the catch-all function: no configuration and no AWS client, just the family's 404.
 pub async fn serve_not_found() -> Result<(), lambda_http::Error> {
     init_tracing();
-    lambda_http::run(crate::http::not_found_router()).await
+    serve_router(crate::http::not_found_router()).await
 }
 
 /// Runs the scheduled re-signer under the Lambda runtime (the EventBridge event is ignored: every
 /// invocation is a full pass).
 pub async fn serve_resigner() -> Result<(), lambda_runtime::Error> {
     init_tracing();
-    let (config, sdk) = environment().await?;
+    let (config, sdk) = environment()?;
     let publisher = wiring::publisher(&config, &sdk);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |_event: lambda_runtime::LambdaEvent<serde_json::Value>| {
@@ -67,7 +94,7 @@ pub async fn serve_resigner() -> Result<(), lambda_runtime::Error> {
 /// sends to the forwarder's dead-letter queue.
 pub async fn serve_forwarder() -> Result<(), lambda_runtime::Error> {
     init_tracing();
-    let (config, sdk) = environment().await?;
+    let (config, sdk) = environment()?;
     let forwarder = std::sync::Arc::new(wiring::forwarder(&config, &sdk)?);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<crate::adapters::lambda_events::StreamEvent>| {
@@ -87,7 +114,7 @@ pub async fn serve_forwarder() -> Result<(), lambda_runtime::Error> {
 /// response) after their visibility is set to the retry backoff.
 pub async fn serve_publisher() -> Result<(), lambda_runtime::Error> {
     init_tracing();
-    let (config, sdk) = environment().await?;
+    let (config, sdk) = environment()?;
     let queue = wiring::sqs_queue(&config, &sdk).ok_or("PUBLISH_QUEUE_URL is not set")?;
     let publisher = wiring::publisher(&config, &sdk);
     lambda_runtime::run(lambda_runtime::service_fn(
@@ -137,7 +164,7 @@ pub async fn authorizer_answer(
 /// Runs the API Gateway Lambda authorizer of the mDoc management API (REQUEST type).
 pub async fn serve_authorizer() -> Result<(), lambda_runtime::Error> {
     init_tracing();
-    let (config, sdk) = environment().await?;
+    let (config, sdk) = environment()?;
     let store = wiring::dynamo(&config, &sdk);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
@@ -146,4 +173,31 @@ pub async fn serve_authorizer() -> Result<(), lambda_runtime::Error> {
         },
     ))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+    use tracing::Level;
+
+    #[test]
+    fn log_filter_defaults_to_info_and_takes_per_target_levels() {
+        let filter = log_filter(None);
+        assert!(filter.would_enable("shared", &Level::INFO));
+        assert!(!filter.would_enable("shared", &Level::DEBUG));
+
+        let filter = log_filter(Some("warn,shared::publisher=debug"));
+        assert!(filter.would_enable("shared::publisher", &Level::DEBUG));
+        assert!(!filter.would_enable("shared::issuer", &Level::INFO));
+        assert!(filter.would_enable("shared::issuer", &Level::WARN));
+
+        assert!(log_filter(Some("debug")).would_enable("aws_smithy_runtime", &Level::DEBUG));
+    }
+
+    #[test]
+    fn log_filter_falls_back_to_info_on_a_value_it_cannot_parse() {
+        let filter = log_filter(Some("shared[span{field=1}]=debug"));
+        assert!(filter.would_enable("shared", &Level::INFO));
+        assert!(!filter.would_enable("shared", &Level::DEBUG));
+    }
 }

@@ -8,9 +8,10 @@ use shared::app::App;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+    use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt};
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .finish()
+        .with(shared::lambda::log_filter(std::env::var("RUST_LOG").ok().as_deref()))
         .init();
     let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
     let host = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1".into());
