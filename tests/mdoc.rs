@@ -303,7 +303,7 @@ async fn the_status_state_machine() {
     assert_eq!((get.status, &get.json), (200, &json!({"status": "valid"})));
     for to in ["suspended", "valid", "suspended", "suspended", "invalid", "invalid"] {
         let set = t.call("POST", &path, Some(json!({"status": to}))).await;
-        assert_eq!((set.status, &set.json), (200, &json!({"status": to})), "-> {to}");
+        assert_eq!((set.status, &set.json), (201, &json!({"status": to})), "-> {to}");
         let get = t.call("GET", &path, None).await;
         assert_eq!(get.json, json!({"status": to}));
     }
@@ -323,12 +323,25 @@ async fn the_status_state_machine() {
     ] {
         assert_eq!(t.call("POST", &path, Some(body)).await.status, 400);
     }
-    assert_mattr(&t.call("GET", &status_path(UNKNOWN), None).await, 404, "NotFound", "");
+    for (method, path) in [
+        ("GET", status_path(UNKNOWN)),
+        ("DELETE", format!("/v2/credentials/mobile/{UNKNOWN}")),
+    ] {
+        let unknown = t.call(method, &path, None).await;
+        assert_eq!(
+            (unknown.status, &unknown.json),
+            (404, &json!({"code": "NotFound", "message": "mDoc not found"})),
+            "{method} {path}"
+        );
+    }
     let malformed = t
         .call("POST", &status_path("123"), Some(json!({"status": "valid"})))
         .await;
     assert_mattr(&malformed, 400, "BadRequest", "Validation Error");
-    assert_eq!(malformed.json["details"][0]["param"], "credentialId");
+    assert_eq!(
+        malformed.json["details"],
+        json!([{"location": "path", "param": "id", "msg": "Invalid id parameter format", "value": "123"}])
+    );
 
     // A 1-bit configuration has no suspended.
     let one_bit = doc_type();
@@ -397,7 +410,7 @@ async fn an_invalidated_mdoc_shows_invalid_in_the_public_cwt() {
             Some(json!({"status": "invalid"})),
         )
         .await;
-    assert_eq!(set.status, 200);
+    assert_eq!(set.status, 201);
     let (verified, cwt) = eventually(PUBLISH_WAIT, "INVALID in the published CWT", || async {
         let (v, bytes) = verified_cwt(&uri).await?;
         (v.token.list.get(idx).unwrap() == Status::INVALID).then_some((v, bytes))
@@ -429,7 +442,7 @@ async fn an_invalidated_mdoc_shows_invalid_in_the_public_cwt() {
     let path = status_path(second["credentialId"].as_str().unwrap());
     assert_eq!(
         t.call("POST", &path, Some(json!({"status": "invalid"}))).await.status,
-        200
+        201
     );
     let second_idx = second["idx"].as_u64().unwrap();
     let second_uri = second["uri"].as_str().unwrap().to_string();
@@ -479,7 +492,7 @@ async fn deleting_an_mdoc_keeps_its_index_retired_with_its_last_status() {
         t.call("POST", &status_path(id), Some(json!({"status": "suspended"})))
             .await
             .status,
-        200
+        201
     );
     let deleted = t.call("DELETE", &format!("/v2/credentials/mobile/{id}"), None).await;
     assert_eq!(deleted.status, 204, "{deleted:?}");
@@ -513,7 +526,13 @@ async fn deleting_an_mdoc_keeps_its_index_retired_with_its_last_status() {
 
     // Its configuration is in use by a list: it cannot be deleted.
     let refused = t.call("DELETE", &config_path(&config_id), None).await;
-    assert_mattr(&refused, 400, "BadRequest", "in use by at least one status list");
+    assert_eq!(
+        (refused.status, &refused.json),
+        (
+            400,
+            &json!({"code": "BadRequest", "message": "Status list configuration is in use by at least one status list"})
+        )
+    );
     assert_eq!(t.call("GET", &config_path(&config_id), None).await.status, 200);
 }
 
@@ -594,7 +613,23 @@ async fn status_lists_are_listed_and_read_with_their_token() {
     .await;
     assert_mattr(&unknown, 404, "NotFound", "");
     let malformed = call(&http, "GET", &format!("{STATUS_LISTS}/abc/token"), None, None, None).await;
-    assert_eq!(malformed.status, 400);
+    assert_mattr(&malformed, 404, "NotFound", "Status List not found");
+    // The spec's media type by default, MATTR's when asked for.
+    for (accept, label) in [
+        (None, "application/statuslist+cwt"),
+        (Some("application/cwt"), "application/cwt"),
+        (Some("application/statuslist+cwt"), "application/statuslist+cwt"),
+        (Some("application/json"), "application/statuslist+cwt"),
+    ] {
+        let mut request = http.get(format!("{}{STATUS_LISTS}/{list_id}/token", base_url()));
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        let got = request.send().await.unwrap();
+        assert_eq!(got.status(), 200, "{accept:?}");
+        assert_eq!(got.headers()["content-type"], label, "{accept:?}");
+        assert_eq!(got.bytes().await.unwrap().to_vec(), cwt, "{accept:?}");
+    }
 }
 
 /// A list whose token expired answers 410 at its public endpoint.

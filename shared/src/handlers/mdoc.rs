@@ -174,8 +174,15 @@ pub async fn get_status_list(
     .await
 }
 
-/// Public: the list's current CWT (`application/statuslist+cwt`); 404 unknown, 410 expired.
-pub async fn status_list_token(State(api): State<MdocPublicApi>, rid: RequestId, Path(id): Path<String>) -> Response {
+/// Public: the list's current CWT; 404 unknown (a malformed id included), 410 expired. Labelled
+/// `application/statuslist+cwt` (the spec's type), or `application/cwt` (MATTR's) when `Accept`
+/// prefers it; any other `Accept` still gets the token.
+pub async fn status_list_token(
+    State(api): State<MdocPublicApi>,
+    rid: RequestId,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     observe(
         api.analytics.as_ref(),
         Op::StatusListTokenRetrieve,
@@ -183,8 +190,15 @@ pub async fn status_list_token(State(api): State<MdocPublicApi>, rid: RequestId,
         &rid,
         json!({ "id": id }),
         async {
-            let id = crate::mdoc::uuid_param("statusListId", &id)?;
-            let response = super::token::serve(&api.tokens, &id, crate::domain::token::TokenFormat::Cwt, None).await?;
+            let id =
+                crate::mdoc::path_uuid(&id).ok_or_else(|| crate::http::ApiError::not_found(super::token::NOT_FOUND))?;
+            let mut response =
+                super::token::serve(&api.tokens, &id, crate::domain::token::TokenFormat::Cwt, None).await?;
+            let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+            let media_type = super::token::cwt_label(accept);
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(media_type));
             Ok(Reply::Raw(response, json!({ "id": id })))
         },
     )
@@ -271,7 +285,7 @@ pub async fn set_status(
         async {
             let body = body::json(&headers, req, api.max_body_bytes).await?;
             let status = api.mdoc.set_status(&p, &id, &body, now()).await?;
-            Ok(Reply::Json(StatusCode::OK, json!({ "status": status })))
+            Ok(Reply::Json(StatusCode::CREATED, json!({ "status": status })))
         },
     )
     .await

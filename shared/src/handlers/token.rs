@@ -13,6 +13,37 @@ use crate::publisher::PublishError;
 use crate::publisher::PublishedTokens;
 use crate::wiring::TokensApi;
 
+/// The 404 of a token that is not published (or a malformed id).
+pub const NOT_FOUND: &str = "Status List not found for endpoint uri";
+
+/// MATTR's media type for the mDoc token.
+pub const MATTR_CWT_MEDIA_TYPE: &str = "application/cwt";
+
+/// How to label a CWT for an `Accept` header: `application/cwt` when it ranks that type above
+/// `application/statuslist+cwt` (by q-value, RFC 9110 §12.5.1), else the spec's type.
+pub fn cwt_label(accept: Option<&str>) -> &'static str {
+    let q_of = |wanted: &str| {
+        accept
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|range| {
+                let mut parts = range.split(';');
+                let media = parts.next().unwrap_or("").trim();
+                media.eq_ignore_ascii_case(wanted).then(|| {
+                    parts
+                        .filter_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.trim().parse::<f32>().ok()))
+                        .next()
+                        .unwrap_or(1.0)
+                })
+            })
+            .fold(None, |best: Option<f32>, q| Some(best.map_or(q, |b| b.max(q))))
+    };
+    match (q_of(MATTR_CWT_MEDIA_TYPE), q_of(CWT_MEDIA_TYPE)) {
+        (Some(mattr), spec) if mattr > 0.0 && mattr > spec.unwrap_or(0.0) => MATTR_CWT_MEDIA_TYPE,
+        _ => CWT_MEDIA_TYPE,
+    }
+}
+
 /// The format an `Accept` header asks for, by q-value (RFC 9110 §12.5.1); `None` if neither.
 pub fn negotiate(accept: Option<&str>) -> Option<TokenFormat> {
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
@@ -59,7 +90,7 @@ pub async fn get(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let not_found = || ApiError::not_found("Status List not found for endpoint uri");
+    let not_found = || ApiError::not_found(NOT_FOUND);
     if !crate::issuer::allocator::is_list_id(&id) {
         return Err(not_found());
     }
@@ -91,7 +122,7 @@ pub async fn serve(
     format: TokenFormat,
     time: Option<i64>,
 ) -> Result<Response, ApiError> {
-    let not_found = || ApiError::not_found("Status List not found for endpoint uri");
+    let not_found = || ApiError::not_found(NOT_FOUND);
     let object = match time {
         Some(time) => tokens
             .token_at(id, format, time)
@@ -125,6 +156,24 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cwt_is_labelled_as_accept_prefers() {
+        assert_eq!(cwt_label(None), CWT_MEDIA_TYPE);
+        assert_eq!(cwt_label(Some("*/*")), CWT_MEDIA_TYPE);
+        assert_eq!(cwt_label(Some("application/json")), CWT_MEDIA_TYPE);
+        assert_eq!(cwt_label(Some("application/cwt")), MATTR_CWT_MEDIA_TYPE);
+        assert_eq!(cwt_label(Some("Application/CWT; charset=x")), MATTR_CWT_MEDIA_TYPE);
+        assert_eq!(
+            cwt_label(Some("application/statuslist+cwt, application/cwt")),
+            CWT_MEDIA_TYPE
+        );
+        assert_eq!(
+            cwt_label(Some("application/statuslist+cwt;q=0.5, application/cwt")),
+            MATTR_CWT_MEDIA_TYPE
+        );
+        assert_eq!(cwt_label(Some("application/cwt;q=0")), CWT_MEDIA_TYPE);
+    }
 
     #[test]
     fn accept_negotiation() {

@@ -1,7 +1,8 @@
 //! The one error type of the API, mapped to the wire here and nowhere else. Two bodies:
 //! - the issuer API and the public endpoints use the GOV.UK body `{error, error_description}`;
-//! - the mDoc management API uses MATTR's `{code, message, details: [{location, param, msg,
-//!   value}]}`, chosen with [`ApiError::in_family`] where those routes answer.
+//! - the mDoc management API uses MATTR's `{code, message}`, with `details: [{location, param, msg,
+//!   value}]` on validation errors (the only ones that have details), chosen with
+//!   [`ApiError::in_family`] where those routes answer.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -98,6 +99,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = match self.family {
             Family::GovUk => serde_json::json!({ "error": self.code, "error_description": self.description }),
+            Family::Mattr if self.details.is_empty() => serde_json::json!({
+                "code": mattr_code(self.status),
+                "message": self.description,
+            }),
             Family::Mattr => serde_json::json!({
                 "code": mattr_code(self.status),
                 "message": self.description,
@@ -188,7 +193,7 @@ mod tests {
             body(e.in_family(Family::Mattr)).await,
             (
                 404,
-                json!({"code": "NotFound", "message": "Status List not found for endpoint uri", "details": []})
+                json!({"code": "NotFound", "message": "Status List not found for endpoint uri"})
             )
         );
         let v = ApiError::validation(vec![FieldError::body("docType", "is required", Value::Null)]);

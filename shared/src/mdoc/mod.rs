@@ -83,17 +83,26 @@ pub fn configuration_json(c: &Configuration) -> Value {
     })
 }
 
-/// A path id that must be a UUID; anything else is a 400 naming the parameter.
-pub fn uuid_param(param: &str, value: &str) -> Result<String, ApiError> {
+/// A path id (a configuration's, a status list's or an mDoc's), lower-cased, if it is a
+/// hyphenated UUID.
+pub fn path_uuid(value: &str) -> Option<String> {
     match uuid::Uuid::try_parse(value) {
-        Ok(id) if id.hyphenated().to_string() == value.to_ascii_lowercase() => Ok(id.hyphenated().to_string()),
-        _ => Err(ApiError::validation(vec![FieldError {
-            location: "path",
-            param: param.into(),
-            msg: "must be a UUID".into(),
-            value: Value::String(value.into()),
-        }])),
+        Ok(id) if id.hyphenated().to_string() == value.to_ascii_lowercase() => Some(id.hyphenated().to_string()),
+        _ => None,
     }
+}
+
+/// A path id that must be a UUID; anything else is MATTR's 400: "Invalid id parameter format" for
+/// the path parameter `id`, whatever the route calls it.
+pub fn uuid_param(value: &str) -> Result<String, ApiError> {
+    path_uuid(value).ok_or_else(|| {
+        ApiError::validation(vec![FieldError {
+            location: "path",
+            param: "id".into(),
+            msg: "Invalid id parameter format".into(),
+            value: Value::String(value.into()),
+        }])
+    })
 }
 
 /// Pagination of the listing endpoints: `limit` (1 to 1000, default 100) and the opaque `cursor`
@@ -270,7 +279,7 @@ impl MdocService {
     }
 
     async fn own_configuration(&self, p: &Principal, id: &str) -> Result<Configuration, ApiError> {
-        let id = uuid_param("id", id)?;
+        let id = uuid_param(id)?;
         self.store
             .configuration(&p.tenant_id, &id)
             .await?
@@ -284,7 +293,7 @@ impl MdocService {
     /// Sets the lifetimes; every list of the configuration is published with them from its next
     /// publish on (the publisher reads the configuration each time).
     pub async fn update_configuration(&self, p: &Principal, id: &str, body: &Value) -> Result<Value, ApiError> {
-        let id = uuid_param("id", id)?;
+        let id = uuid_param(id)?;
         let input = configuration::parse(body, false).map_err(ApiError::validation)?;
         let current = self
             .store
@@ -318,7 +327,7 @@ impl MdocService {
     }
 
     pub async fn delete_configuration(&self, p: &Principal, id: &str) -> Result<(), ApiError> {
-        let id = uuid_param("id", id)?;
+        let id = uuid_param(id)?;
         match self.store.delete_configuration(&p.tenant_id, &id).await? {
             ConfigurationDelete::Deleted => {
                 self.allocators.lock().await.remove(&id);
@@ -326,7 +335,7 @@ impl MdocService {
             }
             ConfigurationDelete::NotFound => Err(not_found("Status list configuration")),
             ConfigurationDelete::InUse => Err(ApiError::bad_request(
-                "The status list configuration is in use by at least one status list",
+                "Status list configuration is in use by at least one status list",
             )),
         }
     }
@@ -424,10 +433,10 @@ impl MdocService {
     }
 
     async fn own_mdoc(&self, p: &Principal, credential_id: &str) -> Result<Mdoc, ApiError> {
-        let id = uuid_param("credentialId", credential_id)?;
+        let id = uuid_param(credential_id)?;
         match self.store.mdoc(&id).await? {
             Some(m) if m.tenant_id == p.tenant_id => Ok(m),
-            _ => Err(not_found("Credential")),
+            _ => Err(not_found("mDoc")),
         }
     }
 
@@ -489,11 +498,11 @@ impl MdocService {
     /// Deletes an mDoc's stored data for good. Its index stays allocated (never reused) and keeps
     /// its last status in the published list.
     pub async fn delete(&self, p: &Principal, credential_id: &str) -> Result<(), ApiError> {
-        let id = uuid_param("credentialId", credential_id)?;
+        let id = uuid_param(credential_id)?;
         if self.store.delete_mdoc(&p.tenant_id, &id).await? {
             Ok(())
         } else {
-            Err(not_found("Credential"))
+            Err(not_found("mDoc"))
         }
     }
 
@@ -525,7 +534,7 @@ impl MdocService {
     }
 
     pub async fn get_status_list(&self, views: &ListViews, p: &Principal, id: &str) -> Result<Value, ApiError> {
-        let id = uuid_param("statusListId", id)?;
+        let id = uuid_param(id)?;
         match self.store.list(&id).await? {
             Some(list) if list.owner.as_ref().is_some_and(|o| o.tenant_id == p.tenant_id) => {
                 self.list_json(views, &list).await
@@ -579,7 +588,7 @@ mod tests {
     #[test]
     fn ids_are_canonical_uuids() {
         let id = uuid::Uuid::new_v4().to_string();
-        assert_eq!(uuid_param("id", &id).unwrap(), id);
+        assert_eq!(uuid_param(&id).unwrap(), id);
         for bad in [
             "",
             "x",
@@ -589,11 +598,12 @@ mod tests {
         ] {
             if bad == id.to_uppercase() {
                 // Upper case is the same UUID; it is accepted and read in canonical form.
-                assert_eq!(uuid_param("id", bad).unwrap(), id);
+                assert_eq!(uuid_param(bad).unwrap(), id);
                 continue;
             }
-            let e = uuid_param("credentialId", bad).unwrap_err();
-            assert_eq!(params(e), [("credentialId".to_string(), "path")], "{bad}");
+            let e = uuid_param(bad).unwrap_err();
+            assert_eq!(e.details[0].msg, "Invalid id parameter format", "{bad}");
+            assert_eq!(params(e), [("id".to_string(), "path")], "{bad}");
         }
     }
 
