@@ -254,15 +254,8 @@ mod tests {
                 let (status, body) = call_router(&app, only, request).await;
                 assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{route:?} ({only:?}): {body}");
             }
-        }
-        // The handler answers the method the table declares (the route's `method` and the
-        // handler's method router are written side by side; this keeps them in step).
-        for route in crate::http::ROUTES {
-            let path = route
-                .path
-                .replace("{id}", "x")
-                .replace("{statusListId}", "x")
-                .replace("{credentialId}", "x");
+            // The handler answers the method the table declares (the route's `method` and the
+            // handler's method router are written side by side; this keeps them in step).
             let request = Request::builder()
                 .method(route.method)
                 .uri(&path)

@@ -20,7 +20,6 @@ fn environment() -> Result<(Config, SdkConfig), lambda_runtime::Error> {
 pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_writer(std::io::stdout)
         .without_time()
         .finish()
         .with(log_filter(std::env::var("RUST_LOG").ok().as_deref()))

@@ -23,25 +23,28 @@ pub const MATTR_CWT_MEDIA_TYPE: &str = "application/cwt";
 /// `application/statuslist+cwt` (by q-value, RFC 9110 §12.5.1), else the spec's type.
 pub fn cwt_label(accept: Option<&str>) -> &'static str {
     let q_of = |wanted: &str| {
-        accept
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|range| {
-                let mut parts = range.split(';');
-                let media = parts.next().unwrap_or("").trim();
-                media.eq_ignore_ascii_case(wanted).then(|| {
-                    parts
-                        .filter_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.trim().parse::<f32>().ok()))
-                        .next()
-                        .unwrap_or(1.0)
-                })
-            })
-            .fold(None, |best: Option<f32>, q| Some(best.map_or(q, |b| b.max(q))))
+        media_ranges(accept.unwrap_or_default())
+            .filter(|(media, _)| media == wanted)
+            .map(|(_, q)| q)
+            .reduce(f32::max)
     };
     match (q_of(MATTR_CWT_MEDIA_TYPE), q_of(CWT_MEDIA_TYPE)) {
         (Some(mattr), spec) if mattr > 0.0 && mattr > spec.unwrap_or(0.0) => MATTR_CWT_MEDIA_TYPE,
         _ => CWT_MEDIA_TYPE,
     }
+}
+
+/// The media ranges of an `Accept` header, lower-cased, each with its q-value (1 when absent).
+fn media_ranges(accept: &str) -> impl Iterator<Item = (String, f32)> + '_ {
+    accept.split(',').map(|range| {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.trim().parse::<f32>().ok()))
+            .next()
+            .unwrap_or(1.0);
+        (media, q)
+    })
 }
 
 /// The format an `Accept` header asks for, by q-value (RFC 9110 §12.5.1); `None` if neither.
@@ -50,13 +53,7 @@ pub fn negotiate(accept: Option<&str>) -> Option<TokenFormat> {
         return Some(TokenFormat::Jwt);
     };
     let mut best: Option<(f32, u8, TokenFormat)> = None;
-    for range in accept.split(',') {
-        let mut parts = range.split(';');
-        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = parts
-            .filter_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.trim().parse::<f32>().ok()))
-            .next()
-            .unwrap_or(1.0);
+    for (media, q) in media_ranges(accept) {
         if q <= 0.0 {
             continue;
         }

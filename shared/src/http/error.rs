@@ -99,15 +99,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = match self.family {
             Family::GovUk => serde_json::json!({ "error": self.code, "error_description": self.description }),
-            Family::Mattr if self.details.is_empty() => serde_json::json!({
-                "code": mattr_code(self.status),
-                "message": self.description,
-            }),
-            Family::Mattr => serde_json::json!({
-                "code": mattr_code(self.status),
-                "message": self.description,
-                "details": self.details,
-            }),
+            Family::Mattr => {
+                let mut body = serde_json::json!({ "code": mattr_code(self.status), "message": self.description });
+                if !self.details.is_empty() {
+                    body["details"] = serde_json::json!(self.details);
+                }
+                body
+            }
         };
         (self.status, Json(body)).into_response()
     }
