@@ -58,9 +58,11 @@ jwks_pid=$!
 # Every function of template.yaml as its own process, behind the API Gateway front on $PORT and
 # the CloudFront front on $CDN_PORT, fed by the template's event sources, IAM enforced. Local
 # overrides: the demo issuer's JWKS is plain HTTP on loopback; the hourly re-sign schedule runs
-# every RESIGN_INTERVAL_SECONDS (60).
+# every RESIGN_INTERVAL_SECONDS (60), and the functions size their margins by it.
+RESIGN_INTERVAL_SECONDS="${RESIGN_INTERVAL_SECONDS:-60}"
 start_topology "$STACK" local "$PORT" "$CARGO_TARGET_DIR/$PROFILE_DIR" --cdn-port "$CDN_PORT" \
-    --env ALLOW_HTTP_LOOPBACK_JWKS=true --schedule-interval "${RESIGN_INTERVAL_SECONDS:-60}" \
+    --env ALLOW_HTTP_LOOPBACK_JWKS=true --schedule-interval "$RESIGN_INTERVAL_SECONDS" \
+    --env RESIGN_INTERVAL_SECONDS="$RESIGN_INTERVAL_SECONDS" \
     --usage-file "$ROOT/.local/iam-usage-local.json"
 topology_pid="$TOPOLOGY_PID"
 cat <<MSG

@@ -314,6 +314,9 @@ pub fn config() -> Config {
         tokens_bucket: stack_env("TOKENS_BUCKET"),
         token_ttl: 600,
         token_validity: 3600,
+        // The topology's schedule (tests/run-integration.sh).
+        resign_interval: 20,
+        resign_slack: shared::domain::lifetime::RESIGN_SLACK,
         publish_queue_url: Some(stack_env("PUBLISH_QUEUE_URL")),
         retired_signing_key_ids: Vec::new(),
         analytics_bus: Some(stack_env("ANALYTICS_BUS_NAME")),

@@ -632,23 +632,51 @@ async fn status_lists_are_listed_and_read_with_their_token() {
     }
 }
 
-/// A list whose token expired answers 410 at its public endpoint.
+/// A configuration whose tokens the re-signer could not keep fresh is refused; a token that
+/// expired anyway (re-signing failed until past its `exp`) answers 410 at its public endpoint.
 #[tokio::test]
 async fn an_expired_token_is_gone() {
+    use shared::ports::{ObjectWrite, Precondition, PutOutcome};
     ensure_pipeline(); // it publishes the new list's first token
     let t = Tenant::new(Role::Admin).await;
     let dt = doc_type();
     let body = json!({"docType": dt, "timeToLiveDuration": {"seconds": 1}, "expiryDuration": {"seconds": 1}});
-    assert_eq!(t.call("POST", CONFIGURATIONS, Some(body)).await.status, 201);
+    let refused = t.call("POST", CONFIGURATIONS, Some(body)).await;
+    assert_mattr(&refused, 400, "BadRequest", "Validation Error");
+    assert_eq!(refused.json["details"][0]["param"], "expiryDuration", "{refused:?}");
+    // 2 passes of 20 s (tests/run-integration.sh), the 300 s slack and a minute of caching.
+    let msg = refused.json["details"][0]["msg"].as_str().unwrap();
+    assert!(
+        msg.starts_with("must be at least 400 seconds: tokens are re-signed every 20 seconds"),
+        "{msg}"
+    );
+    t.configuration(&dt, 1).await;
     let r = t.register(&dt).await;
-    let path = r["uri"]
-        .as_str()
-        .unwrap()
-        .strip_prefix(cdn_url().as_str())
-        .unwrap()
-        .to_string();
+    let list_id = r["statusListId"].as_str().unwrap();
+    let path = format!("{STATUS_LISTS}/{list_id}/token");
     first_token(&path).await;
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // The stored token outlived its exp: what a KMS outage longer than the margin leaves.
+    let h = Harness::in_process().await;
+    let objects = &h.app.publisher.objects;
+    let key = shared::publisher::object_key(list_id, TokenFormat::Cwt);
+    let current = objects.get(&key).await.unwrap().unwrap();
+    let expired = ObjectWrite {
+        content_type: &current.content_type,
+        cache_control: "no-cache",
+        seq: current.meta.seq,
+        iat: now() - 7_200,
+        exp: now() - 1,
+    };
+    let put = objects
+        .put(
+            &key,
+            current.body.clone(),
+            &expired,
+            Precondition::Matches(current.meta.etag.clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(put, PutOutcome::Written);
     let http = reqwest::Client::new();
     let got = call(&http, "GET", &path, None, None, None).await;
     assert_mattr(&got, 410, "Gone", "expired");

@@ -297,10 +297,10 @@ async fn a_stale_render_never_replaces_a_newer_token() {
     assert_eq!(outcome, WriteOutcome::Superseded);
     let after = h.app.publisher.objects.get(&key).await.unwrap().unwrap();
     assert_eq!(after.body, before.body);
-    // The same sequence with the same exp is not written again either.
+    // The same sequence signed at the same time is not written again either, whatever its exp.
     let same = ObjectWrite {
         seq: before.meta.seq,
-        exp: before.meta.exp,
+        iat: before.meta.iat,
         ..stale
     };
     let outcome = h
@@ -466,6 +466,9 @@ async fn tokens_near_expiry_are_re_signed_without_changes() {
     let mut config = config();
     config.token_ttl = 4;
     config.token_validity = 10; // a pass over every list of the stack takes seconds
+    // Passes every second, on time: re-signed within max-age 4 + 1 s of expiry.
+    config.resign_interval = 1;
+    config.resign_slack = 0;
     config.list_pool = format!("resign-test-{}", jti());
     let h = Harness::with_config(config).await;
     let (_, uri) = h.issue_one().await; // creating the pool's lists queued their first publish
@@ -488,7 +491,7 @@ async fn tokens_near_expiry_are_re_signed_without_changes() {
         h.app.publisher.objects.head(&key).await.unwrap().unwrap().exp,
         first.exp
     );
-    // Within one ttl of expiry: re-signed, same content sequence, later exp.
+    // Within its margin of expiry: re-signed, same content sequence, later exp.
     tokio::time::sleep(std::time::Duration::from_millis(6500)).await;
     h.app.publisher.resign_due(now()).await.unwrap();
     let second = h.app.publisher.objects.head(&key).await.unwrap().unwrap();

@@ -15,7 +15,7 @@ rm -f "$usage"
 # Test overrides: lifetimes the suites can wait out, a re-sign pass every 20 s.
 start_topology statuslist-test test 0 "$CARGO_TARGET_DIR/debug" --usage-file "$usage" \
     --env ALLOW_HTTP_LOOPBACK_JWKS=true --env TOKEN_TTL_SECONDS=600 --env TOKEN_VALIDITY_SECONDS=3600 \
-    --schedule-interval 20
+    --schedule-interval 20 --env RESIGN_INTERVAL_SECONDS=20
 trap 'kill "$TOPOLOGY_PID" 2>/dev/null; wait "$TOPOLOGY_PID" 2>/dev/null || true' EXIT
 export PUBLIC_BASE_URL="$CDN_URL"
 if [ "${1:-}" = fuzz ]; then # make test-fuzz: Schemathesis alone

@@ -31,6 +31,10 @@ pub struct Config {
     /// Token `ttl` (seconds) and lifetime (`exp - iat`).
     pub token_ttl: u64,
     pub token_validity: i64,
+    /// Seconds between two scheduled re-signing passes (the template's schedule).
+    pub resign_interval: i64,
+    /// The longest a pass may take to reach a list, plus the schedule's delivery delay.
+    pub resign_slack: i64,
     /// KMS keys that signed tokens before a rotation: their public keys stay in the JWKS until
     /// every token they signed has expired (see the README's key rotation procedure).
     pub retired_signing_key_ids: Vec<String>,
@@ -73,6 +77,24 @@ impl Config {
                 "TOKEN_TTL_SECONDS must be positive and at most TOKEN_VALIDITY_SECONDS".into(),
             ));
         }
+        // The template sets minutes (its schedule's unit); local runs, with faster schedules, seconds.
+        let resign_interval: i64 = match std::env::var("RESIGN_INTERVAL_SECONDS") {
+            Ok(v) if !v.trim().is_empty() => var_or("RESIGN_INTERVAL_SECONDS", 0)?,
+            _ => var_or::<i64>("RESIGN_INTERVAL_MINUTES", 60)?.saturating_mul(60),
+        };
+        let resign_slack: i64 = var_or("RESIGN_SLACK_SECONDS", crate::domain::lifetime::RESIGN_SLACK)?;
+        if resign_interval <= 0 || resign_slack < 0 {
+            return Err(ConfigError(
+                "RESIGN_INTERVAL_SECONDS (or _MINUTES) must be positive and RESIGN_SLACK_SECONDS not negative".into(),
+            ));
+        }
+        let freshness = crate::domain::lifetime::Freshness {
+            interval: resign_interval,
+            slack: resign_slack,
+        };
+        if let Err(e) = freshness.check(validity) {
+            return Err(ConfigError(format!("TOKEN_VALIDITY_SECONDS={validity} {e}")));
+        }
         if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://")) {
             return Err(ConfigError(format!(
                 "PUBLIC_BASE_URL {public_base_url:?} must be an http(s) URL"
@@ -101,6 +123,8 @@ impl Config {
             tokens_bucket: var("TOKENS_BUCKET")?,
             token_ttl: ttl,
             token_validity: validity,
+            resign_interval,
+            resign_slack,
             publish_queue_url: var("PUBLISH_QUEUE_URL").ok(),
             analytics_bus: var("ANALYTICS_BUS_NAME").ok(),
             mdoc_list_size: var_or("MDOC_LIST_SIZE", crate::issuer::allocator::LIST_SIZE)?,
@@ -112,5 +136,15 @@ impl Config {
                 .map(str::to_owned)
                 .collect(),
         })
+    }
+}
+
+impl Config {
+    /// The re-signing cadence tokens are published and checked against.
+    pub fn freshness(&self) -> crate::domain::lifetime::Freshness {
+        crate::domain::lifetime::Freshness {
+            interval: self.resign_interval,
+            slack: self.resign_slack,
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! Ports: the traits the domain and handlers depend on. Adapters (KMS, local key, and later
 //! DynamoDB and S3) implement them; nothing here names an AWS type.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use p256::PublicKey;
 
@@ -135,13 +137,7 @@ pub fn list_uri(base_url: &str, list_id: &str, mdoc: bool) -> String {
     }
 }
 
-/// How long a list's tokens live: `ttl` (how long relying parties may cache) and the lifetime
-/// `exp - iat`, with `ttl <= validity`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Lifetime {
-    pub ttl: u64,
-    pub validity: i64,
-}
+pub use crate::domain::lifetime::Lifetime;
 
 /// One allocated index.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -278,10 +274,23 @@ pub trait ListSource: Send + Sync {
     /// Records a status change in the list; returns the new change sequence, or `None` when no
     /// such list exists (a status item of an unknown list: nothing to publish).
     async fn bump_change_seq(&self, list_id: &str) -> Result<Option<u64>, StoreError>;
-    /// Records that the list's token valid until `exp` is published (never moves back).
-    async fn record_published(&self, list_id: &str, exp: i64) -> Result<(), StoreError>;
+    /// Records the token whose write landed. Ordered as the tokens are (change sequence, then
+    /// `iat`): a record from an older token never replaces a newer one's, whatever their `exp`.
+    async fn record_published(&self, list_id: &str, token: &PublishedToken) -> Result<(), StoreError>;
     /// Every list, open or retired (all stay published), with its publishing summary.
     async fn published_lists(&self) -> Result<Vec<ListSummary>, StoreError>;
+    /// The current lifetime of every mDoc status list configuration, by configuration id.
+    async fn configuration_lifetimes(&self) -> Result<HashMap<String, Lifetime>, StoreError>;
+}
+
+/// What a landed publish put in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PublishedToken {
+    pub seq: u64,
+    pub iat: i64,
+    pub exp: i64,
+    /// The `Cache-Control: max-age` it was written with.
+    pub max_age: u64,
 }
 
 /// A list as the re-signer and the distribution document see it.
@@ -290,9 +299,15 @@ pub struct ListSummary {
     pub list_id: String,
     /// `exp` of the newest published token; 0 if none was recorded.
     pub published_exp: i64,
+    /// The `max-age` the token in place was written with; `None` if not recorded (a token
+    /// published before it was, whose max-age was its ttl).
+    pub published_max_age: Option<u64>,
+    /// The lifetime stored with the list (issuer-API lists); an mDoc list's is its configuration's.
     pub lifetime: Option<Lifetime>,
     /// The owning tenant of an mDoc list.
     pub tenant_id: Option<String>,
+    /// The configuration of an mDoc list.
+    pub configuration_id: Option<String>,
 }
 
 /// A published object's metadata.

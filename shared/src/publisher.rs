@@ -9,11 +9,13 @@
 
 use std::sync::Arc;
 
+use crate::domain::lifetime::Freshness;
 use crate::domain::status::{Bits, Status};
 use crate::domain::status_list::StatusList;
 use crate::domain::token::{StatusListToken, TokenError, TokenFormat, cwt, jwt};
 use crate::ports::{
-    Lifetime, ListSource, ObjectError, ObjectStore, ObjectWrite, Precondition, PutOutcome, Signer, StoreError,
+    Lifetime, ListSource, ObjectError, ObjectStore, ObjectWrite, Precondition, PublishedToken, PutOutcome, Signer,
+    StoreError,
 };
 
 /// GOV.UK's token ttl (12 h): how long relying parties may cache.
@@ -49,6 +51,8 @@ pub struct Publisher {
     pub base_url: String,
     pub ttl: u64,
     pub validity: i64,
+    /// The re-signing cadence: sets each token's `max-age` and when it is re-signed.
+    pub freshness: Freshness,
 }
 
 /// Object key of a list's token in a format.
@@ -104,6 +108,7 @@ impl Publisher {
             base_url: config.public_base_url.clone(),
             ttl: config.token_ttl,
             validity: config.token_validity,
+            freshness: config.freshness(),
         }
     }
 
@@ -157,7 +162,20 @@ impl Publisher {
         };
         let jwt = jwt::sign_compressed(&token, &compressed, self.signer.as_ref()).await?;
         let cwt = cwt::sign_compressed(&token, &compressed, self.signer.as_ref()).await?;
-        let cache = format!("public, max-age={}", lifetime.ttl.min(lifetime.validity as u64));
+        // Never cached past what the re-signer keeps fresh (see `domain::lifetime`).
+        let max_age = self.freshness.max_age(lifetime);
+        if max_age == 0 {
+            tracing::warn!(
+                list_id,
+                ?lifetime,
+                "lifetime too short to keep fresh: published uncached"
+            );
+        }
+        let cache = if max_age == 0 {
+            "no-cache".to_string()
+        } else {
+            format!("public, max-age={max_age}")
+        };
         let write = |format: TokenFormat| ObjectWrite {
             content_type: format.media_type(),
             cache_control: &cache,
@@ -170,8 +188,17 @@ impl Publisher {
         self.write_if_newer(&key, jwt.into_bytes(), &write(TokenFormat::Jwt))
             .await?;
         let key = object_key(list_id, TokenFormat::Cwt);
-        self.write_if_newer(&key, cwt, &write(TokenFormat::Cwt)).await?;
-        self.lists.record_published(list_id, exp).await?;
+        let landed = self.write_if_newer(&key, cwt, &write(TokenFormat::Cwt)).await?;
+        // Only the write that landed is recorded: a superseded one's newer rival records its own.
+        if landed == WriteOutcome::Written {
+            let token = PublishedToken {
+                seq,
+                iat: now,
+                exp,
+                max_age,
+            };
+            self.lists.record_published(list_id, &token).await?;
+        }
         Ok(seq)
     }
 
@@ -192,7 +219,8 @@ impl Publisher {
     }
 
     /// Compare-and-swap write: proceeds only while the stored token is from an older sequence
-    /// (or the same sequence with an earlier `exp`: a re-signing of unchanged content).
+    /// (or the same sequence signed earlier: a re-signing of unchanged content, whose `exp` may be
+    /// earlier than the old one's when the lifetime was shortened).
     pub async fn write_if_newer(
         &self,
         key: &str,
@@ -202,7 +230,7 @@ impl Publisher {
         for _ in 0..8 {
             let precondition = match self.objects.head(key).await? {
                 None => Precondition::Absent,
-                Some(current) if current.seq > write.seq || (current.seq == write.seq && current.exp >= write.exp) => {
+                Some(current) if current.seq > write.seq || (current.seq == write.seq && current.iat >= write.iat) => {
                     return Ok(WriteOutcome::Superseded);
                 }
                 Some(current) => Precondition::Matches(current.etag),
@@ -360,17 +388,25 @@ pub struct ResignReport {
 }
 
 impl Publisher {
-    /// Re-publishes every list whose token is missing or has less than one of its `ttl`s left,
-    /// even if nothing changed, so a token cached for its full ttl is never expired. A list never
-    /// published (its first publish job was lost or has not run) has no `publishedExp` and is
-    /// published here. Run on a schedule more often than `validity - ttl`. Ends by refreshing the
-    /// distribution documents.
+    /// Re-publishes every list whose token is missing or within its re-signing margin
+    /// ([`Freshness::due`]: the token's max-age, from the token in place and from the list's
+    /// current lifetime, plus one interval and the slack), even if nothing changed, so no cache
+    /// ever holds a token past its `exp`. A list never published (its first publish job was lost
+    /// or has not run) has no `publishedExp` and is published here. Runs every
+    /// `freshness.interval` seconds. Ends by refreshing the distribution documents.
     pub async fn resign_due(&self, now: i64) -> Result<ResignReport, PublishError> {
         let mut report = ResignReport::default();
+        let configurations = self.lists.configuration_lifetimes().await?;
         for list in self.lists.published_lists().await? {
             report.checked += 1;
-            let margin = list.lifetime.unwrap_or(self.default_lifetime()).ttl as i64;
-            if list.published_exp - now >= margin {
+            let current = match &list.configuration_id {
+                Some(id) => configurations.get(id).copied(),
+                None => list.lifetime,
+            }
+            .unwrap_or(self.default_lifetime());
+            // A token recorded without its max-age was written with max-age = its ttl.
+            let in_place_max_age = list.published_max_age.unwrap_or(current.ttl);
+            if !self.freshness.due(list.published_exp, in_place_max_age, current, now) {
                 continue;
             }
             match self.publish(&list.list_id, now).await {
@@ -395,6 +431,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::ports::ObjectStore;
     use crate::testing::{MemLists, MemObjects, publisher};
 
     const NOW: i64 = 1_000_000;
@@ -422,6 +459,146 @@ mod tests {
         // Fresh now: the next pass leaves it alone.
         let report = p.resign_due(NOW + 1).await.unwrap();
         assert_eq!((report.checked, report.republished), (1, 0));
+    }
+
+    const DAY: i64 = 86_400;
+
+    fn lifetime(ttl: u64, validity: i64) -> Lifetime {
+        Lifetime { ttl, validity }
+    }
+
+    /// What is in place for `list_id`: (seq, iat, exp, max-age from Cache-Control).
+    async fn in_place(objects: &MemObjects, list_id: &str) -> (u64, i64, i64, u64) {
+        let object = objects
+            .get(&object_key(list_id, TokenFormat::Cwt))
+            .await
+            .unwrap()
+            .expect("a token");
+        let cache = object.cache_control.unwrap();
+        let max_age = cache.strip_prefix("public, max-age=").unwrap().parse().unwrap();
+        (object.meta.seq, object.meta.iat, object.meta.exp, max_age)
+    }
+
+    #[tokio::test]
+    async fn the_cache_lifetime_leaves_room_for_the_re_signer() {
+        let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+        // ttl equal to expiry: max-age is cut to expiry - 2 intervals - slack (60 s passes here).
+        lists.add_mdoc_list("AAAAAAAAAAAA", "c", lifetime(7_200, 7_200));
+        let p = publisher(lists.clone(), objects.clone());
+        p.publish("AAAAAAAAAAAA", NOW).await.unwrap();
+        assert_eq!(in_place(&objects, "AAAAAAAAAAAA").await, (0, NOW, NOW + 7_200, 7_080));
+        let recorded = lists.published("AAAAAAAAAAAA").unwrap();
+        assert_eq!(
+            recorded,
+            PublishedToken {
+                seq: 0,
+                iat: NOW,
+                exp: NOW + 7_200,
+                max_age: 7_080
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn shortening_a_configuration_takes_effect_and_the_re_signer_follows_it() {
+        let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+        lists.add_mdoc_list("AAAAAAAAAAAA", "c", lifetime(DAY as u64, 2 * DAY));
+        let p = publisher(lists.clone(), objects.clone());
+        p.publish("AAAAAAAAAAAA", NOW).await.unwrap();
+        // Shortened to 1 h / 3 h; a status change is published with it: the record follows the
+        // token that landed, though its exp is earlier than the old one's.
+        lists.set_configuration("c", lifetime(3_600, 10_800));
+        lists.set_status("AAAAAAAAAAAA", 3, 1);
+        p.publish("AAAAAAAAAAAA", NOW + 10).await.unwrap();
+        assert_eq!(
+            in_place(&objects, "AAAAAAAAAAAA").await,
+            (1, NOW + 10, NOW + 10 + 10_800, 3_600)
+        );
+        assert_eq!(lists.published_exp("AAAAAAAAAAAA"), NOW + 10 + 10_800);
+        // Re-signed within its margin (max-age 1 h + interval 60 s), not the old day's.
+        let margin = p.freshness.margin(3_600);
+        let due_at = NOW + 10 + 10_800 - margin + 1;
+        assert_eq!(p.resign_due(due_at - 1).await.unwrap().republished, 0);
+        assert_eq!(p.resign_due(due_at).await.unwrap().republished, 1);
+        assert_eq!(
+            in_place(&objects, "AAAAAAAAAAAA").await,
+            (1, due_at, due_at + 10_800, 3_600)
+        );
+    }
+
+    #[tokio::test]
+    async fn re_signing_unchanged_content_replaces_a_token_with_a_later_exp() {
+        let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+        lists.add_mdoc_list("AAAAAAAAAAAA", "c", lifetime(DAY as u64, 2 * DAY));
+        let p = publisher(lists.clone(), objects.clone());
+        p.publish("AAAAAAAAAAAA", NOW).await.unwrap();
+        lists.set_configuration("c", lifetime(3_600, 10_800));
+        // The same content signed later wins, though it expires 45 h earlier.
+        p.publish("AAAAAAAAAAAA", NOW + 1).await.unwrap();
+        assert_eq!(
+            in_place(&objects, "AAAAAAAAAAAA").await,
+            (0, NOW + 1, NOW + 1 + 10_800, 3_600)
+        );
+        assert_eq!(lists.published_exp("AAAAAAAAAAAA"), NOW + 1 + 10_800);
+        // A slower publisher that signed earlier neither replaces the token nor its record.
+        lists.set_configuration("c", lifetime(DAY as u64, 2 * DAY));
+        p.publish("AAAAAAAAAAAA", NOW).await.unwrap();
+        assert_eq!(in_place(&objects, "AAAAAAAAAAAA").await.1, NOW + 1);
+        assert_eq!(lists.published("AAAAAAAAAAAA").unwrap().iat, NOW + 1);
+    }
+
+    #[tokio::test]
+    async fn lengthening_a_configuration_is_applied_at_the_next_pass() {
+        let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+        lists.add_mdoc_list("AAAAAAAAAAAA", "c", lifetime(3_600, 10_800));
+        let p = publisher(lists.clone(), objects.clone());
+        p.publish("AAAAAAAAAAAA", NOW).await.unwrap();
+        assert_eq!(p.resign_due(NOW + 60).await.unwrap().republished, 0);
+        // Now a day's caching is wanted: the token in place (3 h) is inside that margin.
+        lists.set_configuration("c", lifetime(DAY as u64, 2 * DAY));
+        assert_eq!(p.resign_due(NOW + 120).await.unwrap().republished, 1);
+        assert_eq!(
+            in_place(&objects, "AAAAAAAAAAAA").await,
+            (0, NOW + 120, NOW + 120 + 2 * DAY, DAY as u64)
+        );
+    }
+
+    /// Two weeks of passes every 60 s, with the configuration shortened and lengthened and
+    /// status changes between passes: at every second the token in place has at least its
+    /// max-age of validity left, so no cache (CDN or relying party) serves it past `exp`.
+    #[tokio::test]
+    async fn no_token_in_place_is_ever_cacheable_past_its_exp() {
+        let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+        let configs = [
+            lifetime(DAY as u64, 2 * DAY),
+            lifetime(3_600, 3_600),
+            lifetime(600, 7 * DAY),
+            lifetime(43_200, 43_200),
+        ];
+        lists.add_mdoc_list("AAAAAAAAAAAA", "c", configs[0]);
+        let p = publisher(lists.clone(), objects.clone());
+        p.publish("AAAAAAAAAAAA", NOW).await.unwrap();
+        let interval = p.freshness.interval;
+        let mut resigned = 0;
+        let mut t = NOW;
+        while t < NOW + 14 * DAY {
+            t += interval;
+            if (t - NOW) % (DAY / 3) == 0 {
+                lists.set_configuration("c", configs[((t - NOW) / (DAY / 3)) as usize % configs.len()]);
+            }
+            if (t - NOW) % 5_000 == 0 {
+                lists.set_status("AAAAAAAAAAAA", ((t - NOW) / 5_000) as u64 % 1000, 1);
+                p.publish("AAAAAAAAAAAA", t).await.unwrap();
+            }
+            resigned += p.resign_due(t).await.unwrap().republished;
+            let (_, _, exp, max_age) = in_place(&objects, "AAAAAAAAAAAA").await;
+            // Until the next pass, one interval later.
+            assert!(
+                exp - (t + interval) >= max_age as i64,
+                "at {t}: exp {exp}, max-age {max_age}"
+            );
+        }
+        assert!(resigned > 20, "{resigned}");
     }
 
     #[tokio::test]

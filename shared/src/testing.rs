@@ -8,18 +8,18 @@ use async_trait::async_trait;
 
 use crate::pipeline::{Delivery, PublishJob};
 use crate::ports::{
-    Claim, Client, Entry, IssuerStore, ListRecord, ListSource, ListState, ListSummary, ObjectError, ObjectMeta,
-    ObjectStore, ObjectVersion, ObjectWrite, Placement, Precondition, PublishQueue, PublishedObject, PutOutcome,
-    QueueError, Revocation, StatusUpdate, StoreError,
+    Claim, Client, Entry, IssuerStore, Lifetime, ListRecord, ListSource, ListState, ListSummary, ObjectError,
+    ObjectMeta, ObjectStore, ObjectVersion, ObjectWrite, Placement, Precondition, PublishQueue, PublishedObject,
+    PublishedToken, PutOutcome, QueueError, Revocation, StatusUpdate, StoreError,
 };
 use crate::publisher::Publisher;
 
-/// One stored list: its record, change sequence and `publishedExp` (0: never published).
+/// One stored list: its record, change sequence and the token recorded as in place.
 #[derive(Clone, Debug)]
 struct StoredList {
     list: ListRecord,
     change_seq: u64,
-    published_exp: i64,
+    published: Option<PublishedToken>,
 }
 
 /// Lists and entries: the [`ListSource`] the publisher reads, and the list part of the
@@ -29,6 +29,8 @@ pub struct MemLists {
     lists: Mutex<BTreeMap<String, StoredList>>,
     /// Non-VALID entries: (list, idx) -> status.
     statuses: Mutex<BTreeMap<(String, u64), u8>>,
+    /// mDoc configurations' current lifetimes, by id.
+    configurations: Mutex<HashMap<String, Lifetime>>,
 }
 
 impl MemLists {
@@ -48,9 +50,30 @@ impl MemLists {
                     owner: None,
                 },
                 change_seq: 0,
-                published_exp: 0,
+                published: None,
             },
         );
+    }
+
+    /// An mDoc list of `configuration_id`, whose lifetime is that configuration's.
+    pub fn add_mdoc_list(&self, list_id: &str, configuration_id: &str, lifetime: Lifetime) {
+        self.add_list(list_id);
+        self.set_configuration(configuration_id, lifetime);
+        let mut lists = self.lists.lock().unwrap();
+        let stored = lists.get_mut(list_id).unwrap();
+        stored.list.lifetime = Some(lifetime);
+        stored.list.owner = Some(crate::ports::ListOwner {
+            tenant_id: "tenant".into(),
+            configuration_id: configuration_id.into(),
+        });
+    }
+
+    /// Creates or updates a configuration's lifetime (what `PUT` of a configuration does).
+    pub fn set_configuration(&self, configuration_id: &str, lifetime: Lifetime) {
+        self.configurations
+            .lock()
+            .unwrap()
+            .insert(configuration_id.into(), lifetime);
     }
 
     /// A status change, as the forwarder records it: the entry, then the sequence.
@@ -63,7 +86,12 @@ impl MemLists {
     }
 
     pub fn published_exp(&self, list_id: &str) -> i64 {
-        self.lists.lock().unwrap()[list_id].published_exp
+        self.published(list_id).map_or(0, |p| p.exp)
+    }
+
+    /// The token recorded as in place.
+    pub fn published(&self, list_id: &str) -> Option<PublishedToken> {
+        self.lists.lock().unwrap()[list_id].published
     }
 
     pub fn list_ids(&self) -> Vec<String> {
@@ -74,9 +102,17 @@ impl MemLists {
 #[async_trait]
 impl ListSource for MemLists {
     async fn list_state(&self, list_id: &str) -> Result<Option<ListState>, StoreError> {
-        Ok(self.lists.lock().unwrap().get(list_id).map(|s| ListState {
-            list: s.list.clone(),
-            change_seq: s.change_seq,
+        let configurations = self.configurations.lock().unwrap().clone();
+        Ok(self.lists.lock().unwrap().get(list_id).map(|s| {
+            let mut list = s.list.clone();
+            // As the DynamoDB adapter does: an mDoc list lives as its configuration says now.
+            if let Some(owner) = &list.owner {
+                list.lifetime = configurations.get(&owner.configuration_id).copied();
+            }
+            ListState {
+                list,
+                change_seq: s.change_seq,
+            }
         }))
     }
 
@@ -100,9 +136,12 @@ impl ListSource for MemLists {
         Ok(Some(stored.change_seq))
     }
 
-    async fn record_published(&self, list_id: &str, exp: i64) -> Result<(), StoreError> {
+    async fn record_published(&self, list_id: &str, token: &PublishedToken) -> Result<(), StoreError> {
         if let Some(stored) = self.lists.lock().unwrap().get_mut(list_id) {
-            stored.published_exp = stored.published_exp.max(exp);
+            let newer = stored.published.is_none_or(|p| (p.seq, p.iat) < (token.seq, token.iat));
+            if newer {
+                stored.published = Some(*token);
+            }
         }
         Ok(())
     }
@@ -115,11 +154,17 @@ impl ListSource for MemLists {
             .values()
             .map(|s| ListSummary {
                 list_id: s.list.list_id.clone(),
-                published_exp: s.published_exp,
+                published_exp: s.published.map_or(0, |p| p.exp),
+                published_max_age: s.published.map(|p| p.max_age),
                 lifetime: s.list.lifetime,
                 tenant_id: s.list.owner.as_ref().map(|o| o.tenant_id.clone()),
+                configuration_id: s.list.owner.as_ref().map(|o| o.configuration_id.clone()),
             })
             .collect())
+    }
+
+    async fn configuration_lifetimes(&self) -> Result<HashMap<String, Lifetime>, StoreError> {
+        Ok(self.configurations.lock().unwrap().clone())
     }
 }
 
@@ -145,7 +190,7 @@ impl IssuerStore for MemLists {
         let stored = StoredList {
             list: list.clone(),
             change_seq: 0,
-            published_exp: 0,
+            published: None,
         };
         lists.insert(list.list_id.clone(), stored);
         Ok(true)
@@ -340,5 +385,6 @@ pub fn publisher(lists: Arc<MemLists>, objects: Arc<MemObjects>) -> Publisher {
         base_url: "https://status.example".into(),
         ttl: 600,
         validity: 3600,
+        freshness: crate::domain::lifetime::Freshness { interval: 60, slack: 0 },
     }
 }

@@ -5,6 +5,7 @@
 //!
 //! publish-bench [RUNS]   (the stack's environment: tables, bucket, key)
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
@@ -89,13 +90,17 @@ impl ListSource for CountingLists {
         self.1.ddb.fetch_add(1, Relaxed);
         self.0.bump_change_seq(id).await
     }
-    async fn record_published(&self, id: &str, exp: i64) -> Result<(), StoreError> {
+    async fn record_published(&self, id: &str, token: &PublishedToken) -> Result<(), StoreError> {
         self.1.ddb.fetch_add(1, Relaxed);
-        self.0.record_published(id, exp).await
+        self.0.record_published(id, token).await
     }
     async fn published_lists(&self) -> Result<Vec<ListSummary>, StoreError> {
         self.1.ddb.fetch_add(1, Relaxed);
         self.0.published_lists().await
+    }
+    async fn configuration_lifetimes(&self) -> Result<HashMap<String, Lifetime>, StoreError> {
+        self.1.ddb.fetch_add(1, Relaxed);
+        self.0.configuration_lifetimes().await
     }
 }
 
@@ -140,6 +145,10 @@ async fn main() {
         base_url: "https://status.example".into(),
         ttl: 43_200,
         validity: 86_400,
+        freshness: shared::domain::lifetime::Freshness {
+            interval: 3_600,
+            slack: shared::domain::lifetime::RESIGN_SLACK,
+        },
     };
     println!("publish-bench: 2-bit lists, 1 % INVALID, {runs} publishes each (LocalStack DynamoDB, KMS, S3)");
     for size in [100_000u64, 1_048_576] {

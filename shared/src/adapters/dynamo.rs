@@ -659,17 +659,23 @@ impl crate::ports::ListSource for DynamoStore {
         self.increment_list_counter(list_id, "changeSeq").await
     }
 
-    async fn record_published(&self, list_id: &str, exp: i64) -> Result<(), StoreError> {
+    async fn record_published(&self, list_id: &str, token: &crate::ports::PublishedToken) -> Result<(), StoreError> {
+        // Ordered as the objects are: a newer change sequence, or the same one signed later. A
+        // record from before this ordering (no publishedIat) is replaced.
         let result = self
             .ddb
             .update_item()
             .table_name(&self.t.lists)
             .key("listId", s(list_id))
-            .update_expression("SET publishedExp = :e")
+            .update_expression("SET publishedSeq = :s, publishedIat = :i, publishedExp = :e, publishedMaxAge = :m")
             .condition_expression(
-                "attribute_exists(listId) AND (attribute_not_exists(publishedExp) OR publishedExp < :e)",
+                "attribute_exists(listId) AND (attribute_not_exists(publishedIat) OR publishedSeq < :s \
+                 OR (publishedSeq = :s AND publishedIat < :i))",
             )
-            .expression_attribute_values(":e", n(exp))
+            .expression_attribute_values(":s", n(token.seq))
+            .expression_attribute_values(":i", n(token.iat))
+            .expression_attribute_values(":e", n(token.exp))
+            .expression_attribute_values(":m", n(token.max_age))
             .send()
             .await;
         match result {
@@ -683,7 +689,9 @@ impl crate::ports::ListSource for DynamoStore {
     async fn published_lists(&self) -> Result<Vec<crate::ports::ListSummary>, StoreError> {
         let items = self
             .scan_all(&self.t.lists, |q| {
-                q.projection_expression("listId, publishedExp, tokenTtl, tokenValidity, tenantId")
+                q.projection_expression(
+                    "listId, publishedExp, publishedMaxAge, tokenTtl, tokenValidity, tenantId, configurationId",
+                )
             })
             .await?;
         let mut out = items
@@ -692,13 +700,19 @@ impl crate::ports::ListSource for DynamoStore {
                 Ok(crate::ports::ListSummary {
                     list_id: get_s(i, "listId").ok_or_else(|| bad("listId"))?,
                     published_exp: get_n(i, "publishedExp").unwrap_or(0),
+                    published_max_age: get_n(i, "publishedMaxAge"),
                     lifetime: lifetime_from(i),
                     tenant_id: get_s(i, "tenantId"),
+                    configuration_id: get_s(i, "configurationId"),
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         out.sort_by(|a, b| a.list_id.cmp(&b.list_id));
         Ok(out)
+    }
+
+    async fn configuration_lifetimes(&self) -> Result<HashMap<String, crate::ports::Lifetime>, StoreError> {
+        self.all_configuration_lifetimes().await
     }
 }
 

@@ -64,6 +64,25 @@ fn configuration_from(item: &Item) -> Result<Configuration, StoreError> {
     })
 }
 
+impl DynamoStore {
+    /// Every configuration's current lifetime, by id: one Scan of the configurations (a few per
+    /// tenant), for the re-signer's pass.
+    pub(crate) async fn all_configuration_lifetimes(
+        &self,
+    ) -> Result<std::collections::HashMap<String, crate::ports::Lifetime>, StoreError> {
+        let items = self
+            .scan_all(&self.t.configurations, |q| {
+                q.filter_expression("begins_with(sk, :cfg)")
+                    .expression_attribute_values(":cfg", s(CFG))
+            })
+            .await?;
+        items
+            .iter()
+            .map(|i| configuration_from(i).map(|c| (c.id.clone(), c.lifetime())))
+            .collect()
+    }
+}
+
 fn mdoc_from(item: &Item) -> Result<Mdoc, StoreError> {
     Ok(Mdoc {
         credential_id: get_s(item, "credentialId").ok_or_else(|| bad("credentialId"))?,

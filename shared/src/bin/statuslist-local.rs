@@ -26,10 +26,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     shared::local::spawn_pipeline(app.clone(), &sdk, StartAt::TrimHorizon)
         .await
         .map_err(|e| format!("cannot start the publishing pipeline: {e}"))?;
-    let every = std::env::var("RESIGN_INTERVAL_SECONDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(60);
+    // Every RESIGN_INTERVAL_SECONDS (or _MINUTES), as the configuration's margins assume.
+    let every = app.config.resign_interval.unsigned_abs();
     shared::local::spawn_resigner(app.clone(), std::time::Duration::from_secs(every));
     if let Ok(path) = std::env::var("METRICS_FILE") {
         // Counters for the load driver, written once a second.

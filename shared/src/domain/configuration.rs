@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::domain::duration::Duration;
+use crate::domain::lifetime::Freshness;
 
 /// Longest docType accepted, in characters.
 pub const MAX_DOC_TYPE_CHARS: usize = 1024;
@@ -96,8 +97,13 @@ pub fn doc_type(value: Option<&Value>, required: bool) -> Result<Option<String>,
 }
 
 /// Reads a create (`require_doc_type`) or update body. Unknown fields are refused; an update may
-/// repeat the configuration's docType but not change it (the caller compares).
-pub fn parse(body: &Value, require_doc_type: bool) -> Result<ConfigurationInput, Vec<FieldError>> {
+/// repeat the configuration's docType but not change it (the caller compares). The expiry must be
+/// one the re-signer keeps fresh at its cadence (`freshness`).
+pub fn parse(
+    body: &Value,
+    require_doc_type: bool,
+    freshness: &Freshness,
+) -> Result<ConfigurationInput, Vec<FieldError>> {
     let (map, mut errors) = object_fields(body, &["docType", "timeToLiveDuration", "expiryDuration", "statusBits"])?;
     let doc_type = match doc_type(map.get("docType"), require_doc_type) {
         Ok(d) => Some(d.unwrap_or_default()),
@@ -125,6 +131,15 @@ pub fn parse(body: &Value, require_doc_type: bool) -> Result<ConfigurationInput,
             serde_json::to_value(t).unwrap_or(Value::Null),
         ));
     }
+    if let Some(e) = expiry
+        && let Err(too_short) = freshness.check(i64::try_from(e.as_seconds()).unwrap_or(i64::MAX))
+    {
+        errors.push(FieldError::body(
+            "expiryDuration",
+            too_short.to_string(),
+            serde_json::to_value(e).unwrap_or(Value::Null),
+        ));
+    }
     match (doc_type, ttl, expiry) {
         (Some(doc_type), Some(time_to_live), Some(expiry)) if errors.is_empty() => Ok(ConfigurationInput {
             doc_type,
@@ -143,6 +158,45 @@ mod tests {
 
     fn params(r: Result<ConfigurationInput, Vec<FieldError>>) -> Vec<String> {
         r.unwrap_err().into_iter().map(|e| e.param).collect()
+    }
+
+    const HOURLY: Freshness = Freshness {
+        interval: 3600,
+        slack: 300,
+    };
+
+    /// The deployed cadence: hourly passes.
+    fn parse(body: &Value, require_doc_type: bool) -> Result<ConfigurationInput, Vec<FieldError>> {
+        super::parse(body, require_doc_type, &HOURLY)
+    }
+
+    #[test]
+    fn an_expiry_the_re_signer_cannot_keep_fresh_is_refused() {
+        let e = parse(
+            &json!({"docType": "d", "timeToLiveDuration": {"seconds": 1}, "expiryDuration": {"seconds": 1}}),
+            true,
+        )
+        .unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].param, "expiryDuration");
+        assert_eq!(e[0].value, json!({"seconds": 1}));
+        assert!(
+            e[0].msg
+                .starts_with("must be at least 7560 seconds: tokens are re-signed every 3600 seconds"),
+            "{}",
+            e[0].msg
+        );
+        // Two hours and six minutes is the shortest at hourly passes; a faster cadence allows less.
+        let shortest =
+            json!({"docType": "d", "timeToLiveDuration": {"hours": 1}, "expiryDuration": {"hours": 2, "minutes": 6}});
+        assert!(parse(&shortest, true).is_ok());
+        let hour = json!({"docType": "d", "timeToLiveDuration": {"hours": 1}, "expiryDuration": {"hours": 1}});
+        assert_eq!(params(parse(&hour, true)), ["expiryDuration"]);
+        let fast = Freshness {
+            interval: 20,
+            slack: 300,
+        };
+        assert!(super::parse(&hour, true, &fast).is_ok());
     }
 
     #[test]

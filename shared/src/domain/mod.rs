@@ -6,6 +6,7 @@ pub mod deflate;
 pub mod duration;
 pub mod issuer_request;
 pub mod keys;
+pub mod lifetime;
 pub mod mdoc_status;
 pub mod status;
 pub mod status_list;

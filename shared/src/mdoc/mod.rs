@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod events;
 
+use crate::domain::lifetime::Freshness;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -53,6 +54,8 @@ pub struct MdocService {
     pub queue: Option<Arc<dyn PublishQueue>>,
     pub base_url: String,
     pub list_size: u64,
+    /// The re-signing cadence a configuration's expiry must fit.
+    pub freshness: Freshness,
     /// One allocator per configuration (its pool of lists), created on first use.
     allocators: Mutex<HashMap<String, Arc<Allocator>>>,
 }
@@ -236,6 +239,7 @@ impl MdocService {
         queue: Option<Arc<dyn PublishQueue>>,
         base_url: String,
         list_size: u64,
+        freshness: Freshness,
     ) -> Self {
         MdocService {
             store,
@@ -243,6 +247,7 @@ impl MdocService {
             queue,
             base_url,
             list_size,
+            freshness,
             allocators: Mutex::new(HashMap::new()),
         }
     }
@@ -250,7 +255,7 @@ impl MdocService {
     // ------------------------------------------------------------ configurations
 
     pub async fn create_configuration(&self, p: &Principal, body: &Value, now: i64) -> Result<Value, ApiError> {
-        let input = configuration::parse(body, true).map_err(ApiError::validation)?;
+        let input = configuration::parse(body, true, &self.freshness).map_err(ApiError::validation)?;
         let config = Configuration {
             id: uuid::Uuid::now_v7().to_string(),
             tenant_id: p.tenant_id.clone(),
@@ -294,7 +299,7 @@ impl MdocService {
     /// publish on (the publisher reads the configuration each time).
     pub async fn update_configuration(&self, p: &Principal, id: &str, body: &Value) -> Result<Value, ApiError> {
         let id = uuid_param(id)?;
-        let input = configuration::parse(body, false).map_err(ApiError::validation)?;
+        let input = configuration::parse(body, false, &self.freshness).map_err(ApiError::validation)?;
         let current = self
             .store
             .configuration(&p.tenant_id, &id)
