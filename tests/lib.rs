@@ -386,6 +386,8 @@ impl Harness {
                 ))),
                 retired_keys: Vec::new(),
                 mdocs: store.clone(),
+                iacas: store.clone(),
+                vault: shared::wiring::kms_vault(&sdk),
                 tenants: store.clone(),
                 analytics: Arc::new(shared::adapters::analytics::EventBridgeAnalytics::new(
                     &sdk,

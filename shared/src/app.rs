@@ -15,7 +15,7 @@ use crate::ports::{
     TenantStore,
 };
 use crate::publisher::Publisher;
-use crate::wiring::{self, IssuerApi, KeysApi, MdocApi, MdocListsApi, MdocPublicApi, TokensApi};
+use crate::wiring::{self, IacaApi, IssuerApi, KeysApi, MdocApi, MdocListsApi, MdocPublicApi, TokensApi};
 
 /// The adapters an [`App`] is built from.
 pub struct Adapters {
@@ -34,6 +34,9 @@ pub struct Adapters {
     pub mdocs: Arc<dyn MdocStore>,
     pub tenants: Arc<dyn TenantStore>,
     pub analytics: Arc<dyn Analytics>,
+    /// The tenants' IACAs and the keys of the managed ones.
+    pub iacas: Arc<dyn crate::ports::IacaStore>,
+    pub vault: Arc<dyn crate::ports::KeyVault>,
 }
 
 /// Every port and service in one process: the local server, the tests and the tools. Deployed
@@ -47,6 +50,7 @@ pub struct App {
     /// See [`Adapters::retired_keys`].
     pub retired_keys: Vec<Arc<dyn Signer>>,
     pub mdoc: Arc<MdocService>,
+    pub iacas: Arc<crate::mdoc::iaca::IacaService>,
     pub tenants: Arc<dyn TenantStore>,
     pub analytics: Arc<dyn Analytics>,
 }
@@ -80,7 +84,9 @@ impl App {
             store: store.clone(),
             lists: store.clone(),
             mdocs: store.clone(),
+            iacas: store.clone(),
             tenants: store,
+            vault: wiring::kms_vault(sdk),
             analytics: wiring::analytics(&config, sdk),
             objects: wiring::s3_objects(&config, sdk),
             jwks: wiring::http_jwks(&config),
@@ -105,6 +111,11 @@ impl App {
             config.freshness(),
         ));
         let issuer = Arc::new(IssuerService::wire(&config, a.store, a.jwks, a.events, a.queue.clone()));
+        let iacas = Arc::new(crate::mdoc::iaca::IacaService::new(
+            a.iacas,
+            a.vault,
+            config.public_base_url.clone(),
+        ));
         App {
             config,
             signer: a.signer,
@@ -113,6 +124,7 @@ impl App {
             queue: a.queue,
             retired_keys: a.retired_keys,
             mdoc,
+            iacas,
             tenants: a.tenants,
             analytics: a.analytics,
         }
@@ -163,6 +175,15 @@ impl App {
             },
             tenants: self.tenants.clone(),
             analytics: self.analytics.clone(),
+        }
+    }
+
+    pub fn iaca_api(&self) -> IacaApi {
+        IacaApi {
+            iacas: self.iacas.clone(),
+            tenants: self.tenants.clone(),
+            analytics: self.analytics.clone(),
+            max_body_bytes: self.config.max_body_bytes,
         }
     }
 

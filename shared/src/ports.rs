@@ -551,3 +551,64 @@ pub struct AnalyticEvent {
 pub trait Analytics: Send + Sync {
     async fn emit(&self, event: &AnalyticEvent);
 }
+
+// ------------------------------------------------------------------ mDoc chain of trust
+
+/// A tenant's IACA (ISO/IEC 18013-5 Issuing Authority CA) as stored. Whether it is the active one
+/// is the tenant's separate record ([`IacaStore::active_iaca_id`]), so exactly one can be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Iaca {
+    pub id: String,
+    pub tenant_id: String,
+    /// The signing-service key of a managed IACA; `None` for an unmanaged one (the issuer keeps it).
+    pub key_id: Option<String>,
+    pub certificate_pem: String,
+    pub certificate_data: crate::domain::iaca::CertificateData,
+    pub fingerprint: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IacaCreate {
+    Created,
+    /// The tenant already has its maximum.
+    LimitReached,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IacaDelete {
+    Deleted(Box<Iaca>),
+    NotFound,
+    /// The active IACA is not deleted: deactivate it first.
+    Active,
+}
+
+/// A tenant's IACAs. Every write is conditional: the count per tenant never exceeds its maximum,
+/// and the active IACA is never deleted, however requests interleave.
+#[async_trait]
+pub trait IacaStore: Send + Sync {
+    /// Stores a new IACA unless the tenant already has `max`.
+    async fn create_iaca(&self, iaca: &Iaca, max: usize) -> Result<IacaCreate, StoreError>;
+    async fn iaca(&self, tenant_id: &str, id: &str) -> Result<Option<Iaca>, StoreError>;
+    /// The tenant's IACAs in id order, after `after`.
+    async fn iacas(&self, tenant_id: &str, after: Option<&str>, limit: usize) -> Result<Page<Iaca>, StoreError>;
+    /// The id of the tenant's active IACA, if any.
+    async fn active_iaca_id(&self, tenant_id: &str) -> Result<Option<String>, StoreError>;
+    /// Makes `id` the active IACA (the previous one, if any, is no longer) or, with `active`
+    /// false, deactivates it if it is. `false` if the tenant has no such IACA.
+    async fn set_active_iaca(&self, tenant_id: &str, id: &str, active: bool) -> Result<bool, StoreError>;
+    async fn delete_iaca(&self, tenant_id: &str, id: &str) -> Result<IacaDelete, StoreError>;
+}
+
+/// Creates and retires the signing keys of managed IACAs, held by the signing service.
+#[async_trait]
+pub trait KeyVault: Send + Sync {
+    /// A new ECDSA P-256 signing key; its id.
+    async fn create_key(&self, description: &str) -> Result<String, SignerError>;
+    /// The signer of key `key_id` (no call until it is used).
+    fn signer(&self, key_id: &str) -> std::sync::Arc<dyn Signer>;
+    /// Schedules the key's deletion (KMS: after its shortest waiting period, cancellable).
+    async fn retire_key(&self, key_id: &str) -> Result<(), SignerError>;
+}

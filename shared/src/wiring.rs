@@ -69,6 +69,16 @@ pub struct MdocApi {
     pub max_body_bytes: usize,
 }
 
+/// The IACA endpoints (`/v2/credentials/mobile/iacas`): the service, the tenants (for the bearer
+/// check) and the analytic events.
+#[derive(Clone)]
+pub struct IacaApi {
+    pub iacas: Arc<crate::mdoc::iaca::IacaService>,
+    pub tenants: Arc<dyn TenantStore>,
+    pub analytics: Arc<dyn Analytics>,
+    pub max_body_bytes: usize,
+}
+
 /// The mDoc API's status list views (`GET /status-lists`, `GET /status-lists/{id}`): the
 /// service, plus the published CWTs and the signing key's identity they show.
 #[derive(Clone)]
@@ -92,6 +102,11 @@ impl EndpointState for KeysApi {}
 impl EndpointState for TokensApi {}
 impl EndpointState for MdocPublicApi {}
 impl EndpointState for MdocApi {
+    fn tenants(&self) -> Option<Arc<dyn TenantStore>> {
+        Some(self.tenants.clone())
+    }
+}
+impl EndpointState for IacaApi {
     fn tenants(&self) -> Option<Arc<dyn TenantStore>> {
         Some(self.tenants.clone())
     }
@@ -218,6 +233,26 @@ fn mdoc_service(config: &Config, sdk: &SdkConfig, store: Arc<DynamoStore>) -> Ar
         config.mdoc_list_size,
         config.freshness(),
     ))
+}
+
+/// The keys of managed IACAs, in KMS.
+pub fn kms_vault(sdk: &SdkConfig) -> Arc<dyn crate::ports::KeyVault> {
+    Arc::new(crate::adapters::kms_vault::KmsVault::new(aws_sdk_kms::Client::new(sdk)))
+}
+
+/// The IACA endpoints: the tenant's IACAs in DynamoDB, managed keys in KMS.
+pub fn iaca_api(config: &Config, sdk: &SdkConfig) -> IacaApi {
+    let store = dynamo(config, sdk);
+    IacaApi {
+        iacas: Arc::new(crate::mdoc::iaca::IacaService::new(
+            store.clone(),
+            kms_vault(sdk),
+            config.public_base_url.clone(),
+        )),
+        tenants: store,
+        analytics: analytics(config, sdk),
+        max_body_bytes: config.max_body_bytes,
+    }
 }
 
 pub fn mdoc_api(config: &Config, sdk: &SdkConfig) -> MdocApi {

@@ -38,7 +38,7 @@ struct PublicHalf {
 }
 
 /// Throttling, timeouts and unreachable endpoints may pass; anything else is a key problem.
-fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(err: SdkError<E>) -> SignerError {
+pub(crate) fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(err: SdkError<E>) -> SignerError {
     match &err {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
             SignerError::Unavailable(format!("{err:?}"))

@@ -59,3 +59,54 @@ impl Signer for LocalSigner {
         })
     }
 }
+
+/// A [`crate::ports::KeyVault`] of in-memory keys: the local twin of the KMS vault, for service
+/// tests. Retired keys stop signing at once.
+#[derive(Default)]
+pub struct LocalVault {
+    keys: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<LocalSigner>>>,
+}
+
+/// A retired or unknown key of a [`LocalVault`]: it never signs.
+struct NoKey(String);
+
+#[async_trait]
+impl Signer for NoKey {
+    async fn identity(&self) -> Result<&KeyIdentity, SignerError> {
+        Err(SignerError::Key(format!("{} is not a key of this vault", self.0)))
+    }
+    async fn sign(&self, _: &[u8]) -> Result<Signature, SignerError> {
+        Err(SignerError::Key(format!("{} is not a key of this vault", self.0)))
+    }
+}
+
+impl LocalVault {
+    /// How many keys are live.
+    pub fn live_keys(&self) -> usize {
+        self.keys.lock().unwrap().len()
+    }
+}
+
+#[async_trait]
+impl crate::ports::KeyVault for LocalVault {
+    async fn create_key(&self, _description: &str) -> Result<String, SignerError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        self.keys
+            .lock()
+            .unwrap()
+            .insert(id.clone(), std::sync::Arc::new(LocalSigner::generate()));
+        Ok(id)
+    }
+
+    fn signer(&self, key_id: &str) -> std::sync::Arc<dyn Signer> {
+        match self.keys.lock().unwrap().get(key_id) {
+            Some(key) => key.clone(),
+            None => std::sync::Arc::new(NoKey(key_id.to_string())),
+        }
+    }
+
+    async fn retire_key(&self, key_id: &str) -> Result<(), SignerError> {
+        self.keys.lock().unwrap().remove(key_id);
+        Ok(())
+    }
+}

@@ -4,6 +4,7 @@
 pub mod configuration;
 pub mod deflate;
 pub mod duration;
+pub mod iaca;
 pub mod issuer_request;
 pub mod keys;
 pub mod lifetime;

@@ -13,7 +13,7 @@ use crate::http::body;
 use crate::http::mdoc::{Reply, RequestId, observe};
 use crate::mdoc::events::Operation as Op;
 use crate::mdoc::{PageQuery, Principal};
-use crate::wiring::{MdocApi, MdocListsApi, MdocPublicApi};
+use crate::wiring::{IacaApi, MdocApi, MdocListsApi, MdocPublicApi};
 
 pub async fn create_configuration(
     State(api): State<MdocApi>,
@@ -307,6 +307,117 @@ pub async fn delete(
             api.mdoc.delete(&p, &id).await?;
             Ok(Reply::Empty {
                 data: json!({ "credentialId": id }),
+            })
+        },
+    )
+    .await
+}
+
+// ------------------------------------------------------------------------------------- IACAs
+
+pub async fn create_iaca(
+    State(api): State<IacaApi>,
+    rid: RequestId,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+    req: Body,
+) -> Response {
+    observe(
+        api.analytics.as_ref(),
+        Op::IacaCreate,
+        Some(&p),
+        &rid,
+        json!({}),
+        async {
+            let body = body::json(&headers, req, api.max_body_bytes).await?;
+            Ok(Reply::Json(
+                StatusCode::CREATED,
+                api.iacas.create(&p, &body, now()).await?,
+            ))
+        },
+    )
+    .await
+}
+
+pub async fn list_iacas(
+    State(api): State<IacaApi>,
+    rid: RequestId,
+    Extension(p): Extension<Principal>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let start = json!({ "query": query });
+    observe(
+        api.analytics.as_ref(),
+        Op::IacaRetrieveList,
+        Some(&p),
+        &rid,
+        start,
+        async {
+            let q = PageQuery::from_raw(query.as_deref())?;
+            Ok(Reply::Json(StatusCode::OK, api.iacas.list(&p, &q).await?))
+        },
+    )
+    .await
+}
+
+pub async fn get_iaca(
+    State(api): State<IacaApi>,
+    rid: RequestId,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Response {
+    observe(
+        api.analytics.as_ref(),
+        Op::IacaRetrieve,
+        Some(&p),
+        &rid,
+        json!({ "id": id }),
+        async { Ok(Reply::Json(StatusCode::OK, api.iacas.get(&p, &id).await?)) },
+    )
+    .await
+}
+
+pub async fn update_iaca(
+    State(api): State<IacaApi>,
+    rid: RequestId,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    req: Body,
+) -> Response {
+    observe(
+        api.analytics.as_ref(),
+        Op::IacaUpdate,
+        Some(&p),
+        &rid,
+        json!({ "id": id }),
+        async {
+            let body = body::json(&headers, req, api.max_body_bytes).await?;
+            Ok(Reply::Json(
+                StatusCode::OK,
+                api.iacas.update(&p, &id, &body, now()).await?,
+            ))
+        },
+    )
+    .await
+}
+
+pub async fn delete_iaca(
+    State(api): State<IacaApi>,
+    rid: RequestId,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Response {
+    observe(
+        api.analytics.as_ref(),
+        Op::IacaDelete,
+        Some(&p),
+        &rid,
+        json!({ "id": id }),
+        async {
+            api.iacas.delete(&p, &id).await?;
+            Ok(Reply::Empty {
+                data: json!({ "id": id }),
             })
         },
     )

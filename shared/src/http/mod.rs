@@ -13,7 +13,7 @@ use axum::routing::{MethodRouter, delete, get, post, put};
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::app::App;
-use crate::wiring::{EndpointState, IssuerApi, KeysApi, MdocApi, MdocListsApi, MdocPublicApi, TokensApi};
+use crate::wiring::{EndpointState, IacaApi, IssuerApi, KeysApi, MdocApi, MdocListsApi, MdocPublicApi, TokensApi};
 pub use error::ApiError;
 
 /// One API route, served by the Lambda function `functions/<function>`.
@@ -242,6 +242,56 @@ pub mod endpoints {
         },
         handler: || delete(mdoc::delete),
     };
+
+    pub const IACA_CREATE: Endpoint<IacaApi> = Endpoint {
+        route: Route {
+            function: "iaca-create",
+            method: "POST",
+            path: "/v2/credentials/mobile/iacas",
+            tenant: true,
+        },
+        handler: || post(mdoc::create_iaca),
+    };
+
+    pub const IACA_LIST: Endpoint<IacaApi> = Endpoint {
+        route: Route {
+            function: "iaca-list",
+            method: "GET",
+            path: "/v2/credentials/mobile/iacas",
+            tenant: true,
+        },
+        handler: || get(mdoc::list_iacas),
+    };
+
+    pub const IACA_GET: Endpoint<IacaApi> = Endpoint {
+        route: Route {
+            function: "iaca-get",
+            method: "GET",
+            path: "/v2/credentials/mobile/iacas/{id}",
+            tenant: true,
+        },
+        handler: || get(mdoc::get_iaca),
+    };
+
+    pub const IACA_UPDATE: Endpoint<IacaApi> = Endpoint {
+        route: Route {
+            function: "iaca-update",
+            method: "PUT",
+            path: "/v2/credentials/mobile/iacas/{id}",
+            tenant: true,
+        },
+        handler: || put(mdoc::update_iaca),
+    };
+
+    pub const IACA_DELETE: Endpoint<IacaApi> = Endpoint {
+        route: Route {
+            function: "iaca-delete",
+            method: "DELETE",
+            path: "/v2/credentials/mobile/iacas/{id}",
+            tenant: true,
+        },
+        handler: || delete(mdoc::delete_iaca),
+    };
 }
 
 /// Every route of the API, in the table's order.
@@ -264,6 +314,11 @@ pub const ROUTES: &[Route] = &[
     endpoints::MDOC_STATUS_GET.route,
     endpoints::MDOC_STATUS_SET.route,
     endpoints::MDOC_DELETE.route,
+    endpoints::IACA_CREATE.route,
+    endpoints::IACA_LIST.route,
+    endpoints::IACA_GET.route,
+    endpoints::IACA_UPDATE.route,
+    endpoints::IACA_DELETE.route,
 ];
 
 /// The query parameters named in `known`, each at most once (others are ignored). A repeated one
@@ -374,6 +429,21 @@ pub fn router(app: Arc<App>, only: Option<&str>) -> Router {
     });
     add(&endpoints::MDOC_DELETE.route, &|| {
         endpoints::MDOC_DELETE.routes(app.mdoc_api())
+    });
+    add(&endpoints::IACA_CREATE.route, &|| {
+        endpoints::IACA_CREATE.routes(app.iaca_api())
+    });
+    add(&endpoints::IACA_LIST.route, &|| {
+        endpoints::IACA_LIST.routes(app.iaca_api())
+    });
+    add(&endpoints::IACA_GET.route, &|| {
+        endpoints::IACA_GET.routes(app.iaca_api())
+    });
+    add(&endpoints::IACA_UPDATE.route, &|| {
+        endpoints::IACA_UPDATE.routes(app.iaca_api())
+    });
+    add(&endpoints::IACA_DELETE.route, &|| {
+        endpoints::IACA_DELETE.routes(app.iaca_api())
     });
     finish(router)
 }

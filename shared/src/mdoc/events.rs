@@ -23,6 +23,11 @@ pub enum Operation {
     StatusRetrieve,
     StatusSet,
     CredentialDelete,
+    IacaCreate,
+    IacaRetrieveList,
+    IacaRetrieve,
+    IacaUpdate,
+    IacaDelete,
 }
 
 impl Operation {
@@ -44,6 +49,11 @@ impl Operation {
             StatusRetrieve => "MOBILE_CREDENTIAL_STATUS_RETRIEVE",
             StatusSet => "MOBILE_CREDENTIAL_STATUS_SET",
             CredentialDelete => "USER_CREDENTIAL_DELETE",
+            IacaCreate => "MOBILE_CREDENTIAL_IACA_CREATE",
+            IacaRetrieveList => "MOBILE_CREDENTIAL_IACA_RETRIEVE_LIST",
+            IacaRetrieve => "MOBILE_CREDENTIAL_IACA_RETRIEVE",
+            IacaUpdate => "MOBILE_CREDENTIAL_IACA_UPDATE",
+            IacaDelete => "MOBILE_CREDENTIAL_IACA_DELETE",
         }
     }
 

@@ -7,8 +7,8 @@
 
 pub mod auth;
 pub mod events;
+pub mod iaca;
 
-use crate::domain::lifetime::Freshness;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::domain::configuration::{self, FieldError};
+use crate::domain::lifetime::Freshness;
 use crate::domain::mdoc_status::{MdocStatus, TransitionError};
 use crate::domain::status::{Bits, Status};
 use crate::domain::token::TokenFormat;
@@ -176,7 +177,7 @@ pub fn cursor_after(id: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("after:{id}"))
 }
 
-fn page_json(data: Vec<Value>, next_after: Option<String>) -> Value {
+pub(crate) fn page_json(data: Vec<Value>, next_after: Option<String>) -> Value {
     let mut page = json!({ "data": data });
     if let Some(after) = next_after {
         page["nextCursor"] = Value::String(cursor_after(&after));
@@ -184,7 +185,7 @@ fn page_json(data: Vec<Value>, next_after: Option<String>) -> Value {
     page
 }
 
-fn not_found(what: &str) -> ApiError {
+pub(crate) fn not_found(what: &str) -> ApiError {
     ApiError::not_found(format!("{what} not found"))
 }
 

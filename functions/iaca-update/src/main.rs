@@ -1,0 +1,4 @@
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::lambda::serve_endpoint(&shared::http::endpoints::IACA_UPDATE, shared::wiring::iaca_api).await
+}

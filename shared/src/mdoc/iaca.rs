@@ -1,0 +1,223 @@
+//! A tenant's IACAs (`/v2/credentials/mobile/iacas`), as MATTR's API has them: managed ones,
+//! whose key is created in the signing service and whose certificate is built and signed here,
+//! and unmanaged ones registered from the issuer's certificate. Created inactive; at most
+//! [`MAX_PER_TENANT`] per tenant; one active at a time (activating one deactivates the other);
+//! the active one cannot be deleted. Tenant-scoped like the rest of the mDoc API: another
+//! tenant's IACA is answered as one that does not exist.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::{PageQuery, Principal, not_found, page_json, uuid_param};
+use crate::domain::configuration::{FieldError, object_fields};
+use crate::domain::iaca::{self, CertificateError, IacaRequest, MAX_PER_TENANT};
+use crate::http::ApiError;
+use crate::ports::{Iaca, IacaCreate, IacaDelete, IacaStore, KeyVault};
+
+pub struct IacaService {
+    pub store: Arc<dyn IacaStore>,
+    pub vault: Arc<dyn KeyVault>,
+    /// The service's public address: the managed IACAs' IssuerAlternativeName.
+    pub base_url: String,
+}
+
+/// The API's view of an IACA.
+pub fn iaca_json(i: &Iaca, active: bool) -> Value {
+    json!({
+        "id": i.id,
+        "active": active,
+        "isManaged": i.key_id.is_some(),
+        "certificatePem": i.certificate_pem,
+        "certificateData": i.certificate_data,
+        "certificateFingerprint": i.fingerprint,
+    })
+}
+
+fn certificate_error(e: CertificateError, value: &str) -> ApiError {
+    ApiError::validation(vec![FieldError::body(
+        "certificatePem",
+        e.to_string(),
+        Value::String(value.into()),
+    )])
+}
+
+fn limit_reached() -> ApiError {
+    ApiError::bad_request(format!("A tenant can have at most {MAX_PER_TENANT} IACAs"))
+}
+
+impl IacaService {
+    pub fn new(store: Arc<dyn IacaStore>, vault: Arc<dyn KeyVault>, base_url: String) -> Self {
+        IacaService { store, vault, base_url }
+    }
+
+    /// Creates a managed IACA, or registers an unmanaged one (`certificatePem`). Answers the IACA
+    /// as created: inactive.
+    pub async fn create(&self, p: &Principal, body: &Value, now: i64) -> Result<Value, ApiError> {
+        let request = iaca::parse_request(body, now).map_err(ApiError::validation)?;
+        // Refused before any key is made; the store's conditional count decides races.
+        if self.store.iacas(&p.tenant_id, None, MAX_PER_TENANT).await?.items.len() >= MAX_PER_TENANT {
+            return Err(limit_reached());
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let (certificate, key_id) = match request {
+            IacaRequest::Unmanaged { certificate_pem } => {
+                let c = iaca::read_certificate(&certificate_pem).map_err(|e| certificate_error(e, &certificate_pem))?;
+                c.check_valid_at(now)
+                    .map_err(|e| certificate_error(e, &certificate_pem))?;
+                (c, None)
+            }
+            IacaRequest::Managed(request) => {
+                let key_id = self
+                    .vault
+                    .create_key(&format!("statuslist IACA {id} of tenant {}", p.tenant_id))
+                    .await?;
+                match self.managed_certificate(&request, &key_id, &id).await {
+                    Ok(c) => (c, Some(key_id)),
+                    Err(e) => {
+                        self.retire(&key_id).await;
+                        return Err(e);
+                    }
+                }
+            }
+        };
+        let stored = Iaca {
+            id,
+            tenant_id: p.tenant_id.clone(),
+            key_id,
+            certificate_pem: certificate.pem,
+            certificate_data: certificate.data,
+            fingerprint: certificate.fingerprint,
+            not_before: certificate.not_before,
+            not_after: certificate.not_after,
+            created_at: now,
+        };
+        let created = self.store.create_iaca(&stored, MAX_PER_TENANT).await;
+        if !matches!(created, Ok(IacaCreate::Created))
+            && let Some(key_id) = &stored.key_id
+        {
+            self.retire(key_id).await;
+        }
+        match created? {
+            IacaCreate::Created => Ok(iaca_json(&stored, false)),
+            IacaCreate::LimitReached => Err(limit_reached()),
+        }
+    }
+
+    /// The certificate of a new managed IACA, signed by its key in the vault.
+    async fn managed_certificate(
+        &self,
+        request: &iaca::ManagedRequest,
+        key_id: &str,
+        id: &str,
+    ) -> Result<iaca::IacaCertificate, ApiError> {
+        let signer = self.vault.signer(key_id);
+        let public_key = signer.identity().await?.public_key;
+        let serial: [u8; 20] = rand::random();
+        let issuer_uri = format!("{}/v2/credentials/mobile/iacas/{id}", self.base_url);
+        let internal = |e: CertificateError| ApiError::internal(format!("IACA certificate not built: {e}"));
+        let tbs = iaca::managed_certificate(request, &public_key, serial, &issuer_uri).map_err(internal)?;
+        let signature = signer.sign(tbs.bytes()).await?;
+        let signature = p256::ecdsa::Signature::from_slice(&signature.raw)
+            .map_err(|e| ApiError::internal(format!("unreadable signature: {e}")))?;
+        let der = tbs.assemble(&signature).map_err(internal)?;
+        let pem = pem_of(&der).map_err(internal)?;
+        // What we hand out must read back as an IACA, signature and all.
+        iaca::read_certificate(&pem).map_err(internal)
+    }
+
+    /// Schedules a key's deletion; a failure is logged (the key is tagged and found by its
+    /// description), never answered.
+    async fn retire(&self, key_id: &str) {
+        if let Err(e) = self.vault.retire_key(key_id).await {
+            tracing::error!(key_id, error = %e, "an unused IACA key was not scheduled for deletion");
+        }
+    }
+
+    pub async fn list(&self, p: &Principal, q: &PageQuery) -> Result<Value, ApiError> {
+        let (limit, after) = q.parse()?;
+        let page = self.store.iacas(&p.tenant_id, after.as_deref(), limit).await?;
+        let active = self.store.active_iaca_id(&p.tenant_id).await?;
+        Ok(page_json(
+            page.items
+                .iter()
+                .map(|i| iaca_json(i, active.as_deref() == Some(&i.id)))
+                .collect(),
+            page.next_after,
+        ))
+    }
+
+    async fn own(&self, p: &Principal, id: &str) -> Result<Iaca, ApiError> {
+        let id = uuid_param(id)?;
+        self.store
+            .iaca(&p.tenant_id, &id)
+            .await?
+            .ok_or_else(|| not_found("IACA"))
+    }
+
+    pub async fn get(&self, p: &Principal, id: &str) -> Result<Value, ApiError> {
+        let iaca = self.own(p, id).await?;
+        let active = self.store.active_iaca_id(&p.tenant_id).await?;
+        Ok(iaca_json(&iaca, active.as_deref() == Some(&iaca.id)))
+    }
+
+    /// `{"active": true|false}`. Only an IACA valid at `now` can be activated; activating one
+    /// deactivates the tenant's other.
+    pub async fn update(&self, p: &Principal, id: &str, body: &Value, now: i64) -> Result<Value, ApiError> {
+        let iaca = self.own(p, id).await?;
+        let (map, mut errors) = object_fields(body, &["active"]).map_err(ApiError::validation)?;
+        let active = match map.get("active") {
+            Some(Value::Bool(b)) => Some(*b),
+            Some(other) => {
+                errors.push(FieldError::body("active", "must be a boolean", other.clone()));
+                None
+            }
+            None => {
+                errors.push(FieldError::body("active", "is required", Value::Null));
+                None
+            }
+        };
+        let Some(active) = active.filter(|_| errors.is_empty()) else {
+            return Err(ApiError::validation(errors));
+        };
+        if active && (now < iaca.not_before || now > iaca.not_after) {
+            return Err(ApiError::validation(vec![FieldError::body(
+                "active",
+                format!(
+                    "an IACA can only be activated within its validity ({} to {})",
+                    iaca.certificate_data.not_before, iaca.certificate_data.not_after
+                ),
+                Value::Bool(true),
+            )]));
+        }
+        if !self.store.set_active_iaca(&p.tenant_id, &iaca.id, active).await? {
+            return Err(not_found("IACA"));
+        }
+        let now_active = self.store.active_iaca_id(&p.tenant_id).await?;
+        Ok(iaca_json(&iaca, now_active.as_deref() == Some(&iaca.id)))
+    }
+
+    /// Deletes an inactive IACA; a managed one's key is scheduled for deletion.
+    pub async fn delete(&self, p: &Principal, id: &str) -> Result<(), ApiError> {
+        let id = uuid_param(id)?;
+        match self.store.delete_iaca(&p.tenant_id, &id).await? {
+            IacaDelete::Deleted(iaca) => {
+                if let Some(key_id) = &iaca.key_id {
+                    self.retire(key_id).await;
+                }
+                Ok(())
+            }
+            IacaDelete::NotFound => Err(not_found("IACA")),
+            IacaDelete::Active => Err(ApiError::bad_request(
+                "The active IACA cannot be deleted: deactivate it first",
+            )),
+        }
+    }
+}
+
+fn pem_of(der: &[u8]) -> Result<String, CertificateError> {
+    use x509_cert::der::{Decode, EncodePem, pem::LineEnding};
+    x509_cert::Certificate::from_der(der)
+        .and_then(|c| c.to_pem(LineEnding::LF))
+        .map_err(|e| CertificateError::Unreadable(e.to_string()))
+}
