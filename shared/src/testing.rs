@@ -388,3 +388,95 @@ pub fn publisher(lists: Arc<MemLists>, objects: Arc<MemObjects>) -> Publisher {
         freshness: crate::domain::lifetime::Freshness { interval: 60, slack: 0 },
     }
 }
+
+/// A tenant's IACAs in memory, with the DynamoDB adapter's rules: the count per tenant bounded,
+/// one active record, the active IACA never deleted. `fail_creates` makes the next creates fail
+/// as storage would.
+#[derive(Default)]
+pub struct MemIacas {
+    iacas: Mutex<BTreeMap<(String, String), crate::ports::Iaca>>,
+    active: Mutex<HashMap<String, String>>,
+    pub fail_creates: Mutex<usize>,
+}
+
+#[async_trait]
+impl crate::ports::IacaStore for MemIacas {
+    async fn create_iaca(&self, iaca: &crate::ports::Iaca, max: usize) -> Result<crate::ports::IacaCreate, StoreError> {
+        {
+            let mut fail = self.fail_creates.lock().unwrap();
+            if *fail > 0 {
+                *fail -= 1;
+                return Err(StoreError::Unavailable("injected".into()));
+            }
+        }
+        let mut iacas = self.iacas.lock().unwrap();
+        if iacas.keys().filter(|(t, _)| *t == iaca.tenant_id).count() >= max {
+            return Ok(crate::ports::IacaCreate::LimitReached);
+        }
+        iacas.insert((iaca.tenant_id.clone(), iaca.id.clone()), iaca.clone());
+        Ok(crate::ports::IacaCreate::Created)
+    }
+
+    async fn iaca(&self, tenant_id: &str, id: &str) -> Result<Option<crate::ports::Iaca>, StoreError> {
+        Ok(self
+            .iacas
+            .lock()
+            .unwrap()
+            .get(&(tenant_id.to_string(), id.to_string()))
+            .cloned())
+    }
+
+    async fn iacas(
+        &self,
+        tenant_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<crate::ports::Page<crate::ports::Iaca>, StoreError> {
+        let all: Vec<_> = self
+            .iacas
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|i| i.tenant_id == tenant_id && after.is_none_or(|a| i.id.as_str() > a))
+            .cloned()
+            .collect();
+        let more = all.len() > limit;
+        let items: Vec<_> = all.into_iter().take(limit).collect();
+        let next_after = if more { items.last().map(|i| i.id.clone()) } else { None };
+        Ok(crate::ports::Page { items, next_after })
+    }
+
+    async fn active_iaca_id(&self, tenant_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.active.lock().unwrap().get(tenant_id).cloned())
+    }
+
+    async fn set_active_iaca(&self, tenant_id: &str, id: &str, active: bool) -> Result<bool, StoreError> {
+        if self.iaca(tenant_id, id).await?.is_none() {
+            return Ok(false);
+        }
+        let mut records = self.active.lock().unwrap();
+        if active {
+            records.insert(tenant_id.to_string(), id.to_string());
+        } else if records.get(tenant_id).is_some_and(|a| a == id) {
+            records.remove(tenant_id);
+        }
+        Ok(true)
+    }
+
+    async fn delete_iaca(&self, tenant_id: &str, id: &str) -> Result<crate::ports::IacaDelete, StoreError> {
+        if self.active.lock().unwrap().get(tenant_id).is_some_and(|a| a == id) {
+            return Ok(crate::ports::IacaDelete::Active);
+        }
+        Ok(
+            match self
+                .iacas
+                .lock()
+                .unwrap()
+                .remove(&(tenant_id.to_string(), id.to_string()))
+            {
+                Some(iaca) => crate::ports::IacaDelete::Deleted(Box::new(iaca)),
+                None => crate::ports::IacaDelete::NotFound,
+            },
+        )
+    }
+}

@@ -19,13 +19,16 @@ use p256::pkcs8::DecodePublicKey;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::builder::{Builder, CertificateBuilder, Profile};
 use x509_cert::certificate::{Certificate, TbsCertificate};
 use x509_cert::der::asn1::{BitString, Ia5String};
+use x509_cert::der::asn1::{PrintableStringRef, SetOfVec, Utf8StringRef};
+use x509_cert::der::{Any, oid::ObjectIdentifier};
 use x509_cert::der::{Decode, DecodePem, Encode, EncodePem, pem::LineEnding};
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{BasicConstraints, IssuerAltName, KeyUsage, KeyUsages};
-use x509_cert::name::Name;
+use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::{AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, SubjectPublicKeyInfoOwned};
 use x509_cert::time::{Time, Validity};
@@ -224,11 +227,11 @@ pub fn parse_request(body: &Value, now: i64) -> Result<IacaRequest, Vec<FieldErr
     }
     let common_name = text_field(map, "commonName", true, &mut errors);
     if let Some(cn) = &common_name
-        && (cn.trim().is_empty() || cn.chars().count() > 64)
+        && (cn.trim().is_empty() || cn.chars().count() > 64 || cn.chars().any(char::is_control))
     {
         errors.push(FieldError::body(
             "commonName",
-            "must be 1 to 64 characters",
+            "must be 1 to 64 characters, none of them control characters",
             Value::String(cn.clone()),
         ));
     }
@@ -356,18 +359,18 @@ fn x509_time(unix: i64) -> Result<Time, CertificateError> {
     })
 }
 
-fn escape_rdn(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for (i, c) in value.chars().enumerate() {
-        if matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=') || (i == 0 && (c == '#' || c == ' ')) {
-            out.push('\\');
-        }
-        out.push(c);
+/// One attribute as its own RDN: country as a PrintableString (X.520), the others UTF8String.
+fn rdn(oid: &str, value: &str) -> Result<RelativeDistinguishedName, CertificateError> {
+    let err = |e: &dyn std::fmt::Display| CertificateError::Unreadable(e.to_string());
+    let oid = ObjectIdentifier::new(oid).map_err(|e| err(&e))?;
+    let value = if oid.to_string() == ID_AT_COUNTRY {
+        Any::encode_from(&PrintableStringRef::new(value).map_err(|e| err(&e))?)
+    } else {
+        Any::encode_from(&Utf8StringRef::new(value).map_err(|e| err(&e))?)
     }
-    if out.ends_with(' ') {
-        out.insert(out.len() - 1, '\\');
-    }
-    out
+    .map_err(|e| err(&e))?;
+    let set = SetOfVec::try_from(vec![AttributeTypeAndValue { oid, value }]).map_err(|e| err(&e))?;
+    Ok(RelativeDistinguishedName(set))
 }
 
 /// The self-signed certificate of a managed IACA whose key is `public_key`, waiting for that
@@ -380,16 +383,13 @@ pub fn managed_certificate(
     issuer_uri: &str,
 ) -> Result<ToBeSigned, CertificateError> {
     let err = |e: &dyn std::fmt::Display| CertificateError::Unreadable(e.to_string());
-    let mut subject = format!("CN={},C={}", escape_rdn(&request.common_name), request.country);
+    // Built attribute by attribute (no string parsing): C, then ST, then CN.
+    let mut rdns = vec![rdn(ID_AT_COUNTRY, &request.country)?];
     if let Some(state) = &request.state_or_province {
-        subject = format!(
-            "CN={},ST={},C={}",
-            escape_rdn(&request.common_name),
-            escape_rdn(state),
-            request.country
-        );
+        rdns.push(rdn(ID_AT_STATE, state)?);
     }
-    let subject = Name::from_str(&subject).map_err(|e| err(&e))?;
+    rdns.push(rdn(ID_AT_COMMON_NAME, &request.common_name)?);
+    let subject = RdnSequence(rdns);
     let mut serial = serial;
     serial[0] &= 0x7f; // positive
     serial[0] |= 0x01; // and 20 bytes long
@@ -558,6 +558,25 @@ mod tests {
             read_certificate("nonsense"),
             Err(CertificateError::Unreadable(_))
         ));
+    }
+
+    #[test]
+    fn any_printable_common_name_is_kept_as_given() {
+        let key = SigningKey::random(&mut rand::thread_rng());
+        for cn in [
+            r#"Ministère, "Transport" + Roads; <NSW> = \ #1 "#,
+            "  spaced",
+            "交通部 IACA",
+        ] {
+            let body = json!({"commonName": cn, "country": "AU"});
+            let IacaRequest::Managed(req) = parse_request(&body, NOW).unwrap() else {
+                panic!("managed")
+            };
+            let c = read_certificate(&managed(&key, &req)).unwrap();
+            assert_eq!(c.data.common_name, cn);
+        }
+        let control = parse_request(&json!({"commonName": "a\u{0}b", "country": "AU"}), NOW).unwrap_err();
+        assert_eq!(control[0].param, "commonName");
     }
 
     #[test]

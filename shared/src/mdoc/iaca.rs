@@ -221,3 +221,92 @@ fn pem_of(der: &[u8]) -> Result<String, CertificateError> {
         .and_then(|c| c.to_pem(LineEnding::LF))
         .map_err(|e| CertificateError::Unreadable(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::local_signer::LocalVault;
+    use crate::domain::tenant::Role;
+    use crate::testing::MemIacas;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn service() -> (IacaService, Arc<MemIacas>, Arc<LocalVault>) {
+        let (store, vault) = (Arc::new(MemIacas::default()), Arc::new(LocalVault::default()));
+        let s = IacaService::new(store.clone(), vault.clone(), "https://status.example".into());
+        (s, store, vault)
+    }
+
+    fn tenant(id: &str) -> Principal {
+        Principal {
+            tenant_id: id.into(),
+            role: Role::Admin,
+        }
+    }
+
+    fn managed() -> Value {
+        json!({"commonName": "Example IACA", "country": "AU"})
+    }
+
+    #[tokio::test]
+    async fn a_managed_iaca_is_signed_by_its_own_key_and_keeps_it() {
+        let (s, store, vault) = service();
+        let created = s.create(&tenant("a"), &managed(), NOW).await.unwrap();
+        assert_eq!(vault.live_keys(), 1);
+        let pem = created["certificatePem"].as_str().unwrap();
+        let cert = iaca::read_certificate(pem).unwrap();
+        // The certificate certifies the key kept for it (and verifies under it: read_certificate).
+        let id = created["id"].as_str().unwrap();
+        let key_id = store.iaca("a", id).await.unwrap().unwrap().key_id.unwrap();
+        let key = vault.signer(&key_id).identity().await.unwrap().public_key;
+        assert_eq!(cert.public_key, key);
+        assert_eq!(created["certificateFingerprint"], json!(cert.fingerprint));
+        assert_eq!(created["active"], false);
+        let uri = format!(
+            "https://status.example/v2/credentials/mobile/iacas/{}",
+            created["id"].as_str().unwrap()
+        );
+        assert!(String::from_utf8_lossy(&cert.der).contains(&uri));
+    }
+
+    #[tokio::test]
+    async fn a_key_made_for_a_request_that_fails_is_retired() {
+        let (s, store, vault) = service();
+        // Storage fails after the key was made and the certificate signed.
+        *store.fail_creates.lock().unwrap() = 1;
+        assert_eq!(
+            s.create(&tenant("a"), &managed(), NOW)
+                .await
+                .unwrap_err()
+                .status
+                .as_u16(),
+            503
+        );
+        assert_eq!(vault.live_keys(), 0);
+        // At the limit, no key is made at all.
+        for _ in 0..MAX_PER_TENANT {
+            s.create(&tenant("b"), &managed(), NOW).await.unwrap();
+        }
+        assert_eq!(vault.live_keys(), MAX_PER_TENANT);
+        let refused = s.create(&tenant("b"), &managed(), NOW).await.unwrap_err();
+        assert_eq!(refused.status.as_u16(), 400);
+        assert_eq!(
+            vault.live_keys(),
+            MAX_PER_TENANT,
+            "no key was made for a refused request"
+        );
+        // Deleting a managed IACA retires its key; the active one is kept.
+        let page = s.list(&tenant("b"), &PageQuery::default()).await.unwrap();
+        let id = page["data"][0]["id"].as_str().unwrap().to_string();
+        s.update(&tenant("b"), &id, &json!({"active": true}), NOW)
+            .await
+            .unwrap();
+        assert_eq!(s.delete(&tenant("b"), &id).await.unwrap_err().status.as_u16(), 400);
+        s.update(&tenant("b"), &id, &json!({"active": false}), NOW)
+            .await
+            .unwrap();
+        s.delete(&tenant("b"), &id).await.unwrap();
+        assert_eq!(vault.live_keys(), MAX_PER_TENANT - 1);
+        assert_eq!(s.get(&tenant("b"), &id).await.unwrap_err().status.as_u16(), 404);
+    }
+}
