@@ -99,6 +99,12 @@ cat <<MSG
     curl -s -X POST http://127.0.0.1:$PORT/v2/credentials/mobile/CREDENTIAL_ID/status \\
       -H "Authorization: Bearer \$BEARER" -H 'Content-Type: application/json' -d '{"status":"invalid"}'
     curl -s URI | \$statuslist inspect -                                   # the public CWT
+    curl -s -X POST http://127.0.0.1:$PORT/v2/credentials/mobile/iacas \\
+      -H "Authorization: Bearer \$BEARER" -H 'Content-Type: application/json' \\
+      -d '{"commonName":"Example IACA","country":"AU"}'     # a managed IACA: its key in KMS
+    #   -> {"id":...,"active":false,"isManaged":true,"certificatePem":"-----BEGIN CERTIFICATE-----...}
+    curl -s -X PUT http://127.0.0.1:$PORT/v2/credentials/mobile/iacas/IACA_ID \\
+      -H "Authorization: Bearer \$BEARER" -H 'Content-Type: application/json' -d '{"active":true}'
     openapi.yaml documents every endpoint.
 
   Register your own issuer (another terminal):
