@@ -38,9 +38,8 @@ use crate::domain::configuration::{FieldError, object_fields};
 /// A tenant has at most this many IACAs.
 pub const MAX_PER_TENANT: usize = 3;
 /// A managed IACA's validity when `notAfter` is not given, and the longest allowed.
-pub const DEFAULT_VALIDITY_YEARS: u64 = 10;
-pub const MAX_VALIDITY_YEARS: u64 = 20;
-const YEAR: u64 = 365 * 86_400 + 86_400 / 4;
+pub const DEFAULT_VALIDITY_YEARS: u16 = 10;
+pub const MAX_VALIDITY_YEARS: u16 = 20;
 /// How far in the past `notBefore` may be (clock skew between the caller and us).
 pub const NOT_BEFORE_SKEW: i64 = 300;
 
@@ -128,6 +127,23 @@ pub enum CertificateError {
     NotValidNow { not_before: String, not_after: String },
     #[error("must name a country (C) in its subject")]
     NoCountry,
+}
+
+/// The same calendar date and time `years` later (29 February becomes 28 February).
+pub fn add_years(unix: i64, years: u16) -> i64 {
+    let Ok(dt) = x509_cert::der::DateTime::from_unix_duration(Duration::from_secs(unix.max(0) as u64)) else {
+        return i64::MAX;
+    };
+    let year = dt.year().saturating_add(years);
+    let day = if dt.month() == 2 && dt.day() == 29 && !(year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)) {
+        28
+    } else {
+        dt.day()
+    };
+    x509_cert::der::DateTime::new(year, dt.month(), day, dt.hour(), dt.minutes(), dt.seconds())
+        .ok()
+        .and_then(|d| i64::try_from(d.unix_duration().as_secs()).ok())
+        .unwrap_or(i64::MAX)
 }
 
 fn rfc3339(unix: i64) -> String {
@@ -270,7 +286,7 @@ pub fn parse_request(body: &Value, now: i64) -> Result<IacaRequest, Vec<FieldErr
             map["notBefore"].clone(),
         ));
     }
-    let end = not_after.unwrap_or(start + (DEFAULT_VALIDITY_YEARS * YEAR) as i64);
+    let end = not_after.unwrap_or(add_years(start, DEFAULT_VALIDITY_YEARS));
     if let Some(t) = not_after {
         if t <= start {
             errors.push(FieldError::body(
@@ -278,7 +294,7 @@ pub fn parse_request(body: &Value, now: i64) -> Result<IacaRequest, Vec<FieldErr
                 "must be after notBefore",
                 map["notAfter"].clone(),
             ));
-        } else if t > start + (MAX_VALIDITY_YEARS * YEAR) as i64 {
+        } else if t > add_years(start, MAX_VALIDITY_YEARS) {
             errors.push(FieldError::body(
                 "notAfter",
                 format!("must be at most {MAX_VALIDITY_YEARS} years after notBefore"),
@@ -577,6 +593,27 @@ mod tests {
         }
         let control = parse_request(&json!({"commonName": "a\u{0}b", "country": "AU"}), NOW).unwrap_err();
         assert_eq!(control[0].param, "commonName");
+    }
+
+    #[test]
+    fn validity_defaults_to_ten_calendar_years() {
+        let IacaRequest::Managed(req) = parse_request(&json!({"commonName": "x", "country": "AU"}), NOW).unwrap()
+        else {
+            panic!("managed")
+        };
+        // 2027-01-15T08:00:00Z to 2037-01-15T08:00:00Z.
+        assert_eq!(
+            (rfc3339(req.not_before), rfc3339(req.not_after)),
+            ("2027-01-15T08:00:00Z".into(), "2037-01-15T08:00:00Z".into())
+        );
+        let leap = parse_time("2028-02-29T12:00:00Z").unwrap();
+        assert_eq!(rfc3339(add_years(leap, 1)), "2029-02-28T12:00:00Z");
+        assert_eq!(rfc3339(add_years(leap, 4)), "2032-02-29T12:00:00Z");
+        // Exactly twenty years is allowed; a second more is not.
+        let twenty = json!({"commonName": "x", "country": "AU", "notBefore": "2028-02-29T12:00:00Z", "notAfter": "2048-02-29T12:00:00Z"});
+        assert!(parse_request(&twenty, leap).is_ok());
+        let more = json!({"commonName": "x", "country": "AU", "notBefore": "2028-02-29T12:00:00Z", "notAfter": "2048-02-29T12:00:01Z"});
+        assert_eq!(parse_request(&more, leap).unwrap_err()[0].param, "notAfter");
     }
 
     #[test]
