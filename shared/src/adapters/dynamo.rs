@@ -48,14 +48,13 @@ impl DynamoStore {
     /// The transaction item that keeps the list's status item in step with an entry's status:
     /// a Put while it is not VALID, a Delete once it is VALID again.
     fn status_item(&self, list_id: &str, idx: u64, status: u8, now: i64) -> Result<TransactWriteItem, StoreError> {
-        let bad = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Other(e.to_string());
         Ok(if status == 0 {
             let delete = aws_sdk_dynamodb::types::Delete::builder()
                 .table_name(&self.t.statuses)
                 .key("listId", s(list_id))
                 .key("idx", n(idx))
                 .build()
-                .map_err(bad)?;
+                .map_err(build_err)?;
             TransactWriteItem::builder().delete(delete).build()
         } else {
             let put = Put::builder()
@@ -65,7 +64,7 @@ impl DynamoStore {
                 .item("status", n(status))
                 .item("changedAt", n(now))
                 .build()
-                .map_err(bad)?;
+                .map_err(build_err)?;
             TransactWriteItem::builder().put(put).build()
         })
     }
@@ -157,6 +156,57 @@ impl DynamoStore {
         }
     }
 
+    /// One page of a tenant's items of one kind in the configurations table: those whose sort
+    /// key is `prefix` + id, in id order, after the item of id `after`. Reads one item more than
+    /// `limit` to tell whether another page exists.
+    pub(crate) async fn tenant_page<T>(
+        &self,
+        tenant_id: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        decode: fn(&Item) -> Result<T, StoreError>,
+        id_of: fn(&T) -> &str,
+    ) -> Result<crate::ports::Page<T>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = after.map(|id| {
+            Item::from([
+                ("tenantId".to_string(), s(tenant_id)),
+                ("sk".to_string(), s(&format!("{prefix}{id}"))),
+            ])
+        });
+        while items.len() <= limit {
+            let page = self
+                .ddb
+                .query()
+                .table_name(&self.t.configurations)
+                .key_condition_expression("tenantId = :t AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":t", s(tenant_id))
+                .expression_attribute_values(":prefix", s(prefix))
+                .limit((limit + 1 - items.len()) as i32)
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in page.items() {
+                items.push(decode(item)?);
+            }
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let next_after = if more {
+            items.last().map(|i| id_of(i).to_string())
+        } else {
+            None
+        };
+        Ok(crate::ports::Page { items, next_after })
+    }
+
     /// Every item a Scan of `table` returns, across pages; `shape` adds filters and projections.
     pub(crate) async fn scan_all(
         &self,
@@ -225,6 +275,11 @@ pub(crate) fn get_n<T: std::str::FromStr>(item: &Item, k: &str) -> Option<T> {
 }
 pub(crate) fn bad(what: &str) -> StoreError {
     StoreError::Other(format!("malformed stored item: {what}"))
+}
+
+/// A request builder refused its input (a required field missing): a bug, not a stored item.
+pub(crate) fn build_err(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Other(e.to_string())
 }
 
 fn client_from(item: &Item) -> Result<Client, StoreError> {

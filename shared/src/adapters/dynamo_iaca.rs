@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
-use super::dynamo::{DynamoStore, Item, bad, classify, get_n, get_s, n, s};
+use super::dynamo::{DynamoStore, Item, bad, build_err, get_n, get_s, n, s};
 use crate::domain::iaca::CertificateData;
 use crate::ports::{Iaca, IacaCreate, IacaDelete, IacaStore, Page, StoreError};
 
@@ -17,10 +17,6 @@ const ACTIVE: &str = "iaca-active";
 
 fn iaca_key(id: &str) -> String {
     format!("{IACA}{id}")
-}
-
-fn build_err(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
-    StoreError::Other(e.to_string())
 }
 
 fn iaca_from(item: &Item) -> Result<Iaca, StoreError> {
@@ -89,40 +85,8 @@ impl IacaStore for DynamoStore {
     }
 
     async fn iacas(&self, tenant_id: &str, after: Option<&str>, limit: usize) -> Result<Page<Iaca>, StoreError> {
-        // One more than asked for tells whether another page exists.
-        let mut items = Vec::new();
-        let mut start = after.map(|id| {
-            Item::from([
-                ("tenantId".to_string(), s(tenant_id)),
-                ("sk".to_string(), s(&iaca_key(id))),
-            ])
-        });
-        while items.len() <= limit {
-            let page = self
-                .ddb
-                .query()
-                .table_name(&self.t.configurations)
-                .key_condition_expression("tenantId = :t AND begins_with(sk, :iaca)")
-                .expression_attribute_values(":t", s(tenant_id))
-                .expression_attribute_values(":iaca", s(IACA))
-                .limit((limit + 1 - items.len()) as i32)
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in page.items() {
-                items.push(iaca_from(item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
-        let more = items.len() > limit;
-        items.truncate(limit);
-        let next_after = if more { items.last().map(|c| c.id.clone()) } else { None };
-        Ok(Page { items, next_after })
+        self.tenant_page(tenant_id, IACA, after, limit, iaca_from, |i| &i.id)
+            .await
     }
 
     async fn active_iaca_id(&self, tenant_id: &str) -> Result<Option<String>, StoreError> {

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue as Av, ConditionCheck, Delete, Put, TransactWriteItem};
 use sha2::{Digest, Sha256};
 
-use super::dynamo::{DynamoStore, Item, bad, classify, get_n, get_s, list_from, n, s};
+use super::dynamo::{DynamoStore, Item, bad, build_err, classify, get_n, get_s, list_from, n, s};
 use crate::domain::duration::Duration;
 use crate::ports::{
     Configuration, ConfigurationDelete, Entry, ListRecord, Mdoc, MdocStore, Page, Placement, StoreError,
@@ -34,10 +34,6 @@ fn doc_type_key(doc_type: &str) -> String {
     let digest = Sha256::digest(doc_type.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("doc#{hex}")
-}
-
-fn build_err(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
-    StoreError::Other(e.to_string())
 }
 
 fn duration_from(item: &Item, k: &str) -> Result<Duration, StoreError> {
@@ -155,40 +151,8 @@ impl MdocStore for DynamoStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Page<Configuration>, StoreError> {
-        // One more than asked for tells whether another page exists.
-        let mut items = Vec::new();
-        let mut start = after.map(|id| {
-            Item::from([
-                ("tenantId".to_string(), s(tenant_id)),
-                ("sk".to_string(), s(&configuration_key(id))),
-            ])
-        });
-        while items.len() <= limit {
-            let page = self
-                .ddb
-                .query()
-                .table_name(&self.t.configurations)
-                .key_condition_expression("tenantId = :t AND begins_with(sk, :cfg)")
-                .expression_attribute_values(":t", s(tenant_id))
-                .expression_attribute_values(":cfg", s(CFG))
-                .limit((limit + 1 - items.len()) as i32)
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in page.items() {
-                items.push(configuration_from(item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
-        let more = items.len() > limit;
-        items.truncate(limit);
-        let next_after = if more { items.last().map(|c| c.id.clone()) } else { None };
-        Ok(Page { items, next_after })
+        self.tenant_page(tenant_id, CFG, after, limit, configuration_from, |c| &c.id)
+            .await
     }
 
     async fn update_configuration(
