@@ -361,6 +361,13 @@ impl ToBeSigned {
     }
 }
 
+/// A DER certificate as PEM (`BEGIN CERTIFICATE`, LF line endings), as the API shows it.
+pub fn pem_of(der: &[u8]) -> Result<String, CertificateError> {
+    Certificate::from_der(der)
+        .and_then(|c| c.to_pem(LineEnding::LF))
+        .map_err(|e| CertificateError::Unreadable(e.to_string()))
+}
+
 fn x509_time(unix: i64) -> Result<Time, CertificateError> {
     let dt = x509_cert::der::DateTime::from_unix_duration(Duration::from_secs(unix.max(0) as u64))
         .map_err(|e| CertificateError::Unreadable(e.to_string()))?;
@@ -530,14 +537,7 @@ mod tests {
         let tbs = managed_certificate(req, &key.verifying_key().into(), [0xAB; 20], "https://issuer.example").unwrap();
         let sig: Signature = key.sign(tbs.bytes());
         let der = tbs.assemble(&sig).unwrap();
-        pem_of(&der)
-    }
-    fn pem_of(der: &[u8]) -> String {
-        use x509_cert::der::{Decode, EncodePem, pem::LineEnding};
-        x509_cert::Certificate::from_der(der)
-            .unwrap()
-            .to_pem(LineEnding::LF)
-            .unwrap()
+        pem_of(&der).unwrap()
     }
 
     #[test]
@@ -568,7 +568,7 @@ mod tests {
         let other = SigningKey::random(&mut rand::thread_rng());
         let tbs = managed_certificate(&req, &key.verifying_key().into(), [1; 20], "https://issuer.example").unwrap();
         let sig: Signature = other.sign(tbs.bytes());
-        let bad = pem_of(&tbs.assemble(&sig).unwrap());
+        let bad = pem_of(&tbs.assemble(&sig).unwrap()).unwrap();
         assert_eq!(read_certificate(&bad), Err(CertificateError::BadSignature));
         assert!(matches!(
             read_certificate("nonsense"),

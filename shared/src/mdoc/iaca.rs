@@ -121,7 +121,7 @@ impl IacaService {
         let signature = p256::ecdsa::Signature::from_slice(&signature.raw)
             .map_err(|e| ApiError::internal(format!("unreadable signature: {e}")))?;
         let der = tbs.assemble(&signature).map_err(internal)?;
-        let pem = pem_of(&der).map_err(internal)?;
+        let pem = iaca::pem_of(&der).map_err(internal)?;
         // What we hand out must read back as an IACA, signature and all.
         iaca::read_certificate(&pem).map_err(internal)
     }
@@ -213,13 +213,6 @@ impl IacaService {
             )),
         }
     }
-}
-
-fn pem_of(der: &[u8]) -> Result<String, CertificateError> {
-    use x509_cert::der::{Decode, EncodePem, pem::LineEnding};
-    x509_cert::Certificate::from_der(der)
-        .and_then(|c| c.to_pem(LineEnding::LF))
-        .map_err(|e| CertificateError::Unreadable(e.to_string()))
 }
 
 #[cfg(test)]
