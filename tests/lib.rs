@@ -315,8 +315,10 @@ pub fn config() -> Config {
         token_ttl: 600,
         token_validity: 3600,
         // The topology's schedule (tests/run-integration.sh).
-        resign_interval: 20,
-        resign_slack: shared::domain::lifetime::RESIGN_SLACK,
+        freshness: shared::domain::lifetime::Freshness {
+            interval: 20,
+            slack: shared::domain::lifetime::RESIGN_SLACK,
+        },
         publish_queue_url: Some(stack_env("PUBLISH_QUEUE_URL")),
         retired_signing_key_ids: Vec::new(),
         analytics_bus: Some(stack_env("ANALYTICS_BUS_NAME")),

@@ -467,8 +467,7 @@ async fn tokens_near_expiry_are_re_signed_without_changes() {
     config.token_ttl = 4;
     config.token_validity = 10; // a pass over every list of the stack takes seconds
     // Passes every second, on time: re-signed within max-age 4 + 1 s of expiry.
-    config.resign_interval = 1;
-    config.resign_slack = 0;
+    config.freshness = shared::domain::lifetime::Freshness { interval: 1, slack: 0 };
     config.list_pool = format!("resign-test-{}", jti());
     let h = Harness::with_config(config).await;
     let (_, uri) = h.issue_one().await; // creating the pool's lists queued their first publish

@@ -108,7 +108,7 @@ impl App {
             a.queue.clone(),
             config.public_base_url.clone(),
             config.mdoc_list_size,
-            config.freshness(),
+            config.freshness,
         ));
         let issuer = Arc::new(IssuerService::wire(&config, a.store, a.jwks, a.events, a.queue.clone()));
         let iacas = Arc::new(crate::mdoc::iaca::IacaService::new(
@@ -236,8 +236,10 @@ mod tests {
             tokens_bucket: "statuslist-tokens".into(),
             token_ttl: crate::publisher::DEFAULT_TTL,
             token_validity: crate::publisher::DEFAULT_VALIDITY,
-            resign_interval: 3600,
-            resign_slack: crate::domain::lifetime::RESIGN_SLACK,
+            freshness: crate::domain::lifetime::Freshness {
+                interval: 3600,
+                slack: crate::domain::lifetime::RESIGN_SLACK,
+            },
             retired_signing_key_ids: vec!["alias/statuslist-retired".into()],
             publish_queue_url: Some("http://127.0.0.1:1/000000000000/publish.fifo".into()),
             analytics_bus: Some("statuslist-analytics".into()),

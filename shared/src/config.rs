@@ -31,10 +31,9 @@ pub struct Config {
     /// Token `ttl` (seconds) and lifetime (`exp - iat`).
     pub token_ttl: u64,
     pub token_validity: i64,
-    /// Seconds between two scheduled re-signing passes (the template's schedule).
-    pub resign_interval: i64,
-    /// The longest a pass may take to reach a list, plus the schedule's delivery delay.
-    pub resign_slack: i64,
+    /// The re-signing cadence tokens are published and checked against: seconds between two
+    /// scheduled passes (the template's schedule) and how late a pass may reach a list.
+    pub freshness: crate::domain::lifetime::Freshness,
     /// KMS keys that signed tokens before a rotation: their public keys stay in the JWKS until
     /// every token they signed has expired (see the README's key rotation procedure).
     pub retired_signing_key_ids: Vec<String>,
@@ -123,8 +122,7 @@ impl Config {
             tokens_bucket: var("TOKENS_BUCKET")?,
             token_ttl: ttl,
             token_validity: validity,
-            resign_interval,
-            resign_slack,
+            freshness,
             publish_queue_url: var("PUBLISH_QUEUE_URL").ok(),
             analytics_bus: var("ANALYTICS_BUS_NAME").ok(),
             mdoc_list_size: var_or("MDOC_LIST_SIZE", crate::issuer::allocator::LIST_SIZE)?,
@@ -136,15 +134,5 @@ impl Config {
                 .map(str::to_owned)
                 .collect(),
         })
-    }
-}
-
-impl Config {
-    /// The re-signing cadence tokens are published and checked against.
-    pub fn freshness(&self) -> crate::domain::lifetime::Freshness {
-        crate::domain::lifetime::Freshness {
-            interval: self.resign_interval,
-            slack: self.resign_slack,
-        }
     }
 }

@@ -108,7 +108,7 @@ impl Publisher {
             base_url: config.public_base_url.clone(),
             ttl: config.token_ttl,
             validity: config.token_validity,
-            freshness: config.freshness(),
+            freshness: config.freshness,
         }
     }
 
@@ -164,14 +164,12 @@ impl Publisher {
         let cwt = cwt::sign_compressed(&token, &compressed, self.signer.as_ref()).await?;
         // Never cached past what the re-signer keeps fresh (see `domain::lifetime`).
         let max_age = self.freshness.max_age(lifetime);
-        if max_age == 0 {
+        let cache = if max_age == 0 {
             tracing::warn!(
                 list_id,
                 ?lifetime,
                 "lifetime too short to keep fresh: published uncached"
             );
-        }
-        let cache = if max_age == 0 {
             "no-cache".to_string()
         } else {
             format!("public, max-age={max_age}")

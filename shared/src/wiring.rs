@@ -231,7 +231,7 @@ fn mdoc_service(config: &Config, sdk: &SdkConfig, store: Arc<DynamoStore>) -> Ar
         sqs_queue(config, sdk),
         config.public_base_url.clone(),
         config.mdoc_list_size,
-        config.freshness(),
+        config.freshness,
     ))
 }
 
