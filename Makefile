@@ -7,7 +7,7 @@ STATUSLIST := $(CARGO_TARGET_DIR)/debug/statuslist
 
 FUNCTION_PACKAGES := $(patsubst functions/%/Cargo.toml,-p %,$(wildcard functions/*/Cargo.toml))
 
-.PHONY: test-init init-times figures register-client tenant-token load mdoc-load revoke-latency bench-publish help test test-unit test-integration test-interop test-fuzz lint template-lint bench cli build run stop localstack-up localstack-down deps tools
+.PHONY: test-init init-times figures register-client tenant-token verify-mdoc load mdoc-load revoke-latency bench-publish help test test-unit test-integration test-interop test-fuzz lint template-lint bench cli build run stop localstack-up localstack-down deps tools
 
 help:
 	@echo "make test            every test: lint, unit, CLI, LocalStack integration, independent verifiers"
@@ -20,6 +20,7 @@ help:
 	@echo "make stop            stop what make run left behind after a crash"
 	@echo "make register-client CLIENT_ID=<id> JWKS_URI=<url> [FORMAT=statuslist+jwt|statuslist+cwt]"
 	@echo "make tenant-token TENANT=<name> ROLE=admin|issuer   a management API bearer token (last line)"
+	@echo "make verify-mdoc URI=<token URI> IDX=<n> IACA=<pem>  an mDoc CWT checked against an IACA by independent libraries"
 	@echo "make load            load driver against make run: 64 clients, 10,000 issues"
 	@echo "make revoke-latency  revoke -> visible in S3, p50/p99 over 200 revocations, against make run"
 	@echo "make mdoc-load       mDoc API: 2,000 registrations, 200 invalidations, time to visible, against make run"
@@ -105,6 +106,10 @@ register-client:
 
 tenant-token:
 	@./infra/tenant-token.sh
+
+# An mDoc list's public CWT checked by independent libraries against an IACA certificate.
+verify-mdoc:
+	@./tests/interop/verify-mdoc.sh "$(URI)" "$(IDX)" "$(IACA)"
 
 load:
 	./infra/load.sh

@@ -90,6 +90,14 @@ cat <<MSG
 
   The mDoc management API (bearer token of a tenant; see README "mDoc management API"):
     BEARER=\$(make -s tenant-token TENANT=acme ROLE=admin | tail -n1)
+    curl -s -X POST http://127.0.0.1:$PORT/v2/credentials/mobile/iacas \\
+      -H "Authorization: Bearer \$BEARER" -H 'Content-Type: application/json' \\
+      -d '{"commonName":"Example IACA","country":"AU"}'     # a managed IACA: its key in KMS
+    #   -> {"id":...,"active":false,"isManaged":true,"certificatePem":"-----BEGIN CERTIFICATE-----...}
+    curl -s -X PUT http://127.0.0.1:$PORT/v2/credentials/mobile/iacas/IACA_ID \\
+      -H "Authorization: Bearer \$BEARER" -H 'Content-Type: application/json' -d '{"active":true}'
+    curl -s http://127.0.0.1:$PORT/v2/credentials/mobile/status-list-signers -H "Authorization: Bearer \$BEARER"
+    #   -> its status list signer, issued on activation: {"data":[{"active":true,"isManaged":true,"certificatePem":...}]}
     curl -s -X POST http://127.0.0.1:$PORT/v2/credentials/mobile/status-lists/configurations \\
       -H "Authorization: Bearer \$BEARER" -H 'Content-Type: application/json' \\
       -d '{"docType":"org.iso.18013.5.1.mDL","timeToLiveDuration":{"hours":12},"expiryDuration":{"days":1}}'
@@ -98,13 +106,11 @@ cat <<MSG
     #   -> {"credentialId":...,"idx":...,"uri":".../v2/credentials/mobile/status-lists/<id>/token",...}
     curl -s -X POST http://127.0.0.1:$PORT/v2/credentials/mobile/CREDENTIAL_ID/status \\
       -H "Authorization: Bearer \$BEARER" -H 'Content-Type: application/json' -d '{"status":"invalid"}'
-    curl -s URI | \$statuslist inspect -                                   # the public CWT
-    curl -s -X POST http://127.0.0.1:$PORT/v2/credentials/mobile/iacas \\
-      -H "Authorization: Bearer \$BEARER" -H 'Content-Type: application/json' \\
-      -d '{"commonName":"Example IACA","country":"AU"}'     # a managed IACA: its key in KMS
-    #   -> {"id":...,"active":false,"isManaged":true,"certificatePem":"-----BEGIN CERTIFICATE-----...}
-    curl -s -X PUT http://127.0.0.1:$PORT/v2/credentials/mobile/iacas/IACA_ID \\
-      -H "Authorization: Bearer \$BEARER" -H 'Content-Type: application/json' -d '{"active":true}'
+    curl -s URI | \$statuslist inspect -                      # the public CWT, x5chain in its header
+    curl -s http://127.0.0.1:$PORT/v2/credentials/mobile/iacas/IACA_ID -H "Authorization: Bearer \$BEARER" \\
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["certificatePem"])' > iaca.pem
+    \$statuslist check URI IDX --iaca iaca.pem        # INVALID: x5chain -> IACA, then the signature
+    make -s verify-mdoc URI=URI IDX=IDX IACA=iaca.pem  # the same with Python's cryptography and pycose
     openapi.yaml documents every endpoint.
 
   Register your own issuer (another terminal):

@@ -10,8 +10,6 @@ use serde_json::{Value, json};
 use shared::domain::iaca::{self, ManagedRequest};
 use shared::domain::tenant::Role;
 
-const IACAS: &str = "/v2/credentials/mobile/iacas";
-
 fn iaca_path(id: &str) -> String {
     format!("{IACAS}/{id}")
 }

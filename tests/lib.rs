@@ -538,6 +538,8 @@ pub struct Tenant {
     pub id: String,
     pub token: String,
     http: reqwest::Client,
+    /// Its active managed IACA, once [`Tenant::trust`] made one.
+    iaca: tokio::sync::OnceCell<String>,
 }
 
 /// One HTTP answer: status, headers, body bytes, and the body as JSON (`Null` if it is not).
@@ -612,6 +614,7 @@ impl Tenant {
             id,
             token,
             http: reqwest::Client::new(),
+            iaca: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -640,8 +643,36 @@ impl Tenant {
         answer
     }
 
-    /// Creates a configuration for `doc_type` with `bits` per entry; returns its id.
+    /// The tenant's active managed IACA (created and activated on first use, which issues its
+    /// status list signer, so its mDocs can be registered); its id.
+    pub async fn trust(&self) -> String {
+        self.iaca
+            .get_or_init(|| async {
+                let body = json!({"commonName": format!("{} IACA", self.id), "country": "AU"});
+                let created = self.call("POST", IACAS, Some(body)).await;
+                assert_eq!(created.status, 201, "{created:?}");
+                let id = created.json["id"].as_str().unwrap().to_string();
+                let path = format!("{IACAS}/{id}");
+                let activated = self.call("PUT", &path, Some(json!({"active": true}))).await;
+                assert_eq!(activated.status, 200, "{activated:?}");
+                id
+            })
+            .await
+            .clone()
+    }
+
+    /// The certificate of the tenant's IACA ([`Tenant::trust`]), as a relying party gets it.
+    pub async fn iaca_certificate(&self) -> shared::domain::iaca::IacaCertificate {
+        let id = self.trust().await;
+        let got = self.call("GET", &format!("{IACAS}/{id}"), None).await;
+        assert_eq!(got.status, 200, "{got:?}");
+        shared::domain::iaca::read_certificate(got.json["certificatePem"].as_str().unwrap()).unwrap()
+    }
+
+    /// Creates a configuration for `doc_type` with `bits` per entry; returns its id. The tenant
+    /// gets its IACA first ([`Tenant::trust`]).
     pub async fn configuration(&self, doc_type: &str, bits: u8) -> String {
+        self.trust().await;
         let body = json!({
             "docType": doc_type,
             "timeToLiveDuration": {"minutes": 5},
@@ -678,6 +709,8 @@ pub fn sent_request_id(id: &str) -> String {
 
 pub const CONFIGURATIONS: &str = "/v2/credentials/mobile/status-lists/configurations";
 pub const STATUS_LISTS: &str = "/v2/credentials/mobile/status-lists";
+pub const IACAS: &str = "/v2/credentials/mobile/iacas";
+pub const SIGNERS: &str = "/v2/credentials/mobile/status-list-signers";
 pub const MDOC_REGISTER: &str = "/v2/credentials/mobile/credentials";
 
 /// Asserts a MATTR error body: status, `code`, and that `message` contains `message_part`.

@@ -8,9 +8,8 @@ use std::collections::{HashMap, HashSet};
 use integration_tests::*;
 use serde_json::{Value, json};
 use shared::Status;
-use shared::domain::keys::KeySet;
 use shared::domain::tenant::Role;
-use shared::domain::token::{self, TokenFormat};
+use shared::domain::token::TokenFormat;
 
 fn doc_type() -> String {
     format!("org.example.{}.mDL", &jti()[..8])
@@ -365,12 +364,12 @@ async fn the_status_state_machine() {
     assert_eq!(t.call("POST", MDOC_REGISTER, Some(json!({}))).await.status, 400);
 }
 
-/// Fetches the public CWT at `uri` and verifies it against the service's JWKS; `None` while the
-/// new list has no token yet (the pipeline publishes it shortly after the list is created).
-async fn verified_cwt(uri: &str) -> Option<(shared::VerifiedToken, Vec<u8>)> {
+/// Fetches the public CWT at `uri` and verifies it as a relying party does, against the tenant's
+/// IACA (its x5chain leads there); `None` while the new list has no token yet (the pipeline
+/// publishes it shortly after the list is created).
+async fn verified_cwt(t: &Tenant, uri: &str) -> Option<(shared::VerifiedToken, Vec<u8>)> {
     let http = reqwest::Client::new();
-    let jwks = call(&http, "GET", "/.well-known/jwks.json", None, None, None).await;
-    let keys = KeySet::from_jwks(&serde_json::from_value(jwks.json).unwrap());
+    let iaca = t.iaca_certificate().await;
     let path = uri.strip_prefix(cdn_url().as_str()).unwrap();
     let got = call(&http, "GET", path, None, None, None).await;
     if got.status == 404 {
@@ -378,7 +377,8 @@ async fn verified_cwt(uri: &str) -> Option<(shared::VerifiedToken, Vec<u8>)> {
     }
     assert_eq!(got.status, 200, "{got:?}");
     assert_eq!(got.headers["content-type"], TokenFormat::Cwt.media_type());
-    let verified = token::verify(&got.bytes, &keys, &shared::Expectations::new(Some(uri), now())).unwrap();
+    let expect = shared::Expectations::new(Some(uri), now());
+    let verified = shared::domain::token::cwt::verify_chained(&got.bytes, &iaca, &expect).unwrap();
     Some((verified, got.bytes))
 }
 
@@ -412,7 +412,7 @@ async fn an_invalidated_mdoc_shows_invalid_in_the_public_cwt() {
         .await;
     assert_eq!(set.status, 201);
     let (verified, cwt) = eventually(PUBLISH_WAIT, "INVALID in the published CWT", || async {
-        let (v, bytes) = verified_cwt(&uri).await?;
+        let (v, bytes) = verified_cwt(&t, &uri).await?;
         (v.token.list.get(idx).unwrap() == Status::INVALID).then_some((v, bytes))
     })
     .await;
@@ -447,7 +447,7 @@ async fn an_invalidated_mdoc_shows_invalid_in_the_public_cwt() {
     let second_idx = second["idx"].as_u64().unwrap();
     let second_uri = second["uri"].as_str().unwrap().to_string();
     let republished = eventually(PUBLISH_WAIT, "the second change published", || async {
-        let (v, _) = verified_cwt(&second_uri).await?;
+        let (v, _) = verified_cwt(&t, &second_uri).await?;
         (v.token.list.get(second_idx).unwrap() == Status::INVALID).then_some(v)
     })
     .await;
@@ -455,11 +455,11 @@ async fn an_invalidated_mdoc_shows_invalid_in_the_public_cwt() {
     assert_eq!(republished.token.exp.unwrap() - republished.token.iat, 7200);
 
     if let Ok(dir) = std::env::var("PUBLISHED_TOKENS_DIR") {
-        let http = reqwest::Client::new();
-        let jwks = call(&http, "GET", "/.well-known/jwks.json", None, None, None).await;
+        // What a relying party trusts: the tenant's IACA, as the API shows it.
+        let iaca = t.call("GET", &format!("{IACAS}/{}", t.trust().await), None).await;
         std::fs::create_dir_all(&dir).unwrap();
         let fixture = json!({
-            "jwks": jwks.json,
+            "iaca_pem": iaca.json["certificatePem"],
             "uri": uri,
             "cwt_hex": hex::encode(&cwt),
             "statuses": expected,
@@ -512,7 +512,7 @@ async fn deleting_an_mdoc_keeps_its_index_retired_with_its_last_status() {
     assert_eq!(t.call("DELETE", "/v2/credentials/mobile/nope", None).await.status, 400);
     // The index keeps its last status in the published list, and is never handed out again.
     eventually(PUBLISH_WAIT, "SUSPENDED published", || async {
-        let (v, _) = verified_cwt(uri).await?;
+        let (v, _) = verified_cwt(&t, uri).await?;
         (v.token.list.get(idx).unwrap() == Status::SUSPENDED).then_some(())
     })
     .await;
@@ -557,7 +557,8 @@ async fn status_lists_are_listed_and_read_with_their_token() {
     assert_eq!(list["id"], list_id);
     assert_eq!(list["statusListConfigurationId"], config_id);
     assert_eq!(list["listSize"], 100_000);
-    assert!(list["iacaId"].as_str().is_some_and(|k| !k.is_empty()));
+    // Signed under the tenant's IACA, whose id the view names.
+    assert_eq!(list["iacaId"], json!(t.trust().await));
     let cwt = base64::Engine::decode(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD,
         list["list"].as_str().unwrap(),
@@ -730,6 +731,7 @@ async fn tenants_see_only_their_own_configurations_lists_and_mdocs() {
 #[tokio::test]
 async fn races_never_duplicate_or_corrupt() {
     let t = std::sync::Arc::new(Tenant::new(Role::Admin).await);
+    t.trust().await; // its IACA, so its mDocs register
     // Twelve creates of one docType: exactly one wins.
     let dt = doc_type();
     let mut tasks = tokio::task::JoinSet::new();
@@ -841,6 +843,7 @@ async fn every_operation_emits_start_then_success_or_fail() {
         .unwrap();
 
     let t = Tenant::new(Role::Issuer).await;
+    t.trust().await; // its IACA, so its mDocs register
     let dt = doc_type();
     let rid = |n: &str| format!("{run}-{n}");
     let create = json!({"docType": dt, "timeToLiveDuration": {"hours": 1}, "expiryDuration": {"hours": 2}});

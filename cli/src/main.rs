@@ -116,11 +116,15 @@ enum Command {
         /// The Referenced Token's index.
         idx: u64,
         /// Trusted P-256 public (or private) key, PEM.
-        #[arg(long, conflicts_with = "jwks", required_unless_present = "jwks")]
+        #[arg(long, conflicts_with_all = ["jwks", "iaca"], required_unless_present_any = ["jwks", "iaca"])]
         key: Option<std::path::PathBuf>,
         /// Trusted JWKS: an http(s) URL or a file.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "iaca")]
         jwks: Option<String>,
+        /// Trusted IACA certificate (PEM), for an mDoc list's CWT: the token must carry, in its
+        /// x5chain, a signer certificate this IACA issued, and verify with that certificate's key.
+        #[arg(long)]
+        iaca: Option<std::path::PathBuf>,
     },
 }
 
@@ -241,7 +245,22 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Request { command } => admin::request(command).map(|_| ExitCode::SUCCESS),
         Command::Keygen { out } => admin::keygen(&out).map(|_| ExitCode::SUCCESS),
         Command::Jwks { key, kid } => admin::jwks(&key, &kid).map(|_| ExitCode::SUCCESS),
-        Command::Check { uri, idx, key, jwks } => {
+        Command::Check {
+            uri,
+            idx,
+            key,
+            jwks,
+            iaca,
+        } => {
+            let expect = Expectations::new(Some(&uri), now());
+            if let Some(path) = iaca {
+                let pem = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                let iaca =
+                    shared::domain::iaca::read_certificate(&pem).map_err(|e| format!("{}: {e}", path.display()))?;
+                let body = fetch::get(&uri).await?;
+                let verified = shared::domain::token::cwt::verify_chained(&body, &iaca, &expect)?;
+                return status_exit(verified.token.list.get(idx)?);
+            }
             let keys = match (key, jwks) {
                 (Some(path), _) => {
                     let pem = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -260,16 +279,20 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 (None, None) => unreachable!("clap requires --key or --jwks"),
             };
             let body = fetch::get(&uri).await?;
-            let verified = token::verify(&body, &keys, &Expectations::new(Some(&uri), now()))?;
-            let status = verified.token.list.get(idx)?;
-            println!("{status}");
-            Ok(if status.is_valid() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            let verified = token::verify(&body, &keys, &expect)?;
+            status_exit(verified.token.list.get(idx)?)
         }
     }
+}
+
+/// Prints `status`; exit code 0 if VALID, 1 otherwise.
+fn status_exit(status: shared::Status) -> Result<ExitCode, Error> {
+    println!("{status}");
+    Ok(if status.is_valid() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 async fn read_source(source: &str) -> Result<Vec<u8>, Error> {

@@ -43,10 +43,10 @@ fn bench(c: &mut Criterion) {
         list: list.clone(),
     };
     let jwt_token = runtime
-        .block_on(jwt::sign_compressed(&token, &compressed, &signer))
+        .block_on(jwt::sign_compressed(&token, &compressed, &signer, &[]))
         .unwrap();
     let cwt_token = runtime
-        .block_on(cwt::sign_compressed(&token, &compressed, &signer))
+        .block_on(cwt::sign_compressed(&token, &compressed, &signer, &[]))
         .unwrap();
     println!(
         "list: {} entries x 2 bits = {} bytes; {} INVALID writes ({} distinct); zlib-9: {} bytes; JWT: {} bytes; CWT: {} bytes",
@@ -70,7 +70,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| URL_SAFE_NO_PAD.encode(black_box(&compressed)))
     });
     g.bench_function("3_jwt_signing_input", |b| {
-        b.iter(|| jwt::signing_input(black_box(&token), &kid, black_box(&compressed)))
+        b.iter(|| jwt::signing_input(black_box(&token), &kid, &[], black_box(&compressed)))
     });
     g.bench_function("3_cbor_status_list", |b| {
         b.iter(|| {
@@ -83,7 +83,7 @@ fn bench(c: &mut Criterion) {
             out
         })
     });
-    let input = jwt::signing_input(&token, &kid, &compressed);
+    let input = jwt::signing_input(&token, &kid, &[], &compressed);
     g.bench_function("4_sign_es256_local", |b| {
         b.iter(|| runtime.block_on(signer.sign(black_box(input.as_bytes()))).unwrap())
     });

@@ -15,7 +15,7 @@ use crate::ports::{
     TenantStore,
 };
 use crate::publisher::Publisher;
-use crate::wiring::{self, IacaApi, IssuerApi, KeysApi, MdocApi, MdocListsApi, MdocPublicApi, TokensApi};
+use crate::wiring::{self, IacaApi, IssuerApi, KeysApi, MdocApi, MdocListsApi, MdocPublicApi, SignerApi, TokensApi};
 
 /// The adapters an [`App`] is built from.
 pub struct Adapters {
@@ -51,6 +51,7 @@ pub struct App {
     pub retired_keys: Vec<Arc<dyn Signer>>,
     pub mdoc: Arc<MdocService>,
     pub iacas: Arc<crate::mdoc::iaca::IacaService>,
+    pub signers: Arc<crate::mdoc::signers::SignerService>,
     pub tenants: Arc<dyn TenantStore>,
     pub analytics: Arc<dyn Analytics>,
 }
@@ -99,12 +100,19 @@ impl App {
 
     /// Wires the given adapters (tests use the same constructor with their own parts).
     pub fn new(config: Config, a: Adapters) -> App {
-        let publisher = Arc::new(Publisher::new(&config, a.lists, a.objects, a.signer.clone()));
+        let signers = Arc::new(crate::mdoc::signers::SignerService::new(
+            a.iacas.clone(),
+            a.vault.clone(),
+            config.public_base_url.clone(),
+        ));
+        let publisher =
+            Arc::new(Publisher::new(&config, a.lists, a.objects, a.signer.clone()).with_tenant_keys(signers.clone()));
         // New lists are published through the queue (a job of sequence 0), never by the
         // allocating request: only the publisher and the re-signer sign.
         let mdoc = Arc::new(MdocService::new(
             a.mdocs,
             a.store.clone(),
+            a.iacas.clone(),
             a.queue.clone(),
             config.public_base_url.clone(),
             config.mdoc_list_size,
@@ -125,6 +133,7 @@ impl App {
             retired_keys: a.retired_keys,
             mdoc,
             iacas,
+            signers,
             tenants: a.tenants,
             analytics: a.analytics,
         }
@@ -171,7 +180,6 @@ impl App {
             mdoc: self.mdoc.clone(),
             views: crate::mdoc::ListViews {
                 objects: self.publisher.objects.clone(),
-                signer: self.signer.clone(),
             },
             tenants: self.tenants.clone(),
             analytics: self.analytics.clone(),
@@ -181,6 +189,15 @@ impl App {
     pub fn iaca_api(&self) -> IacaApi {
         IacaApi {
             iacas: self.iacas.clone(),
+            tenants: self.tenants.clone(),
+            analytics: self.analytics.clone(),
+            max_body_bytes: self.config.max_body_bytes,
+        }
+    }
+
+    pub fn signer_api(&self) -> SignerApi {
+        SignerApi {
+            signers: self.signers.clone(),
             tenants: self.tenants.clone(),
             analytics: self.analytics.clone(),
             max_body_bytes: self.config.max_body_bytes,

@@ -70,16 +70,20 @@ pub async fn serve_not_found() -> Result<(), lambda_http::Error> {
 pub async fn serve_resigner() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let (config, sdk) = environment()?;
-    let publisher = wiring::publisher(&config, &sdk);
+    let (publisher, signers) = wiring::resigner(&config, &sdk);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |_event: lambda_runtime::LambdaEvent<serde_json::Value>| {
-            let publisher = publisher.clone();
+            let (publisher, signers) = (publisher.clone(), signers.clone());
             async move {
                 let now = crate::handlers::now();
-                let report = publisher.resign_due(now).await?;
+                let report = crate::pipeline::resign_pass(&publisher, &signers, now).await?;
                 tracing::info!(?report, "re-signing pass");
-                if report.failed > 0 {
-                    return Err(format!("{} lists could not be re-signed", report.failed).into());
+                if report.lists.failed > 0 || report.signers.failed > 0 {
+                    return Err(format!(
+                        "{} lists could not be re-signed, {} tenants' signers not rotated",
+                        report.lists.failed, report.signers.failed
+                    )
+                    .into());
                 }
                 Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
             }

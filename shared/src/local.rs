@@ -97,8 +97,10 @@ pub async fn spawn_pipeline(
 pub fn spawn_resigner(app: Arc<App>, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match app.publisher.resign_due(crate::handlers::now()).await {
-                Ok(r) if r.republished > 0 || r.failed > 0 => tracing::info!(?r, "re-signing pass"),
+            match crate::pipeline::resign_pass(&app.publisher, &app.signers, crate::handlers::now()).await {
+                Ok(r) if r.lists.republished > 0 || r.lists.failed > 0 || r.signers.issued > 0 => {
+                    tracing::info!(?r, "re-signing pass")
+                }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "re-signing pass failed"),
             }

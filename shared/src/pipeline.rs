@@ -205,7 +205,8 @@ enum Published {
 }
 
 /// Runs `attempt` up to [`PUBLISH_ATTEMPTS`] times, waiting 200 ms, then 800 ms, between tries.
-/// An unknown list or a corrupt one is not retried: another try would meet the same.
+/// An unknown list, a corrupt one, or one whose tenant has no signer is not retried: another try
+/// would meet the same (the job comes back with the queue's backoff).
 async fn with_retries<T, F, Fut>(what: &str, mut attempt: F) -> Result<T, PublishError>
 where
     F: FnMut() -> Fut,
@@ -216,7 +217,9 @@ where
     loop {
         match attempt().await {
             Ok(done) => return Ok(done),
-            Err(e @ (PublishError::UnknownList(_) | PublishError::Corrupt(..))) => return Err(e),
+            Err(e @ (PublishError::UnknownList(_) | PublishError::Corrupt(..) | PublishError::NoTenantKey { .. })) => {
+                return Err(e);
+            }
             Err(e) if tries >= PUBLISH_ATTEMPTS => return Err(e),
             Err(e) => {
                 tracing::info!(what, attempt = tries, error = %e, "failed; retrying");
@@ -446,4 +449,24 @@ mod tests {
         assert_eq!(secs, [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
         assert_eq!(requeue_delay(0).as_secs(), 2);
     }
+}
+
+/// What one pass of the re-signer did: managed signers rotated first, so the lists re-signed in
+/// the same pass already carry the new certificate.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ResignPass {
+    pub signers: crate::mdoc::signers::RotationReport,
+    pub lists: crate::publisher::ResignReport,
+}
+
+/// One pass of the re-signer at `now`: [`crate::mdoc::signers::SignerService::rotate`], then
+/// [`Publisher::resign_due`].
+pub async fn resign_pass(
+    publisher: &Publisher,
+    signers: &crate::mdoc::signers::SignerService,
+    now: i64,
+) -> Result<ResignPass, PublishError> {
+    let signers = signers.rotate(now).await?;
+    let lists = publisher.resign_due(now).await?;
+    Ok(ResignPass { signers, lists })
 }

@@ -111,6 +111,8 @@ pub struct ListRecord {
     pub lifetime: Option<Lifetime>,
     /// The tenant and configuration of an mDoc list; `None` for the issuer API's lists.
     pub owner: Option<ListOwner>,
+    /// The IACA under which its token in place was signed (mDoc lists, once published).
+    pub published_iaca_id: Option<String>,
 }
 
 /// Who an mDoc status list belongs to.
@@ -284,13 +286,15 @@ pub trait ListSource: Send + Sync {
 }
 
 /// What a landed publish put in place.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PublishedToken {
     pub seq: u64,
     pub iat: i64,
     pub exp: i64,
     /// The `Cache-Control: max-age` it was written with.
     pub max_age: u64,
+    /// The IACA whose signer signed it (mDoc lists).
+    pub iaca_id: Option<String>,
 }
 
 /// A list as the re-signer and the distribution document see it.
@@ -600,13 +604,114 @@ pub trait IacaStore: Send + Sync {
     /// false, deactivates it if it is. `false` if the tenant has no such IACA.
     async fn set_active_iaca(&self, tenant_id: &str, id: &str, active: bool) -> Result<bool, StoreError>;
     async fn delete_iaca(&self, tenant_id: &str, id: &str) -> Result<IacaDelete, StoreError>;
+    /// Every tenant's active IACA, as `(tenant_id, iaca_id)` (for the re-signer's rotation pass).
+    async fn active_iacas(&self) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Stores a new signer, if its IACA still exists and, with `max`, the tenant has fewer than
+    /// `max` signers counted (those the tenant creates itself; managed ones are not counted).
+    async fn create_signer(&self, signer: &StatusListSigner, max: Option<usize>) -> Result<SignerCreate, StoreError>;
+    async fn signer(&self, tenant_id: &str, id: &str) -> Result<Option<StatusListSigner>, StoreError>;
+    /// The tenant's signers in id order, after `after`.
+    async fn signers(
+        &self,
+        tenant_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<StatusListSigner>, StoreError>;
+    /// Stores the certificate of an existing signer; `false` if there is no such signer.
+    async fn set_signer_certificate(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        certificate: &SignerCertificateRecord,
+    ) -> Result<bool, StoreError>;
+    /// Deletes a signer (and uncounts it); the deleted signer, `None` if there was none.
+    async fn delete_signer(&self, tenant_id: &str, id: &str) -> Result<Option<StatusListSigner>, StoreError>;
 }
 
-/// Creates and retires the signing keys of managed IACAs, held by the signing service.
+/// A status list signer: a key in the signing service whose certificate, issued by one of the
+/// tenant's IACAs, goes in the `x5chain` of the tenant's mDoc status list tokens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusListSigner {
+    pub id: String,
+    pub tenant_id: String,
+    pub iaca_id: String,
+    pub key_id: String,
+    /// Issued by the service under a managed IACA (and not counted); otherwise the tenant signs
+    /// [`Self::csr_pem`] with its IACA and uploads the certificate.
+    pub managed: bool,
+    pub csr_pem: Option<String>,
+    pub certificate: Option<SignerCertificateRecord>,
+    pub created_at: i64,
+}
+
+impl StatusListSigner {
+    /// Its certificate's validity, once it has one.
+    pub fn window(&self) -> Option<(i64, i64)> {
+        self.certificate.as_ref().map(|c| (c.not_before, c.not_after))
+    }
+}
+
+/// What signs a tenant's mDoc status lists now: the signer's key, its certificate (for the
+/// tokens' `x5chain`), the IACA that issued it, and when the first of the two ends (no token may
+/// outlive it).
+#[derive(Clone)]
+pub struct TenantSigning {
+    pub signer: std::sync::Arc<dyn Signer>,
+    pub certificate_der: Vec<u8>,
+    pub iaca_id: String,
+    pub not_after: i64,
+}
+
+/// The keys tenants sign their mDoc status lists with.
+#[async_trait]
+pub trait TenantKeys: Send + Sync {
+    /// The tenant's signing key at `now`; `None` if it has none (no active IACA, or no signer with
+    /// a valid certificate under it).
+    async fn signing_key(&self, tenant_id: &str, now: i64) -> Result<Option<TenantSigning>, StoreError>;
+}
+
+/// A signer's certificate as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignerCertificateRecord {
+    pub pem: String,
+    pub not_before: i64,
+    pub not_after: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignerCreate {
+    Created,
+    /// The tenant already has its maximum.
+    LimitReached,
+    /// The IACA was deleted meanwhile.
+    NoIaca,
+}
+
+/// What a key of the [`KeyVault`] is for: its tag, which IAM policies require, so a function
+/// that signs status lists cannot sign certificates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyPurpose {
+    Iaca,
+    StatusListSigner,
+}
+
+impl KeyPurpose {
+    /// The value of the key's `purpose` tag.
+    pub fn tag(self) -> &'static str {
+        match self {
+            KeyPurpose::Iaca => "statuslist-iaca",
+            KeyPurpose::StatusListSigner => "statuslist-signer",
+        }
+    }
+}
+
+/// Creates and retires the signing keys of managed IACAs and of status list signers, held by the
+/// signing service.
 #[async_trait]
 pub trait KeyVault: Send + Sync {
-    /// A new ECDSA P-256 signing key; its id.
-    async fn create_key(&self, description: &str) -> Result<String, SignerError>;
+    /// A new ECDSA P-256 signing key for `purpose`; its id.
+    async fn create_key(&self, description: &str, purpose: KeyPurpose) -> Result<String, SignerError>;
     /// The signer of key `key_id` (no call until it is used).
     fn signer(&self, key_id: &str) -> std::sync::Arc<dyn Signer>;
     /// Schedules the key's deletion (KMS: after its shortest waiting period, cancellable).

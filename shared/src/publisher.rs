@@ -15,7 +15,7 @@ use crate::domain::status_list::StatusList;
 use crate::domain::token::{StatusListToken, TokenError, TokenFormat, cwt, jwt};
 use crate::ports::{
     Lifetime, ListSource, ObjectError, ObjectStore, ObjectWrite, Precondition, PublishedToken, PutOutcome, Signer,
-    StoreError,
+    StoreError, TenantKeys,
 };
 
 /// GOV.UK's token ttl (12 h): how long relying parties may cache.
@@ -35,6 +35,10 @@ pub enum PublishError {
     Token(#[from] TokenError),
     #[error("list {0} is corrupt: {1}")]
     Corrupt(String, String),
+    /// An mDoc list whose tenant has no signer now (no active IACA, or no signer certificate
+    /// valid under it): not signed, so its token expires and leaves the distribution.
+    #[error("list {list_id}: tenant {tenant_id} has no status list signer now")]
+    NoTenantKey { list_id: String, tenant_id: String },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +57,9 @@ pub struct Publisher {
     pub validity: i64,
     /// The re-signing cadence: sets each token's `max-age` and when it is re-signed.
     pub freshness: Freshness,
+    /// The keys of the tenants' mDoc lists (their status list signers); `None` where no mDoc
+    /// list is published, and then one is refused.
+    pub tenant_keys: Option<Arc<dyn TenantKeys>>,
 }
 
 /// Object key of a list's token in a format.
@@ -109,7 +116,14 @@ impl Publisher {
             ttl: config.token_ttl,
             validity: config.token_validity,
             freshness: config.freshness,
+            tenant_keys: None,
         }
+    }
+
+    /// Signs the tenants' mDoc lists with `keys`.
+    pub fn with_tenant_keys(mut self, keys: Arc<dyn TenantKeys>) -> Publisher {
+        self.tenant_keys = Some(keys);
+        self
     }
 
     /// Where the distribution document of `kind` is served (`aggregation_uri` in its tokens).
@@ -144,7 +158,29 @@ impl Publisher {
             list.set(idx, Status::from_raw(value)).map_err(|e| corrupt(&e))?;
         }
         let compressed = list.compress();
-        let lifetime = state.list.lifetime.unwrap_or(self.default_lifetime());
+        let mut lifetime = state.list.lifetime.unwrap_or(self.default_lifetime());
+        // An mDoc list is signed by its tenant's status list signer, whose certificate goes in
+        // the token; the issuer API's by the service key.
+        let tenant_key = match &state.list.owner {
+            Some(owner) => {
+                let key = match &self.tenant_keys {
+                    Some(keys) => keys.signing_key(&owner.tenant_id, now).await?,
+                    None => None,
+                };
+                let key = key.ok_or_else(|| PublishError::NoTenantKey {
+                    list_id: list_id.into(),
+                    tenant_id: owner.tenant_id.clone(),
+                })?;
+                // No token outlives its signer's certificate or its IACA.
+                let left = u64::try_from(key.not_after - now).unwrap_or(0);
+                lifetime = Lifetime {
+                    ttl: lifetime.ttl.min(left),
+                    validity: lifetime.validity.min(key.not_after - now),
+                };
+                Some(key)
+            }
+            None => None,
+        };
         let exp = now + lifetime.validity;
         let kind = if state.list.owner.is_some() {
             ListKind::Mdoc
@@ -160,8 +196,12 @@ impl Publisher {
             aggregation_uri: Some(self.aggregation_uri(kind)),
             list,
         };
-        let jwt = jwt::sign_compressed(&token, &compressed, self.signer.as_ref()).await?;
-        let cwt = cwt::sign_compressed(&token, &compressed, self.signer.as_ref()).await?;
+        let (signer, chain) = match &tenant_key {
+            Some(key) => (key.signer.as_ref(), vec![key.certificate_der.clone()]),
+            None => (self.signer.as_ref(), Vec::new()),
+        };
+        let jwt = jwt::sign_compressed(&token, &compressed, signer, &chain).await?;
+        let cwt = cwt::sign_compressed(&token, &compressed, signer, &chain).await?;
         // Never cached past what the re-signer keeps fresh (see `domain::lifetime`).
         let max_age = self.freshness.max_age(lifetime);
         let cache = if max_age == 0 {
@@ -194,6 +234,7 @@ impl Publisher {
                 iat: now,
                 exp,
                 max_age,
+                iaca_id: tenant_key.map(|k| k.iaca_id),
             };
             self.lists.record_published(list_id, &token).await?;
         }
@@ -383,6 +424,9 @@ pub struct ResignReport {
     pub checked: usize,
     pub republished: usize,
     pub failed: usize,
+    /// mDoc lists due whose tenant has no status list signer now: left to expire (not a failure
+    /// of the service; the tenant is told when it registers an mDoc).
+    pub unsigned: usize,
 }
 
 impl Publisher {
@@ -409,6 +453,10 @@ impl Publisher {
             }
             match self.publish(&list.list_id, now).await {
                 Ok(_) => report.republished += 1,
+                Err(e @ PublishError::NoTenantKey { .. }) => {
+                    tracing::warn!(list_id = %list.list_id, error = %e, "not re-signed: the tenant has no signer");
+                    report.unsigned += 1;
+                }
                 Err(e) => {
                     // The old token stays in place; the next pass retries.
                     tracing::warn!(list_id = %list.list_id, error = %e, "re-signing failed");
@@ -430,7 +478,7 @@ mod tests {
 
     use super::*;
     use crate::ports::ObjectStore;
-    use crate::testing::{MemLists, MemObjects, publisher};
+    use crate::testing::{MemLists, MemObjects, mdoc_publisher, publisher, tenant_trust};
 
     const NOW: i64 = 1_000_000;
 
@@ -478,21 +526,92 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_mdoc_token_carries_its_signer_certificate_and_never_outlives_it() {
+        use crate::domain::{iaca, signer};
+        let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+        lists.add_mdoc_list("AAAAAAAAAAAA", "c", lifetime(3_600, 7_200));
+        // Without the tenant's keys an mDoc list is not signed at all (not with the service key).
+        let p = publisher(lists.clone(), objects.clone());
+        assert!(matches!(
+            p.publish("AAAAAAAAAAAA", NOW).await,
+            Err(PublishError::NoTenantKey { .. })
+        ));
+        let trust = tenant_trust(NOW).await;
+        let p = publisher(lists.clone(), objects.clone()).with_tenant_keys(trust.clone());
+        p.publish("AAAAAAAAAAAA", NOW).await.unwrap();
+        let cwt = objects.get("t/AAAAAAAAAAAA.cwt").await.unwrap().unwrap();
+        let decoded = cwt::decode_unverified(&cwt.body).unwrap();
+        let [leaf] = decoded.x5chain.as_slice() else {
+            panic!("one certificate in x5chain: {:?}", decoded.header)
+        };
+        // The certificate is the tenant's current signer's, issued by its active IACA, and its
+        // key verifies the token.
+        let (iaca, current) = crate::mdoc::signers::current_signer(trust.store.as_ref(), "tenant", NOW)
+            .await
+            .unwrap()
+            .unwrap();
+        let ca = iaca::read_certificate(&iaca.certificate_pem).unwrap();
+        let key = signer::certified_key(leaf).unwrap();
+        let pem = iaca::pem_of(leaf).unwrap();
+        signer::read_certificate(&pem, &ca, &key).unwrap();
+        assert_eq!(current.certificate.unwrap().pem, pem);
+        let expect = crate::domain::token::Expectations::new(None, NOW);
+        cwt::verify_chained(&cwt.body, &ca, &expect).unwrap();
+        // Against another IACA it is not trusted.
+        let other = tenant_trust(NOW).await;
+        let (other_iaca, _) = crate::mdoc::signers::current_signer(other.store.as_ref(), "tenant", NOW)
+            .await
+            .unwrap()
+            .unwrap();
+        let other_ca = iaca::read_certificate(&other_iaca.certificate_pem).unwrap();
+        assert!(matches!(
+            cwt::verify_chained(&cwt.body, &other_ca, &expect),
+            Err(crate::domain::token::TokenError::Untrusted(_))
+        ));
+        let jwt = objects.get("t/AAAAAAAAAAAA").await.unwrap().unwrap();
+        let header = jwt::decode_unverified(std::str::from_utf8(&jwt.body).unwrap())
+            .unwrap()
+            .header;
+        assert_eq!(header["x5c"].as_array().map(Vec::len), Some(1));
+        assert_eq!(lists.published("AAAAAAAAAAAA").unwrap().iaca_id, Some(iaca.id.clone()));
+        // Late in the signer's life (and with no newer one), the token ends with its certificate.
+        let (_, end) = signer::managed_validity(&ca, NOW).unwrap();
+        let late = end - 1_000;
+        p.publish("AAAAAAAAAAAA", late).await.unwrap();
+        let (_, iat, exp, max_age) = in_place(&objects, "AAAAAAAAAAAA").await;
+        assert_eq!((iat, exp), (late, end));
+        assert!(max_age <= 1_000, "{max_age}");
+        // Distributed while its token is valid; left out once the token (and so its signer
+        // certificate, or its IACA) has ended.
+        p.publish_aggregation(late).await.unwrap();
+        assert_eq!(named(&objects, MDOC_AGGREGATION_KEY).len(), 1);
+        p.publish_aggregation(end).await.unwrap();
+        assert!(named(&objects, MDOC_AGGREGATION_KEY).is_empty());
+        // Once it has ended, nothing is signed.
+        assert!(matches!(
+            p.publish("AAAAAAAAAAAA", end).await,
+            Err(PublishError::NoTenantKey { .. })
+        ));
+    }
+
+    #[tokio::test]
     async fn the_cache_lifetime_leaves_room_for_the_re_signer() {
         let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
         // ttl equal to expiry: max-age is cut to expiry - 2 intervals - slack (60 s passes here).
         lists.add_mdoc_list("AAAAAAAAAAAA", "c", lifetime(7_200, 7_200));
-        let p = publisher(lists.clone(), objects.clone());
+        let p = mdoc_publisher(lists.clone(), objects.clone(), NOW).await;
         p.publish("AAAAAAAAAAAA", NOW).await.unwrap();
         assert_eq!(in_place(&objects, "AAAAAAAAAAAA").await, (0, NOW, NOW + 7_200, 7_080));
         let recorded = lists.published("AAAAAAAAAAAA").unwrap();
+        assert!(recorded.iaca_id.is_some(), "signed under the tenant's IACA");
         assert_eq!(
             recorded,
             PublishedToken {
                 seq: 0,
                 iat: NOW,
                 exp: NOW + 7_200,
-                max_age: 7_080
+                max_age: 7_080,
+                iaca_id: recorded.iaca_id.clone(),
             }
         );
     }
@@ -501,7 +620,7 @@ mod tests {
     async fn shortening_a_configuration_takes_effect_and_the_re_signer_follows_it() {
         let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
         lists.add_mdoc_list("AAAAAAAAAAAA", "c", lifetime(DAY as u64, 2 * DAY));
-        let p = publisher(lists.clone(), objects.clone());
+        let p = mdoc_publisher(lists.clone(), objects.clone(), NOW).await;
         p.publish("AAAAAAAAAAAA", NOW).await.unwrap();
         // Shortened to 1 h / 3 h; a status change is published with it: the record follows the
         // token that landed, though its exp is earlier than the old one's.
@@ -528,7 +647,7 @@ mod tests {
     async fn re_signing_unchanged_content_replaces_a_token_with_a_later_exp() {
         let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
         lists.add_mdoc_list("AAAAAAAAAAAA", "c", lifetime(DAY as u64, 2 * DAY));
-        let p = publisher(lists.clone(), objects.clone());
+        let p = mdoc_publisher(lists.clone(), objects.clone(), NOW).await;
         p.publish("AAAAAAAAAAAA", NOW).await.unwrap();
         lists.set_configuration("c", lifetime(3_600, 10_800));
         // The same content signed later wins, though it expires 45 h earlier.
@@ -549,7 +668,7 @@ mod tests {
     async fn lengthening_a_configuration_is_applied_at_the_next_pass() {
         let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
         lists.add_mdoc_list("AAAAAAAAAAAA", "c", lifetime(3_600, 10_800));
-        let p = publisher(lists.clone(), objects.clone());
+        let p = mdoc_publisher(lists.clone(), objects.clone(), NOW).await;
         p.publish("AAAAAAAAAAAA", NOW).await.unwrap();
         assert_eq!(p.resign_due(NOW + 60).await.unwrap().republished, 0);
         // Now a day's caching is wanted: the token in place (3 h) is inside that margin.
@@ -574,7 +693,7 @@ mod tests {
             lifetime(43_200, 43_200),
         ];
         lists.add_mdoc_list("AAAAAAAAAAAA", "c", configs[0]);
-        let p = publisher(lists.clone(), objects.clone());
+        let p = mdoc_publisher(lists.clone(), objects.clone(), NOW).await;
         p.publish("AAAAAAAAAAAA", NOW).await.unwrap();
         let interval = p.freshness.interval;
         let mut resigned = 0;

@@ -48,6 +48,7 @@ impl MemLists {
                     created_at: 0,
                     lifetime: None,
                     owner: None,
+                    published_iaca_id: None,
                 },
                 change_seq: 0,
                 published: None,
@@ -91,7 +92,7 @@ impl MemLists {
 
     /// The token recorded as in place.
     pub fn published(&self, list_id: &str) -> Option<PublishedToken> {
-        self.lists.lock().unwrap()[list_id].published
+        self.lists.lock().unwrap()[list_id].published.clone()
     }
 
     pub fn list_ids(&self) -> Vec<String> {
@@ -138,9 +139,12 @@ impl ListSource for MemLists {
 
     async fn record_published(&self, list_id: &str, token: &PublishedToken) -> Result<(), StoreError> {
         if let Some(stored) = self.lists.lock().unwrap().get_mut(list_id) {
-            let newer = stored.published.is_none_or(|p| (p.seq, p.iat) < (token.seq, token.iat));
+            let newer = stored
+                .published
+                .as_ref()
+                .is_none_or(|p| (p.seq, p.iat) < (token.seq, token.iat));
             if newer {
-                stored.published = Some(*token);
+                stored.published = Some(token.clone());
             }
         }
         Ok(())
@@ -154,8 +158,8 @@ impl ListSource for MemLists {
             .values()
             .map(|s| ListSummary {
                 list_id: s.list.list_id.clone(),
-                published_exp: s.published.map_or(0, |p| p.exp),
-                published_max_age: s.published.map(|p| p.max_age),
+                published_exp: s.published.as_ref().map_or(0, |p| p.exp),
+                published_max_age: s.published.as_ref().map(|p| p.max_age),
                 lifetime: s.list.lifetime,
                 tenant_id: s.list.owner.as_ref().map(|o| o.tenant_id.clone()),
                 configuration_id: s.list.owner.as_ref().map(|o| o.configuration_id.clone()),
@@ -386,7 +390,35 @@ pub fn publisher(lists: Arc<MemLists>, objects: Arc<MemObjects>) -> Publisher {
         ttl: 600,
         validity: 3600,
         freshness: crate::domain::lifetime::Freshness { interval: 60, slack: 0 },
+        tenant_keys: None,
     }
+}
+
+/// The signer service of tenant `tenant` (the owner of [`MemLists::add_mdoc_list`]'s lists),
+/// whose managed IACA was created and activated at `now`, which issued its status list signer:
+/// the real services over the in-memory store and vault.
+pub async fn tenant_trust(now: i64) -> Arc<crate::mdoc::signers::SignerService> {
+    let store = Arc::new(MemIacas::default());
+    let vault = Arc::new(crate::adapters::local_signer::LocalVault::default());
+    let base = "https://status.example".to_string();
+    let iacas = crate::mdoc::iaca::IacaService::new(store.clone(), vault.clone(), base.clone());
+    let p = crate::mdoc::Principal {
+        tenant_id: "tenant".into(),
+        role: crate::domain::tenant::Role::Admin,
+    };
+    let body = serde_json::json!({"commonName": "Test IACA", "country": "AU"});
+    let created = iacas.create(&p, &body, now).await.expect("IACA created");
+    let id = created["id"].as_str().expect("an id").to_string();
+    iacas
+        .update(&p, &id, &serde_json::json!({"active": true}), now)
+        .await
+        .expect("IACA activated");
+    Arc::new(crate::mdoc::signers::SignerService::new(store, vault, base))
+}
+
+/// [`publisher`] that signs tenant `tenant`'s mDoc lists with its signer from [`tenant_trust`].
+pub async fn mdoc_publisher(lists: Arc<MemLists>, objects: Arc<MemObjects>, now: i64) -> Publisher {
+    publisher(lists, objects).with_tenant_keys(tenant_trust(now).await)
 }
 
 /// A tenant's IACAs in memory, with the DynamoDB adapter's rules: the count per tenant bounded,
@@ -396,6 +428,7 @@ pub fn publisher(lists: Arc<MemLists>, objects: Arc<MemObjects>) -> Publisher {
 pub struct MemIacas {
     iacas: Mutex<BTreeMap<(String, String), crate::ports::Iaca>>,
     active: Mutex<HashMap<String, String>>,
+    signers: Mutex<BTreeMap<(String, String), crate::ports::StatusListSigner>>,
     pub fail_creates: Mutex<usize>,
 }
 
@@ -478,5 +511,98 @@ impl crate::ports::IacaStore for MemIacas {
                 None => crate::ports::IacaDelete::NotFound,
             },
         )
+    }
+
+    async fn active_iacas(&self) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(self
+            .active
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(t, i)| (t.clone(), i.clone()))
+            .collect())
+    }
+
+    async fn create_signer(
+        &self,
+        signer: &crate::ports::StatusListSigner,
+        max: Option<usize>,
+    ) -> Result<crate::ports::SignerCreate, StoreError> {
+        if self.iaca(&signer.tenant_id, &signer.iaca_id).await?.is_none() {
+            return Ok(crate::ports::SignerCreate::NoIaca);
+        }
+        let mut signers = self.signers.lock().unwrap();
+        let counted = signers
+            .values()
+            .filter(|s| s.tenant_id == signer.tenant_id && !s.managed)
+            .count();
+        if max.is_some_and(|max| counted >= max) {
+            return Ok(crate::ports::SignerCreate::LimitReached);
+        }
+        signers.insert((signer.tenant_id.clone(), signer.id.clone()), signer.clone());
+        Ok(crate::ports::SignerCreate::Created)
+    }
+
+    async fn signer(&self, tenant_id: &str, id: &str) -> Result<Option<crate::ports::StatusListSigner>, StoreError> {
+        Ok(self
+            .signers
+            .lock()
+            .unwrap()
+            .get(&(tenant_id.to_string(), id.to_string()))
+            .cloned())
+    }
+
+    async fn signers(
+        &self,
+        tenant_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<crate::ports::Page<crate::ports::StatusListSigner>, StoreError> {
+        let all: Vec<_> = self
+            .signers
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|s| s.tenant_id == tenant_id && after.is_none_or(|a| s.id.as_str() > a))
+            .cloned()
+            .collect();
+        let more = all.len() > limit;
+        let items: Vec<_> = all.into_iter().take(limit).collect();
+        let next_after = if more { items.last().map(|s| s.id.clone()) } else { None };
+        Ok(crate::ports::Page { items, next_after })
+    }
+
+    async fn set_signer_certificate(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        certificate: &crate::ports::SignerCertificateRecord,
+    ) -> Result<bool, StoreError> {
+        Ok(
+            match self
+                .signers
+                .lock()
+                .unwrap()
+                .get_mut(&(tenant_id.to_string(), id.to_string()))
+            {
+                Some(s) => {
+                    s.certificate = Some(certificate.clone());
+                    true
+                }
+                None => false,
+            },
+        )
+    }
+
+    async fn delete_signer(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<crate::ports::StatusListSigner>, StoreError> {
+        Ok(self
+            .signers
+            .lock()
+            .unwrap()
+            .remove(&(tenant_id.to_string(), id.to_string())))
     }
 }

@@ -79,8 +79,18 @@ pub struct IacaApi {
     pub max_body_bytes: usize,
 }
 
+/// The status list signer endpoints (`/v2/credentials/mobile/status-list-signers`): the
+/// service, the tenants (for the bearer check) and the analytic events.
+#[derive(Clone)]
+pub struct SignerApi {
+    pub signers: Arc<crate::mdoc::signers::SignerService>,
+    pub tenants: Arc<dyn TenantStore>,
+    pub analytics: Arc<dyn Analytics>,
+    pub max_body_bytes: usize,
+}
+
 /// The mDoc API's status list views (`GET /status-lists`, `GET /status-lists/{id}`): the
-/// service, plus the published CWTs and the signing key's identity they show.
+/// service, plus the published CWTs they show.
 #[derive(Clone)]
 pub struct MdocListsApi {
     pub mdoc: Arc<MdocService>,
@@ -107,6 +117,11 @@ impl EndpointState for MdocApi {
     }
 }
 impl EndpointState for IacaApi {
+    fn tenants(&self) -> Option<Arc<dyn TenantStore>> {
+        Some(self.tenants.clone())
+    }
+}
+impl EndpointState for SignerApi {
     fn tenants(&self) -> Option<Arc<dyn TenantStore>> {
         Some(self.tenants.clone())
     }
@@ -213,19 +228,49 @@ pub fn mdoc_public_api(config: &Config, sdk: &SdkConfig) -> MdocPublicApi {
     }
 }
 
-/// The publisher: renders from DynamoDB, signs with KMS, writes to S3.
-pub fn publisher(config: &Config, sdk: &SdkConfig) -> Arc<Publisher> {
-    let (signer, _) = kms_keys(config, sdk);
-    Arc::new(Publisher::new(
-        config,
+/// The tenants' status list signers: records in DynamoDB, keys in KMS.
+pub fn signer_service(config: &Config, sdk: &SdkConfig) -> Arc<crate::mdoc::signers::SignerService> {
+    Arc::new(crate::mdoc::signers::SignerService::new(
         dynamo(config, sdk),
-        s3_objects(config, sdk),
-        signer,
+        kms_vault(sdk),
+        config.public_base_url.clone(),
     ))
+}
+
+/// The publisher: renders from DynamoDB, signs with KMS (the service key for the issuer API's
+/// lists, the tenants' signer keys for mDoc lists), writes to S3.
+pub fn publisher(config: &Config, sdk: &SdkConfig) -> Arc<Publisher> {
+    publisher_with(config, sdk, signer_service(config, sdk))
+}
+
+fn publisher_with(
+    config: &Config,
+    sdk: &SdkConfig,
+    signers: Arc<crate::mdoc::signers::SignerService>,
+) -> Arc<Publisher> {
+    let (signer, _) = kms_keys(config, sdk);
+    Arc::new(Publisher::new(config, dynamo(config, sdk), s3_objects(config, sdk), signer).with_tenant_keys(signers))
+}
+
+/// The re-signer: the publisher, and the signer service whose managed signers it rotates.
+pub fn resigner(config: &Config, sdk: &SdkConfig) -> (Arc<Publisher>, Arc<crate::mdoc::signers::SignerService>) {
+    let signers = signer_service(config, sdk);
+    (publisher_with(config, sdk, signers.clone()), signers)
+}
+
+/// The status list signer endpoints: records in DynamoDB, keys in KMS.
+pub fn signer_api(config: &Config, sdk: &SdkConfig) -> SignerApi {
+    SignerApi {
+        signers: signer_service(config, sdk),
+        tenants: dynamo(config, sdk),
+        analytics: analytics(config, sdk),
+        max_body_bytes: config.max_body_bytes,
+    }
 }
 
 fn mdoc_service(config: &Config, sdk: &SdkConfig, store: Arc<DynamoStore>) -> Arc<MdocService> {
     Arc::new(MdocService::new(
+        store.clone(),
         store.clone(),
         store,
         sqs_queue(config, sdk),
@@ -267,12 +312,10 @@ pub fn mdoc_api(config: &Config, sdk: &SdkConfig) -> MdocApi {
 
 pub fn mdoc_lists_api(config: &Config, sdk: &SdkConfig) -> MdocListsApi {
     let store = dynamo(config, sdk);
-    let (signer, _) = kms_keys(config, sdk);
     MdocListsApi {
         mdoc: mdoc_service(config, sdk, store.clone()),
         views: ListViews {
             objects: s3_objects(config, sdk),
-            signer,
         },
         tenants: store,
         analytics: analytics(config, sdk),

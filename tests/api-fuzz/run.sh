@@ -15,7 +15,13 @@ ensure_venv "$venv" "$here/requirements.txt" "" printf %s "${PYTHON:-python3}"
 
 api="$2"
 token=$("$bin/statuslist" tenant token --tenant "fuzz-$RANDOM$RANDOM" --role admin --label api-fuzz | tail -n1)
-# One configured docType, so some generated registrations succeed and later calls find data.
+# An active managed IACA (so the tenant has a status list signer) and one configured docType, so
+# some generated registrations succeed and later calls find data.
+iaca=$(curl -fsS -X POST "$api/v2/credentials/mobile/iacas" \
+    -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d '{"commonName":"Fuzz IACA","country":"AU"}' | "${PYTHON:-python3}" -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+curl -fsS -X PUT "$api/v2/credentials/mobile/iacas/$iaca" \
+    -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"active":true}' >/dev/null
 curl -fsS -X POST "$api/v2/credentials/mobile/status-lists/configurations" \
     -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
     -d '{"docType":"org.iso.18013.5.1.mDL","timeToLiveDuration":{"hours":1},"expiryDuration":{"days":1},"statusBits":2}' >/dev/null

@@ -1,7 +1,10 @@
 """Tokens the service *published* (through the stream, the FIFO queue and the publisher, on
-LocalStack, in tests/publish.rs) checked by independent implementations against the key from
-our JWKS endpoint: PyJWT for the JWT, pycose and python-cwt for the CWT, Python's zlib for the
-list. `make test` sets PUBLISHED_TOKENS_DIR; the Rust publish test writes the tokens there."""
+LocalStack, in tests/publish.rs and tests/mdoc.rs) checked by independent implementations: the
+issuer API's against the key from our JWKS endpoint (PyJWT for the JWT, pycose and python-cwt for
+the CWT, Python's zlib for the list); the mDoc API's as an ISO/IEC 18013-5 relying party does,
+against the tenant's IACA only (`cryptography` for the X.509 chain and the IACA profile, pycose
+and python-cwt for the CWT signed by the certificate in its x5chain). `make test` sets
+PUBLISHED_TOKENS_DIR; the Rust tests write the tokens there."""
 
 import base64
 import hashlib
@@ -15,10 +18,13 @@ import cbor2
 import cwt
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from pycose.headers import KID
 from pycose.keys import EC2Key
 from pycose.keys.curves import P256
 from pycose.messages import CoseMessage
+
+import mdoc_chain
 
 DIR = os.environ.get("PUBLISHED_TOKENS_DIR")
 pytestmark = pytest.mark.skipif(not DIR, reason="PUBLISHED_TOKENS_DIR is not set (make test sets it)")
@@ -104,25 +110,24 @@ def test_published_cwts_verify_with_pycose_and_python_cwt(published):
         check_list(claims[65533], t["statuses"], f"{base}/status-lists")
 
 
-def test_the_mdoc_cwt_shows_invalid_with_pycose_and_python_cwt():
-    """tests/mdoc.rs: a configuration, a registered mDoc set to invalid, the public CWT."""
+def test_the_mdoc_cwt_chains_to_the_tenants_iaca_and_shows_invalid():
+    """tests/mdoc.rs: an IACA, a configuration, a registered mDoc set to invalid, the public CWT.
+    Trusted only through the tenant's IACA (mdoc_chain.py): its x5chain leaf is a signer
+    certificate the IACA issued, and the CWT verifies with that certificate's key."""
     path = Path(DIR) / "mdoc.json"
     assert path.is_file(), f"the mDoc test wrote no token to {path}"
     t = json.loads(path.read_text())
     data = bytes.fromhex(t["cwt_hex"])
-    assert data[0] == 0xD2, "COSE_Sign1 with tag 18"
+    claims, leaf, got = mdoc_chain.verify(data, t["iaca_pem"].encode(), t["uri"])
+    # Signed by any other key, it would not verify.
     msg = CoseMessage.decode(data)
-    assert msg.phdr[16] == "application/statuslist+cwt"
-    jwk = {k["kid"]: k for k in t["jwks"]["keys"]}[msg.uhdr[KID].decode()]
-    msg.key = EC2Key(crv=P256, x=b64u_decode(jwk["x"]), y=b64u_decode(jwk["y"]))
-    assert msg.verify_signature()
-    claims = cwt.decode(data, cwt.COSEKey.from_jwk({**jwk, "alg": "ES256"}))
-    assert claims[2] == t["uri"]
+    other = ec.generate_private_key(ec.SECP256R1()).public_key().public_numbers()
+    msg.key = EC2Key(crv=P256, x=other.x.to_bytes(32, "big"), y=other.y.to_bytes(32, "big"))
+    assert not msg.verify_signature()
     assert claims[65534] == 300 and claims[4] - claims[6] == 3600
     sl = claims[65533]
     assert sl["bits"] == 1
     assert sl["aggregation_uri"] == t["aggregation_uri"]
-    got = values(zlib.decompress(sl["lst"]), 1)
     assert len(got) == 100_000
     assert 1 in t["statuses"].values()
     for idx, status in t["statuses"].items():

@@ -117,6 +117,9 @@ async fn main() {
         .build()
         .unwrap();
     let api = format!("{base}/v2/credentials/mobile");
+    // The tenant signs its lists under an active IACA: one is created and activated if it has
+    // none active (its status list signer is issued on activation).
+    ensure_active_iaca(&client, &bearer, &api).await;
     let doc_type = format!("org.example.load.{}", uuid::Uuid::new_v4());
     let config = json!({"docType": doc_type, "timeToLiveDuration": {"minutes": 5}, "expiryDuration": {"hours": 1}});
     let (_, created) = run(
@@ -180,4 +183,33 @@ async fn main() {
         println!("  visible      {} changes not published within 120 s", pending.len());
         std::process::exit(1);
     }
+}
+
+/// Creates and activates a managed IACA unless the tenant has an active one.
+async fn ensure_active_iaca(client: &reqwest::Client, bearer: &str, api: &str) {
+    let send = |method: reqwest::Method, url: String, body: Option<Value>| async move {
+        let mut request = client.request(method, url).bearer_auth(bearer);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(serde_json::to_vec(&body).unwrap());
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap_or(Value::Null);
+        assert!(status.is_success(), "{status}: {body}");
+        body
+    };
+    let iacas = send(reqwest::Method::GET, format!("{api}/iacas"), None).await;
+    if iacas["data"]
+        .as_array()
+        .is_some_and(|d| d.iter().any(|i| i["active"] == true))
+    {
+        return;
+    }
+    let body = json!({"commonName": "Load test IACA", "country": "AU"});
+    let created = send(reqwest::Method::POST, format!("{api}/iacas"), Some(body)).await;
+    let id = created["id"].as_str().expect("an IACA id");
+    let activate = Some(json!({"active": true}));
+    send(reqwest::Method::PUT, format!("{api}/iacas/{id}"), activate).await;
 }

@@ -149,6 +149,7 @@ async fn main() {
             interval: 3_600,
             slack: shared::domain::lifetime::RESIGN_SLACK,
         },
+        tenant_keys: None,
     };
     println!("publish-bench: 2-bit lists, 1 % INVALID, {runs} publishes each (LocalStack DynamoDB, KMS, S3)");
     for size in [100_000u64, 1_048_576] {
@@ -163,6 +164,7 @@ async fn main() {
                 created_at: now(),
                 lifetime: None,
                 owner: None,
+                published_iaca_id: None,
             })
             .await
             .unwrap();

@@ -319,6 +319,7 @@ pub(crate) fn list_from(item: &Item) -> Result<ListRecord, StoreError> {
             }),
             _ => None,
         },
+        published_iaca_id: get_s(item, "publishedIacaId"),
     })
 }
 
@@ -717,12 +718,24 @@ impl crate::ports::ListSource for DynamoStore {
     async fn record_published(&self, list_id: &str, token: &crate::ports::PublishedToken) -> Result<(), StoreError> {
         // Ordered as the objects are: a newer change sequence, or the same one signed later. A
         // record from before this ordering (no publishedIat) is replaced.
-        let result = self
+        let mut update = self
             .ddb
             .update_item()
             .table_name(&self.t.lists)
-            .key("listId", s(list_id))
-            .update_expression("SET publishedSeq = :s, publishedIat = :i, publishedExp = :e, publishedMaxAge = :m")
+            .key("listId", s(list_id));
+        update = match &token.iaca_id {
+            Some(iaca_id) => update
+                .update_expression(
+                    "SET publishedSeq = :s, publishedIat = :i, publishedExp = :e, publishedMaxAge = :m, \
+                     publishedIacaId = :iaca",
+                )
+                .expression_attribute_values(":iaca", s(iaca_id)),
+            None => update.update_expression(
+                "SET publishedSeq = :s, publishedIat = :i, publishedExp = :e, publishedMaxAge = :m \
+                 REMOVE publishedIacaId",
+            ),
+        };
+        let result = update
             .condition_expression(
                 "attribute_exists(listId) AND (attribute_not_exists(publishedIat) OR publishedSeq < :s \
                  OR (publishedSeq = :s AND publishedIat < :i))",

@@ -3,17 +3,58 @@
 //! bounded by a condition) and the active IACA's id (`iaca-active`). Creating an IACA and
 //! counting it is one transaction, as is deleting one and checking it is not the active one;
 //! activation is a conditional write of the active record, so two activations cannot both win.
+//!
+//! Status list signers live beside them (`signer#<id>`), with the count of those the tenant
+//! created (`signer-count`); creating one is conditional on its IACA still existing.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
 use super::dynamo::{DynamoStore, Item, bad, build_err, get_n, get_s, n, s};
 use crate::domain::iaca::CertificateData;
-use crate::ports::{Iaca, IacaCreate, IacaDelete, IacaStore, Page, StoreError};
+use crate::ports::{
+    Iaca, IacaCreate, IacaDelete, IacaStore, Page, SignerCertificateRecord, SignerCreate, StatusListSigner, StoreError,
+};
 
 const IACA: &str = "iaca#";
 const COUNT: &str = "iaca-count";
 const ACTIVE: &str = "iaca-active";
+const SIGNER: &str = "signer#";
+const SIGNER_COUNT: &str = "signer-count";
+
+fn signer_key(id: &str) -> String {
+    format!("{SIGNER}{id}")
+}
+
+fn signer_from(item: &Item) -> Result<StatusListSigner, StoreError> {
+    let certificate = match (
+        get_s(item, "certificatePem"),
+        get_n(item, "certNotBefore"),
+        get_n(item, "certNotAfter"),
+    ) {
+        (Some(pem), Some(not_before), Some(not_after)) => Some(SignerCertificateRecord {
+            pem,
+            not_before,
+            not_after,
+        }),
+        (None, _, _) => None,
+        _ => return Err(bad("signer certificate")),
+    };
+    Ok(StatusListSigner {
+        id: get_s(item, "id").ok_or_else(|| bad("id"))?,
+        tenant_id: get_s(item, "tenantId").ok_or_else(|| bad("tenantId"))?,
+        iaca_id: get_s(item, "iacaId").ok_or_else(|| bad("iacaId"))?,
+        key_id: get_s(item, "keyId").ok_or_else(|| bad("keyId"))?,
+        managed: item
+            .get("managed")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
+        csr_pem: get_s(item, "csrPem"),
+        certificate,
+        created_at: get_n(item, "createdAt").unwrap_or(0),
+    })
+}
 
 fn iaca_key(id: &str) -> String {
     format!("{IACA}{id}")
@@ -174,6 +215,155 @@ impl IacaStore for DynamoStore {
             Some([gone, _, _]) if gone == "ConditionalCheckFailed" => Ok(IacaDelete::NotFound),
             Some([_, active, _]) if active == "ConditionalCheckFailed" => Ok(IacaDelete::Active),
             Some(codes) => Err(StoreError::Other(format!("IACA not deleted: {codes:?}"))),
+        }
+    }
+
+    async fn active_iacas(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let items = self
+            .scan_all(&self.t.configurations, |q| {
+                q.filter_expression("sk = :active")
+                    .expression_attribute_values(":active", s(ACTIVE))
+            })
+            .await?;
+        items
+            .iter()
+            .map(|i| {
+                Ok((
+                    get_s(i, "tenantId").ok_or_else(|| bad("tenantId"))?,
+                    get_s(i, "iacaId").ok_or_else(|| bad("iacaId"))?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn create_signer(&self, signer: &StatusListSigner, max: Option<usize>) -> Result<SignerCreate, StoreError> {
+        let mut put = Put::builder()
+            .table_name(&self.t.configurations)
+            .item("tenantId", s(&signer.tenant_id))
+            .item("sk", s(&signer_key(&signer.id)))
+            .item("id", s(&signer.id))
+            .item("iacaId", s(&signer.iaca_id))
+            .item("keyId", s(&signer.key_id))
+            .item("managed", aws_sdk_dynamodb::types::AttributeValue::Bool(signer.managed))
+            .item("createdAt", n(signer.created_at))
+            .condition_expression("attribute_not_exists(sk)");
+        if let Some(csr) = &signer.csr_pem {
+            put = put.item("csrPem", s(csr));
+        }
+        if let Some(c) = &signer.certificate {
+            put = put
+                .item("certificatePem", s(&c.pem))
+                .item("certNotBefore", n(c.not_before))
+                .item("certNotAfter", n(c.not_after));
+        }
+        let iaca_exists = ConditionCheck::builder()
+            .table_name(&self.t.configurations)
+            .key("tenantId", s(&signer.tenant_id))
+            .key("sk", s(&iaca_key(&signer.iaca_id)))
+            .condition_expression("attribute_exists(sk)")
+            .build()
+            .map_err(build_err)?;
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .put(put.build().map_err(build_err)?)
+                .build(),
+            TransactWriteItem::builder().condition_check(iaca_exists).build(),
+        ];
+        if let Some(max) = max {
+            let count = Update::builder()
+                .table_name(&self.t.configurations)
+                .key("tenantId", s(&signer.tenant_id))
+                .key("sk", s(SIGNER_COUNT))
+                .update_expression("ADD signers :one")
+                .condition_expression("attribute_not_exists(signers) OR signers < :max")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":max", n(max))
+                .build()
+                .map_err(build_err)?;
+            items.push(TransactWriteItem::builder().update(count).build());
+        }
+        let failed = |code: Option<&String>| code.is_some_and(|c| c == "ConditionalCheckFailed");
+        match self.transact(items).await? {
+            None => Ok(SignerCreate::Created),
+            Some(codes) if failed(codes.get(1)) => Ok(SignerCreate::NoIaca),
+            Some(codes) if failed(codes.get(2)) => Ok(SignerCreate::LimitReached),
+            Some(codes) => Err(StoreError::Other(format!("signer not created: {codes:?}"))),
+        }
+    }
+
+    async fn signer(&self, tenant_id: &str, id: &str) -> Result<Option<StatusListSigner>, StoreError> {
+        let key = [("tenantId", s(tenant_id)), ("sk", s(&signer_key(id)))];
+        let item = self.get(&self.t.configurations, &key).await?;
+        item.as_ref().map(signer_from).transpose()
+    }
+
+    async fn signers(
+        &self,
+        tenant_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<StatusListSigner>, StoreError> {
+        self.tenant_page(tenant_id, SIGNER, after, limit, signer_from, |i| &i.id)
+            .await
+    }
+
+    async fn set_signer_certificate(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        certificate: &SignerCertificateRecord,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .ddb
+            .update_item()
+            .table_name(&self.t.configurations)
+            .key("tenantId", s(tenant_id))
+            .key("sk", s(&signer_key(id)))
+            .update_expression("SET certificatePem = :pem, certNotBefore = :nb, certNotAfter = :na")
+            .condition_expression("attribute_exists(sk)")
+            .expression_attribute_values(":pem", s(&certificate.pem))
+            .expression_attribute_values(":nb", n(certificate.not_before))
+            .expression_attribute_values(":na", n(certificate.not_after))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e))
+                if e.err().is_conditional_check_failed_exception() =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(super::dynamo::classify(e)),
+        }
+    }
+
+    async fn delete_signer(&self, tenant_id: &str, id: &str) -> Result<Option<StatusListSigner>, StoreError> {
+        let Some(signer) = self.signer(tenant_id, id).await? else {
+            return Ok(None);
+        };
+        let delete = Delete::builder()
+            .table_name(&self.t.configurations)
+            .key("tenantId", s(tenant_id))
+            .key("sk", s(&signer_key(id)))
+            .condition_expression("attribute_exists(sk)")
+            .build()
+            .map_err(build_err)?;
+        let mut items = vec![TransactWriteItem::builder().delete(delete).build()];
+        if !signer.managed {
+            let count = Update::builder()
+                .table_name(&self.t.configurations)
+                .key("tenantId", s(tenant_id))
+                .key("sk", s(SIGNER_COUNT))
+                .update_expression("ADD signers :minus")
+                .expression_attribute_values(":minus", n(-1))
+                .build()
+                .map_err(build_err)?;
+            items.push(TransactWriteItem::builder().update(count).build());
+        }
+        match self.transact(items).await?.as_deref() {
+            None => Ok(Some(signer)),
+            Some([gone, ..]) if gone == "ConditionalCheckFailed" => Ok(None),
+            Some(codes) => Err(StoreError::Other(format!("signer not deleted: {codes:?}"))),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! [`KeyVault`] on AWS KMS: each managed IACA's key is its own `ECC_NIST_P256` / `SIGN_VERIFY`
-//! key, tagged with its purpose, signed with through [`KmsSigner`] and retired by scheduling its
+//! [`KeyVault`] on AWS KMS: each managed IACA's key and each status list signer's key is its own
+//! `ECC_NIST_P256` / `SIGN_VERIFY` key, tagged with its purpose (`purpose` = `statuslist-iaca` or
+//! `statuslist-signer`, which the functions' IAM policies require), signed with through [`KmsSigner`] and retired by scheduling its
 //! deletion (7 days, the shortest KMS allows; cancellable until then).
 
 use std::sync::Arc;
@@ -9,10 +10,10 @@ use aws_sdk_kms::Client;
 use aws_sdk_kms::types::{KeySpec, KeyUsageType, Tag};
 
 use super::kms_signer::{KmsSigner, classify};
-use crate::ports::{KeyVault, Signer, SignerError};
+use crate::ports::{KeyPurpose, KeyVault, Signer, SignerError};
 
-/// The tag every key this vault creates carries (`purpose`), which its IAM policy can require.
-pub const PURPOSE_TAG: (&str, &str) = ("purpose", "statuslist-iaca");
+/// The tag every key this vault creates carries, valued [`KeyPurpose::tag`].
+pub const PURPOSE_TAG: &str = "purpose";
 
 pub struct KmsVault {
     client: Client,
@@ -26,10 +27,10 @@ impl KmsVault {
 
 #[async_trait]
 impl KeyVault for KmsVault {
-    async fn create_key(&self, description: &str) -> Result<String, SignerError> {
+    async fn create_key(&self, description: &str, purpose: KeyPurpose) -> Result<String, SignerError> {
         let tag = Tag::builder()
-            .tag_key(PURPOSE_TAG.0)
-            .tag_value(PURPOSE_TAG.1)
+            .tag_key(PURPOSE_TAG)
+            .tag_value(purpose.tag())
             .build()
             .map_err(|e| SignerError::Key(e.to_string()))?;
         let out = self

@@ -89,7 +89,7 @@ impl LocalVault {
 
 #[async_trait]
 impl crate::ports::KeyVault for LocalVault {
-    async fn create_key(&self, _description: &str) -> Result<String, SignerError> {
+    async fn create_key(&self, _description: &str, _purpose: crate::ports::KeyPurpose) -> Result<String, SignerError> {
         let id = uuid::Uuid::new_v4().to_string();
         self.keys
             .lock()

@@ -43,13 +43,13 @@ pub const MAX_VALIDITY_YEARS: u16 = 20;
 /// How far in the past `notBefore` may be (clock skew between the caller and us).
 pub const NOT_BEFORE_SKEW: i64 = 300;
 
-const ECDSA_WITH_SHA_256: x509_cert::der::oid::ObjectIdentifier =
+pub(crate) const ECDSA_WITH_SHA_256: x509_cert::der::oid::ObjectIdentifier =
     x509_cert::der::oid::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const ID_AT_COUNTRY: &str = "2.5.4.6";
-const ID_AT_COMMON_NAME: &str = "2.5.4.3";
+pub(crate) const ID_AT_COUNTRY: &str = "2.5.4.6";
+pub(crate) const ID_AT_COMMON_NAME: &str = "2.5.4.3";
 const ID_AT_STATE: &str = "2.5.4.8";
-const ID_CE_BASIC_CONSTRAINTS: &str = "2.5.29.19";
-const ID_CE_KEY_USAGE: &str = "2.5.29.15";
+pub(crate) const ID_CE_BASIC_CONSTRAINTS: &str = "2.5.29.19";
+pub(crate) const ID_CE_KEY_USAGE: &str = "2.5.29.15";
 
 /// What a create request asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,6 +127,18 @@ pub enum CertificateError {
     NotValidNow { not_before: String, not_after: String },
     #[error("must name a country (C) in its subject")]
     NoCountry,
+    #[error(
+        "must be issued by the IACA: its issuer must be the IACA's subject and its ECDSA P-256 SHA-256 signature must verify with the IACA's key"
+    )]
+    WrongIssuer,
+    #[error("must certify this signer's key (the public key of its CSR)")]
+    WrongKey,
+    #[error("must be an end-entity certificate (BasicConstraints cA false), not a CA")]
+    IsCa,
+    #[error("must allow digital signatures (KeyUsage digitalSignature)")]
+    NoDigitalSignature,
+    #[error("must lie within the IACA's validity ({not_before} to {not_after})")]
+    OutsideIaca { not_before: String, not_after: String },
 }
 
 /// The same calendar date and time `years` later (29 February becomes 28 February).
@@ -146,7 +158,7 @@ pub fn add_years(unix: i64, years: u16) -> i64 {
         .unwrap_or(i64::MAX)
 }
 
-fn rfc3339(unix: i64) -> String {
+pub(crate) fn rfc3339(unix: i64) -> String {
     x509_cert::der::DateTime::from_unix_duration(Duration::from_secs(unix.max(0) as u64))
         .map(|d| d.to_string())
         .unwrap_or_default()
@@ -316,7 +328,7 @@ pub fn parse_request(body: &Value, now: i64) -> Result<IacaRequest, Vec<FieldErr
 
 /// A key held elsewhere (KMS), as the certificate builder sees it: its public half and its
 /// algorithm. The signature is made outside, over [`ToBeSigned::bytes`].
-struct RemoteKey(VerifyingKey);
+pub(crate) struct RemoteKey(pub(crate) VerifyingKey);
 
 impl p256::ecdsa::signature::Keypair for RemoteKey {
     type VerifyingKey = VerifyingKey;
@@ -337,8 +349,8 @@ impl DynSignatureAlgorithmIdentifier for RemoteKey {
 /// A certificate waiting for its signature.
 #[derive(Clone, Debug)]
 pub struct ToBeSigned {
-    tbs: TbsCertificate,
-    der: Vec<u8>,
+    pub(crate) tbs: TbsCertificate,
+    pub(crate) der: Vec<u8>,
 }
 
 impl ToBeSigned {
@@ -368,7 +380,7 @@ pub fn pem_of(der: &[u8]) -> Result<String, CertificateError> {
         .map_err(|e| CertificateError::Unreadable(e.to_string()))
 }
 
-fn x509_time(unix: i64) -> Result<Time, CertificateError> {
+pub(crate) fn x509_time(unix: i64) -> Result<Time, CertificateError> {
     let dt = x509_cert::der::DateTime::from_unix_duration(Duration::from_secs(unix.max(0) as u64))
         .map_err(|e| CertificateError::Unreadable(e.to_string()))?;
     // RFC 5280: UTCTime through 2049, GeneralizedTime after.
@@ -383,7 +395,7 @@ fn x509_time(unix: i64) -> Result<Time, CertificateError> {
 }
 
 /// One attribute as its own RDN: country as a PrintableString (X.520), the others UTF8String.
-fn rdn(oid: &str, value: &str) -> Result<RelativeDistinguishedName, CertificateError> {
+pub(crate) fn rdn(oid: &str, value: &str) -> Result<RelativeDistinguishedName, CertificateError> {
     let err = |e: &dyn std::fmt::Display| CertificateError::Unreadable(e.to_string());
     let oid = ObjectIdentifier::new(oid).map_err(|e| err(&e))?;
     let value = if oid.to_string() == ID_AT_COUNTRY {
@@ -438,7 +450,7 @@ pub fn managed_certificate(
     Ok(ToBeSigned { tbs, der })
 }
 
-fn attribute(name: &Name, oid: &str) -> Option<String> {
+pub(crate) fn attribute(name: &Name, oid: &str) -> Option<String> {
     name.0.iter().flat_map(|rdn| rdn.0.iter()).find_map(|atv| {
         if atv.oid.to_string() != oid {
             return None;
@@ -459,7 +471,7 @@ fn attribute(name: &Name, oid: &str) -> Option<String> {
     })
 }
 
-fn unix_of(time: &Time) -> i64 {
+pub(crate) fn unix_of(time: &Time) -> i64 {
     i64::try_from(time.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
 }
 

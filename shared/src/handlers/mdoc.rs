@@ -13,7 +13,7 @@ use crate::http::body;
 use crate::http::mdoc::{Reply, RequestId, observe};
 use crate::mdoc::events::Operation as Op;
 use crate::mdoc::{PageQuery, Principal};
-use crate::wiring::{IacaApi, MdocApi, MdocListsApi, MdocPublicApi};
+use crate::wiring::{IacaApi, MdocApi, MdocListsApi, MdocPublicApi, SignerApi};
 
 pub async fn create_configuration(
     State(api): State<MdocApi>,
@@ -416,6 +416,117 @@ pub async fn delete_iaca(
         json!({ "id": id }),
         async {
             api.iacas.delete(&p, &id).await?;
+            Ok(Reply::Empty {
+                data: json!({ "id": id }),
+            })
+        },
+    )
+    .await
+}
+
+// ------------------------------------------------------------------------ status list signers
+
+pub async fn create_signer(
+    State(api): State<SignerApi>,
+    rid: RequestId,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+    req: Body,
+) -> Response {
+    observe(
+        api.analytics.as_ref(),
+        Op::SignerCreate,
+        Some(&p),
+        &rid,
+        json!({}),
+        async {
+            let body = body::json(&headers, req, api.max_body_bytes).await?;
+            Ok(Reply::Json(
+                StatusCode::CREATED,
+                api.signers.create(&p, &body, now()).await?,
+            ))
+        },
+    )
+    .await
+}
+
+pub async fn list_signers(
+    State(api): State<SignerApi>,
+    rid: RequestId,
+    Extension(p): Extension<Principal>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let start = json!({ "query": query });
+    observe(
+        api.analytics.as_ref(),
+        Op::SignerRetrieveList,
+        Some(&p),
+        &rid,
+        start,
+        async {
+            let q = PageQuery::from_raw(query.as_deref())?;
+            Ok(Reply::Json(StatusCode::OK, api.signers.list(&p, &q, now()).await?))
+        },
+    )
+    .await
+}
+
+pub async fn get_signer(
+    State(api): State<SignerApi>,
+    rid: RequestId,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Response {
+    observe(
+        api.analytics.as_ref(),
+        Op::SignerRetrieve,
+        Some(&p),
+        &rid,
+        json!({ "id": id }),
+        async { Ok(Reply::Json(StatusCode::OK, api.signers.get(&p, &id, now()).await?)) },
+    )
+    .await
+}
+
+pub async fn update_signer(
+    State(api): State<SignerApi>,
+    rid: RequestId,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    req: Body,
+) -> Response {
+    observe(
+        api.analytics.as_ref(),
+        Op::SignerUpdate,
+        Some(&p),
+        &rid,
+        json!({ "id": id }),
+        async {
+            let body = body::json(&headers, req, api.max_body_bytes).await?;
+            Ok(Reply::Json(
+                StatusCode::OK,
+                api.signers.update(&p, &id, &body, now()).await?,
+            ))
+        },
+    )
+    .await
+}
+
+pub async fn delete_signer(
+    State(api): State<SignerApi>,
+    rid: RequestId,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Response {
+    observe(
+        api.analytics.as_ref(),
+        Op::SignerDelete,
+        Some(&p),
+        &rid,
+        json!({ "id": id }),
+        async {
+            api.signers.delete(&p, &id).await?;
             Ok(Reply::Empty {
                 data: json!({ "id": id }),
             })

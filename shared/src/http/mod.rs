@@ -13,7 +13,9 @@ use axum::routing::{MethodRouter, delete, get, post, put};
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::app::App;
-use crate::wiring::{EndpointState, IacaApi, IssuerApi, KeysApi, MdocApi, MdocListsApi, MdocPublicApi, TokensApi};
+use crate::wiring::{
+    EndpointState, IacaApi, IssuerApi, KeysApi, MdocApi, MdocListsApi, MdocPublicApi, SignerApi, TokensApi,
+};
 pub use error::ApiError;
 
 /// One API route, served by the Lambda function `functions/<function>`.
@@ -292,6 +294,56 @@ pub mod endpoints {
         },
         handler: || delete(mdoc::delete_iaca),
     };
+
+    pub const STATUS_LIST_SIGNER_CREATE: Endpoint<SignerApi> = Endpoint {
+        route: Route {
+            function: "status-list-signer-create",
+            method: "POST",
+            path: "/v2/credentials/mobile/status-list-signers",
+            tenant: true,
+        },
+        handler: || post(mdoc::create_signer),
+    };
+
+    pub const STATUS_LIST_SIGNER_LIST: Endpoint<SignerApi> = Endpoint {
+        route: Route {
+            function: "status-list-signer-list",
+            method: "GET",
+            path: "/v2/credentials/mobile/status-list-signers",
+            tenant: true,
+        },
+        handler: || get(mdoc::list_signers),
+    };
+
+    pub const STATUS_LIST_SIGNER_GET: Endpoint<SignerApi> = Endpoint {
+        route: Route {
+            function: "status-list-signer-get",
+            method: "GET",
+            path: "/v2/credentials/mobile/status-list-signers/{id}",
+            tenant: true,
+        },
+        handler: || get(mdoc::get_signer),
+    };
+
+    pub const STATUS_LIST_SIGNER_UPDATE: Endpoint<SignerApi> = Endpoint {
+        route: Route {
+            function: "status-list-signer-update",
+            method: "PUT",
+            path: "/v2/credentials/mobile/status-list-signers/{id}",
+            tenant: true,
+        },
+        handler: || put(mdoc::update_signer),
+    };
+
+    pub const STATUS_LIST_SIGNER_DELETE: Endpoint<SignerApi> = Endpoint {
+        route: Route {
+            function: "status-list-signer-delete",
+            method: "DELETE",
+            path: "/v2/credentials/mobile/status-list-signers/{id}",
+            tenant: true,
+        },
+        handler: || delete(mdoc::delete_signer),
+    };
 }
 
 /// Every route of the API, in the table's order.
@@ -319,6 +371,11 @@ pub const ROUTES: &[Route] = &[
     endpoints::IACA_GET.route,
     endpoints::IACA_UPDATE.route,
     endpoints::IACA_DELETE.route,
+    endpoints::STATUS_LIST_SIGNER_CREATE.route,
+    endpoints::STATUS_LIST_SIGNER_LIST.route,
+    endpoints::STATUS_LIST_SIGNER_GET.route,
+    endpoints::STATUS_LIST_SIGNER_UPDATE.route,
+    endpoints::STATUS_LIST_SIGNER_DELETE.route,
 ];
 
 /// The query parameters named in `known`, each at most once (others are ignored). A repeated one
@@ -444,6 +501,21 @@ pub fn router(app: Arc<App>, only: Option<&str>) -> Router {
     });
     add(&endpoints::IACA_DELETE.route, &|| {
         endpoints::IACA_DELETE.routes(app.iaca_api())
+    });
+    add(&endpoints::STATUS_LIST_SIGNER_CREATE.route, &|| {
+        endpoints::STATUS_LIST_SIGNER_CREATE.routes(app.signer_api())
+    });
+    add(&endpoints::STATUS_LIST_SIGNER_LIST.route, &|| {
+        endpoints::STATUS_LIST_SIGNER_LIST.routes(app.signer_api())
+    });
+    add(&endpoints::STATUS_LIST_SIGNER_GET.route, &|| {
+        endpoints::STATUS_LIST_SIGNER_GET.routes(app.signer_api())
+    });
+    add(&endpoints::STATUS_LIST_SIGNER_UPDATE.route, &|| {
+        endpoints::STATUS_LIST_SIGNER_UPDATE.routes(app.signer_api())
+    });
+    add(&endpoints::STATUS_LIST_SIGNER_DELETE.route, &|| {
+        endpoints::STATUS_LIST_SIGNER_DELETE.routes(app.signer_api())
     });
     finish(router)
 }

@@ -128,6 +128,7 @@ impl Allocator {
                 created_at: now,
                 lifetime: self.spec.lifetime,
                 owner: self.spec.owner.clone(),
+                published_iaca_id: None,
             };
             if self.store.create_list(&list).await? {
                 tracing::info!(list_id = %list.list_id, pool = %self.spec.pool, "created status list");

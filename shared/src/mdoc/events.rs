@@ -28,6 +28,11 @@ pub enum Operation {
     IacaRetrieve,
     IacaUpdate,
     IacaDelete,
+    SignerCreate,
+    SignerRetrieveList,
+    SignerRetrieve,
+    SignerUpdate,
+    SignerDelete,
 }
 
 impl Operation {
@@ -54,6 +59,11 @@ impl Operation {
             IacaRetrieve => "MOBILE_CREDENTIAL_IACA_RETRIEVE",
             IacaUpdate => "MOBILE_CREDENTIAL_IACA_UPDATE",
             IacaDelete => "MOBILE_CREDENTIAL_IACA_DELETE",
+            SignerCreate => "MOBILE_CREDENTIAL_STATUS_LIST_SIGNER_CREATE",
+            SignerRetrieveList => "MOBILE_CREDENTIAL_STATUS_LIST_SIGNER_RETRIEVE_LIST",
+            SignerRetrieve => "MOBILE_CREDENTIAL_STATUS_LIST_SIGNER_RETRIEVE",
+            SignerUpdate => "MOBILE_CREDENTIAL_STATUS_LIST_SIGNER_UPDATE",
+            SignerDelete => "MOBILE_CREDENTIAL_STATUS_LIST_SIGNER_DELETE",
         }
     }
 

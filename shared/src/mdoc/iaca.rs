@@ -9,17 +9,21 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use super::signers::SignerService;
 use super::{PageQuery, Principal, not_found, page_json, uuid_param};
 use crate::domain::configuration::{FieldError, object_fields};
 use crate::domain::iaca::{self, CertificateError, IacaRequest, MAX_PER_TENANT};
 use crate::http::ApiError;
-use crate::ports::{Iaca, IacaCreate, IacaDelete, IacaStore, KeyVault};
+use crate::ports::{Iaca, IacaCreate, IacaDelete, IacaStore, KeyPurpose, KeyVault};
 
 pub struct IacaService {
     pub store: Arc<dyn IacaStore>,
     pub vault: Arc<dyn KeyVault>,
     /// The service's public address: the managed IACAs' IssuerAlternativeName.
     pub base_url: String,
+    /// Issues a managed IACA's first status list signer when it is activated, and removes an
+    /// IACA's signers with it.
+    pub signers: SignerService,
 }
 
 /// The API's view of an IACA.
@@ -48,7 +52,13 @@ fn limit_reached() -> ApiError {
 
 impl IacaService {
     pub fn new(store: Arc<dyn IacaStore>, vault: Arc<dyn KeyVault>, base_url: String) -> Self {
-        IacaService { store, vault, base_url }
+        let signers = SignerService::new(store.clone(), vault.clone(), base_url.clone());
+        IacaService {
+            store,
+            vault,
+            base_url,
+            signers,
+        }
     }
 
     /// Creates a managed IACA, or registers an unmanaged one (`certificatePem`). Answers the IACA
@@ -70,7 +80,10 @@ impl IacaService {
             IacaRequest::Managed(request) => {
                 let key_id = self
                     .vault
-                    .create_key(&format!("statuslist IACA {id} of tenant {}", p.tenant_id))
+                    .create_key(
+                        &format!("statuslist IACA {id} of tenant {}", p.tenant_id),
+                        KeyPurpose::Iaca,
+                    )
                     .await?;
                 match self.managed_certificate(&request, &key_id, &id).await {
                     Ok(c) => (c, Some(key_id)),
@@ -162,7 +175,9 @@ impl IacaService {
     }
 
     /// `{"active": true|false}`. Only an IACA valid at `now` can be activated; activating one
-    /// deactivates the tenant's other.
+    /// deactivates the tenant's other. Activating a managed IACA issues its status list signer
+    /// (if it has no current one); should that fail, the IACA stays active and the request can be
+    /// repeated (or the re-signer's next pass issues it).
     pub async fn update(&self, p: &Principal, id: &str, body: &Value, now: i64) -> Result<Value, ApiError> {
         let iaca = self.own(p, id).await?;
         let (map, mut errors) = object_fields(body, &["active"]).map_err(ApiError::validation)?;
@@ -193,15 +208,20 @@ impl IacaService {
         if !self.store.set_active_iaca(&p.tenant_id, &iaca.id, active).await? {
             return Err(not_found("IACA"));
         }
+        if active && iaca.key_id.is_some() {
+            self.signers.ensure_managed(&p.tenant_id, now).await?;
+        }
         let now_active = self.store.active_iaca_id(&p.tenant_id).await?;
         Ok(iaca_json(&iaca, now_active.as_deref() == Some(&iaca.id)))
     }
 
-    /// Deletes an inactive IACA; a managed one's key is scheduled for deletion.
+    /// Deletes an inactive IACA with its status list signers; their keys, and a managed IACA's,
+    /// are scheduled for deletion.
     pub async fn delete(&self, p: &Principal, id: &str) -> Result<(), ApiError> {
         let id = uuid_param(id)?;
         match self.store.delete_iaca(&p.tenant_id, &id).await? {
             IacaDelete::Deleted(iaca) => {
+                self.signers.remove_all_of(&p.tenant_id, &iaca.id).await?;
                 if let Some(key_id) = &iaca.key_id {
                     self.retire(key_id).await;
                 }

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod events;
 pub mod iaca;
+pub mod signers;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,8 +25,8 @@ use crate::domain::token::TokenFormat;
 use crate::http::ApiError;
 use crate::issuer::allocator::{Allocator, ListSpec};
 use crate::ports::{
-    Configuration, ConfigurationDelete, Entry, IssuerStore, ListOwner, ListRecord, Mdoc, MdocStore, Placement,
-    PublishQueue, StatusUpdate, StoreError,
+    Configuration, ConfigurationDelete, Entry, IacaStore, IssuerStore, ListOwner, ListRecord, Mdoc, MdocStore,
+    Placement, PublishQueue, StatusUpdate, StoreError,
 };
 use crate::publisher::object_key;
 
@@ -40,17 +41,19 @@ pub struct Principal {
     pub role: crate::domain::tenant::Role,
 }
 
-/// What the status list views read besides the service's own store: each list's published CWT
-/// and the signing key's identity. Only the two status list endpoints hold it (and so KMS and S3).
+/// What the status list views read besides the service's own store: each list's published CWT.
+/// Only the two status list endpoints hold it (and so S3).
 #[derive(Clone)]
 pub struct ListViews {
     pub objects: Arc<dyn crate::ports::ObjectStore>,
-    pub signer: Arc<dyn crate::ports::Signer>,
 }
 
 pub struct MdocService {
     pub store: Arc<dyn MdocStore>,
     pub entries: Arc<dyn IssuerStore>,
+    /// The tenants' IACAs and signers: an mDoc is registered only while its tenant's lists can
+    /// be signed.
+    pub trust: Arc<dyn IacaStore>,
     /// Where a new list's first publish is queued (see [`crate::issuer::allocator`]).
     pub queue: Option<Arc<dyn PublishQueue>>,
     pub base_url: String,
@@ -237,6 +240,7 @@ impl MdocService {
     pub fn new(
         store: Arc<dyn MdocStore>,
         entries: Arc<dyn IssuerStore>,
+        trust: Arc<dyn IacaStore>,
         queue: Option<Arc<dyn PublishQueue>>,
         base_url: String,
         list_size: u64,
@@ -245,6 +249,7 @@ impl MdocService {
         MdocService {
             store,
             entries,
+            trust,
             queue,
             base_url,
             list_size,
@@ -371,6 +376,8 @@ impl MdocService {
     }
 
     /// Registers a new mDoc of a docType: a random free index in one of its configuration's lists.
+    /// Refused (400) while the tenant's lists cannot be signed: no active IACA, or no status list
+    /// signer with a valid certificate under it.
     pub async fn register(&self, p: &Principal, body: &Value, now: i64) -> Result<Registration, ApiError> {
         let doc_type = doc_type_of(body)?;
         let no_configuration = || {
@@ -385,6 +392,9 @@ impl MdocService {
             .configuration_for_doc_type(&p.tenant_id, &doc_type)
             .await?
             .ok_or_else(no_configuration)?;
+        if let Err(not_ready) = signers::current_signer(self.trust.as_ref(), &p.tenant_id, now).await? {
+            return Err(ApiError::bad_request(not_ready.message()));
+        }
         let allocator = self.allocator(&config).await;
         let credential_id = uuid::Uuid::new_v4().to_string();
         let placed = allocator
@@ -516,12 +526,11 @@ impl MdocService {
 
     async fn list_json(&self, views: &ListViews, list: &ListRecord) -> Result<Value, ApiError> {
         let token = views.objects.get(&object_key(&list.list_id, TokenFormat::Cwt)).await?;
-        // The signing key's kid: read from KMS on first use (503 while it is unavailable).
-        let signing = views.signer.identity().await?;
         use base64::Engine;
         Ok(json!({
             "id": list.list_id,
-            "iacaId": signing.kid,
+            // The IACA under which the token in place was signed (null before the first).
+            "iacaId": list.published_iaca_id,
             "statusListConfigurationId": list.owner.as_ref().map(|o| o.configuration_id.clone()),
             "listSize": list.size,
             "uri": list.uri(&self.base_url),

@@ -3,6 +3,10 @@
 //! as in the spec's example, and claims 2 sub, 1 iss, 6 iat, 4 exp, 65534 ttl,
 //! 65533 status_list (a text-keyed map with `lst` as a raw bstr).
 //!
+//! An mDoc list's token also carries its signer's certificate in `x5chain` (label 33, RFC 9360),
+//! in the unprotected header as ISO/IEC 18013-5 places it in an mDoc's issuer signature: one bstr
+//! for a lone certificate, an array leaf first for a chain.
+//!
 //! coset's `ClaimsSet` refuses the not-yet-registered keys 65533/65534, so the claims map is
 //! built and read as plain CBOR with ciborium; coset handles the COSE structure.
 
@@ -24,6 +28,7 @@ pub const CLAIM_IAT: i64 = 6;
 pub const CLAIM_STATUS_LIST: i64 = 65533;
 pub const CLAIM_TTL: i64 = 65534;
 const HEADER_TYP: i64 = 16;
+pub const HEADER_X5CHAIN: i64 = 33;
 const CWT_TAG: u64 = 61;
 const FORM: &str = "CWT";
 
@@ -61,14 +66,16 @@ fn claims_payload(token: &StatusListToken, compressed: &[u8]) -> Vec<u8> {
 
 /// Signs `token` as a tagged COSE_Sign1 (the raw bytes served over HTTP).
 pub async fn sign(token: &StatusListToken, signer: &dyn Signer) -> Result<Vec<u8>, TokenError> {
-    sign_compressed(token, &token.list.compress(), signer).await
+    sign_compressed(token, &token.list.compress(), signer, &[]).await
 }
 
-/// [`sign`] with the list already compressed.
+/// [`sign`] with the list already compressed, and the signer's certificate chain (DER, leaf
+/// first; empty for none) as `x5chain`.
 pub async fn sign_compressed(
     token: &StatusListToken,
     compressed: &[u8],
     signer: &dyn Signer,
+    x5chain: &[Vec<u8>],
 ) -> Result<Vec<u8>, TokenError> {
     super::check_ttl(token.ttl)?;
     let protected = HeaderBuilder::new()
@@ -76,7 +83,16 @@ pub async fn sign_compressed(
         .value(HEADER_TYP, Value::Text(CWT_TYP.into()))
         .build();
     let kid = &signer.identity().await?.kid;
-    let unprotected = HeaderBuilder::new().key_id(kid.as_bytes().to_vec()).build();
+    let mut unprotected = HeaderBuilder::new().key_id(kid.as_bytes().to_vec());
+    match x5chain {
+        [] => {}
+        [one] => unprotected = unprotected.value(HEADER_X5CHAIN, Value::Bytes(one.clone())),
+        chain => {
+            let certs = chain.iter().map(|c| Value::Bytes(c.clone())).collect();
+            unprotected = unprotected.value(HEADER_X5CHAIN, Value::Array(certs));
+        }
+    }
+    let unprotected = unprotected.build();
     let mut sign1 = CoseSign1Builder::new()
         .protected(protected)
         .unprotected(unprotected)
@@ -94,6 +110,28 @@ pub struct Decoded {
     pub claims: serde_json::Value,
     pub token: StatusListToken,
     pub kid: Option<String>,
+    /// The certificates of `x5chain` (DER, leaf first), from either header; empty if none.
+    pub x5chain: Vec<Vec<u8>>,
+}
+
+/// The certificates of a COSE_Sign1's `x5chain` header (protected first, then unprotected).
+fn x5chain_of(sign1: &CoseSign1) -> Vec<Vec<u8>> {
+    let find = |rest: &[(Label, Value)]| {
+        rest.iter()
+            .find(|(label, _)| *label == Label::Int(HEADER_X5CHAIN))
+            .map(|(_, v)| v.clone())
+    };
+    match find(&sign1.protected.header.rest).or_else(|| find(&sign1.unprotected.rest)) {
+        Some(Value::Bytes(one)) => vec![one],
+        Some(Value::Array(certs)) => certs
+            .into_iter()
+            .filter_map(|c| match c {
+                Value::Bytes(b) => Some(b),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn parse(bytes: &[u8]) -> Result<CoseSign1, TokenError> {
@@ -159,17 +197,52 @@ pub fn decode_unverified(bytes: &[u8]) -> Result<Decoded, TokenError> {
         None => serde_json::Value::Null,
     };
     let kid = kid_of(&sign1);
-    let header = serde_json::json!({
+    let x5chain = x5chain_of(&sign1);
+    let mut header = serde_json::json!({
         "alg": alg,
         "typ": typ_of(&sign1).map(cbor_to_json),
         "kid": kid,
     });
+    if !x5chain.is_empty() {
+        use base64::Engine;
+        header["x5chain"] = x5chain
+            .iter()
+            .map(|c| base64::engine::general_purpose::STANDARD.encode(c))
+            .collect();
+    }
     Ok(Decoded {
         header,
         claims,
         token,
         kid,
+        x5chain,
     })
+}
+
+/// Verifies an mDoc list's CWT as an ISO/IEC 18013-5 relying party does, against the tenant's
+/// IACA: the leaf of its `x5chain` must be a signer certificate `iaca` issued (see
+/// [`crate::domain::signer::read_certificate`]) and valid at `expect.now`, the token must verify
+/// with that certificate's key ([`verify`]), and it must not outlive the certificate.
+pub fn verify_chained(
+    bytes: &[u8],
+    iaca: &crate::domain::iaca::IacaCertificate,
+    expect: &Expectations<'_>,
+) -> Result<VerifiedToken, TokenError> {
+    use crate::domain::{iaca, signer};
+    let untrusted = |e: &dyn std::fmt::Display| TokenError::Untrusted(e.to_string());
+    let chain = x5chain_of(&parse(bytes)?);
+    let leaf = chain.first().ok_or_else(|| untrusted(&"the token has no x5chain"))?;
+    let key = signer::certified_key(leaf).map_err(|e| untrusted(&e))?;
+    let pem = iaca::pem_of(leaf).map_err(|e| untrusted(&e))?;
+    let certificate = signer::read_certificate(&pem, iaca, &key).map_err(|e| untrusted(&e))?;
+    if expect.now < certificate.not_before || expect.now >= certificate.not_after {
+        return Err(untrusted(&"the signer certificate is not valid now"));
+    }
+    let verified = verify(bytes, &KeySet::single(p256::ecdsa::VerifyingKey::from(&key)), expect)?;
+    if verified.token.exp.is_none_or(|exp| exp > certificate.not_after) {
+        return Err(untrusted(&"the token outlives its signer certificate"));
+    }
+    Ok(verified)
 }
 
 /// Verifies a CWT Status List Token: tag 18 and no tag 61, `alg` ES256, typ (16)

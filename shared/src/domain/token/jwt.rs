@@ -20,6 +20,9 @@ struct Header<'a> {
     alg: &'static str,
     kid: &'a str,
     typ: &'static str,
+    /// The signer's certificate chain (RFC 7515 §4.1.6: standard base64 DER, leaf first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    x5c: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -54,12 +57,15 @@ pub fn status_list_json(bits: Bits, compressed: &[u8], aggregation_uri: Option<&
 }
 
 /// The unsigned `header.payload` for a token; `compressed` is the zlib'd list (so callers that
-/// publish both forms compress once).
-pub fn signing_input(token: &StatusListToken, kid: &str, compressed: &[u8]) -> String {
+/// publish both forms compress once); `x5c` the signer's certificate chain (DER, leaf first),
+/// empty for none.
+pub fn signing_input(token: &StatusListToken, kid: &str, x5c: &[Vec<u8>], compressed: &[u8]) -> String {
+    use base64::engine::general_purpose::STANDARD;
     let header = Header {
         alg: "ES256",
         kid,
         typ: JWT_TYP,
+        x5c: x5c.iter().map(|c| STANDARD.encode(c)).collect(),
     };
     let claims = Claims {
         exp: token.exp,
@@ -80,18 +86,20 @@ pub fn signing_input(token: &StatusListToken, kid: &str, compressed: &[u8]) -> S
 
 /// Signs `token` as a compact JWS.
 pub async fn sign(token: &StatusListToken, signer: &dyn Signer) -> Result<String, TokenError> {
-    sign_compressed(token, &token.list.compress(), signer).await
+    sign_compressed(token, &token.list.compress(), signer, &[]).await
 }
 
-/// [`sign`] with the list already compressed.
+/// [`sign`] with the list already compressed, and the signer's certificate chain (DER, leaf
+/// first; empty for none) as `x5c`.
 pub async fn sign_compressed(
     token: &StatusListToken,
     compressed: &[u8],
     signer: &dyn Signer,
+    x5c: &[Vec<u8>],
 ) -> Result<String, TokenError> {
     super::check_ttl(token.ttl)?;
     let kid = &signer.identity().await?.kid;
-    let input = signing_input(token, kid, compressed);
+    let input = signing_input(token, kid, x5c, compressed);
     let signature = signer.sign(input.as_bytes()).await?;
     Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.raw)))
 }

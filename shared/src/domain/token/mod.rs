@@ -110,6 +110,8 @@ pub enum TokenError {
     UnknownKey(Option<String>),
     #[error("signature does not verify")]
     BadSignature,
+    #[error("the signer certificate is not trusted: {0}")]
+    Untrusted(String),
     #[error("required claim {0} is missing")]
     MissingClaim(&'static str),
     #[error("claim {claim} is invalid: {reason}")]
