@@ -352,3 +352,83 @@ fn set_file_errors_name_the_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr_line(&out).contains("--set-file /nonexistent-sets"));
 }
+
+/// An mDoc list's CWT, checked against an IACA: through the signer certificate in its x5chain.
+#[test]
+fn check_with_an_iaca_goes_through_the_x5chain() {
+    use p256::ecdsa::{Signature, SigningKey, signature::Signer as _};
+    use shared::domain::{iaca, signer};
+    let dir = temp_dir("iaca");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    // An IACA of test key 3, and a signer certificate it issued for test key 7.
+    let make_iaca = |fill: u8| {
+        let ca_key = SigningKey::from(test_key(fill));
+        let request = iaca::ManagedRequest {
+            common_name: "CLI IACA".into(),
+            country: "AU".into(),
+            state_or_province: None,
+            not_before: now - 60,
+            not_after: now + 86_400,
+        };
+        let tbs =
+            iaca::managed_certificate(&request, &ca_key.verifying_key().into(), [1; 20], "https://i.example").unwrap();
+        let sig: Signature = ca_key.sign(tbs.bytes());
+        let pem = iaca::pem_of(&tbs.assemble(&sig).unwrap()).unwrap();
+        (ca_key, iaca::read_certificate(&pem).unwrap())
+    };
+    let (ca_key, ca) = make_iaca(3);
+    let tbs = signer::certificate(
+        &ca,
+        &test_key(7).public_key(),
+        [2; 20],
+        (now - 60, now + 3_600),
+        "https://i.example",
+    )
+    .unwrap();
+    let sig: Signature = ca_key.sign(tbs.bytes());
+    let leaf = tbs.assemble(&sig).unwrap();
+    let (url, _) = serve(
+        |url| {
+            let mut list = shared::domain::status_list::StatusList::new(shared::Bits::new(1).unwrap(), 1000).unwrap();
+            list.set(5, shared::Status::INVALID).unwrap();
+            let token = shared::domain::token::StatusListToken {
+                sub: url.to_string(),
+                iat: now,
+                exp: Some(now + 600),
+                ttl: Some(300),
+                iss: None,
+                aggregation_uri: None,
+                list,
+            };
+            let key = shared::adapters::local_signer::LocalSigner::from_secret(test_key(7), None);
+            let compressed = token.list.compress();
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(shared::domain::token::cwt::sign_compressed(
+                    &token,
+                    &compressed,
+                    &key,
+                    &[leaf],
+                ))
+                .unwrap()
+        },
+        "200 OK",
+    );
+    let iaca_path = dir.join("iaca.pem");
+    std::fs::write(&iaca_path, &ca.pem).unwrap();
+    let out = run(&["check", &url, "5", "--iaca", iaca_path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "INVALID");
+    let out = run(&["check", &url, "4", "--iaca", iaca_path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    // Against another IACA: not trusted.
+    let (_, other) = make_iaca(9);
+    let other_path = dir.join("other-iaca.pem");
+    std::fs::write(&other_path, &other.pem).unwrap();
+    let out = run(&["check", &url, "5", "--iaca", other_path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_line(&out).contains("not trusted"), "{:?}", out);
+}
