@@ -45,6 +45,33 @@ fn openssl(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// OpenSSL, as the issuer's CA `ca` (`<ca>.pem`, `<ca>.key`), signs `signer.csr` for 30 days
+/// with the extensions of `leaf.ext`, into `out`.
+fn sign_csr(dir: &Path, ca: &str, out: &str) {
+    let (cert, key) = (format!("{ca}.pem"), format!("{ca}.key"));
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "signer.csr",
+            "-CA",
+            &cert,
+            "-CAkey",
+            &key,
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-sha256",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            out,
+        ],
+    );
+}
+
 /// OpenSSL's check that `leaf_pem` chains to `iaca_pem` (strict X.509 rules); the leaf as text.
 fn openssl_chains(iaca_pem: &str, leaf_pem: &str) -> String {
     let dir = scratch();
@@ -256,27 +283,7 @@ async fn an_unmanaged_iaca_signs_through_a_signer_whose_csr_the_issuer_signed() 
         "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nauthorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n",
     )
     .unwrap();
-    openssl(
-        &dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "signer.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "30",
-            "-sha256",
-            "-extfile",
-            "leaf.ext",
-            "-out",
-            "leaf.pem",
-        ],
-    );
+    sign_csr(&dir, "ca", "leaf.pem");
     let leaf_pem = std::fs::read_to_string(dir.join("leaf.pem")).unwrap();
 
     // Uploads that are not this signer's certificate from this IACA are refused.
@@ -317,27 +324,7 @@ async fn an_unmanaged_iaca_signs_through_a_signer_whose_csr_the_issuer_signed() 
             "other.pem",
         ],
     );
-    openssl(
-        &dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "signer.csr",
-            "-CA",
-            "other.pem",
-            "-CAkey",
-            "other.key",
-            "-CAcreateserial",
-            "-days",
-            "30",
-            "-sha256",
-            "-extfile",
-            "leaf.ext",
-            "-out",
-            "stranger.pem",
-        ],
-    );
+    sign_csr(&dir, "other", "stranger.pem");
     let stranger = std::fs::read_to_string(dir.join("stranger.pem")).unwrap();
     let refused = t.call("PUT", &signer_path(&signer_id), upload(&stranger)).await;
     assert!(detail(&refused).contains("must be issued by the IACA"), "{refused:?}");

@@ -14,6 +14,14 @@ pub struct Signature {
     pub kid: String,
 }
 
+impl Signature {
+    /// As a P-256 ECDSA signature (what a certificate or a CSR is assembled with).
+    pub fn ecdsa(&self) -> Result<p256::ecdsa::Signature, SignerError> {
+        p256::ecdsa::Signature::from_slice(&self.raw)
+            .map_err(|e| SignerError::Key(format!("unreadable signature: {e}")))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SignerError {
     /// The signing service could not be reached or refused for a reason that may pass

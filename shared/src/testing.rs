@@ -421,6 +421,28 @@ pub async fn mdoc_publisher(lists: Arc<MemLists>, objects: Arc<MemObjects>, now:
     publisher(lists, objects).with_tenant_keys(tenant_trust(now).await)
 }
 
+/// One page of a tenant's items, kept by `(tenant, id)`, in id order after `after` (as the
+/// DynamoDB adapter's `tenant_page` reads them).
+fn tenant_page<T: Clone>(
+    items: &BTreeMap<(String, String), T>,
+    tenant_id: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> crate::ports::Page<T> {
+    let mut ids = items
+        .iter()
+        .filter(|((t, id), _)| t == tenant_id && after.is_none_or(|a| id.as_str() > a));
+    let page: Vec<_> = ids.by_ref().take(limit).collect();
+    let next_after = match ids.next() {
+        Some(_) => page.last().map(|((_, id), _)| id.clone()),
+        None => None,
+    };
+    crate::ports::Page {
+        items: page.into_iter().map(|(_, item)| item.clone()).collect(),
+        next_after,
+    }
+}
+
 /// A tenant's IACAs in memory, with the DynamoDB adapter's rules: the count per tenant bounded,
 /// one active record, the active IACA never deleted. `fail_creates` makes the next creates fail
 /// as storage would.
@@ -465,18 +487,7 @@ impl crate::ports::IacaStore for MemIacas {
         after: Option<&str>,
         limit: usize,
     ) -> Result<crate::ports::Page<crate::ports::Iaca>, StoreError> {
-        let all: Vec<_> = self
-            .iacas
-            .lock()
-            .unwrap()
-            .values()
-            .filter(|i| i.tenant_id == tenant_id && after.is_none_or(|a| i.id.as_str() > a))
-            .cloned()
-            .collect();
-        let more = all.len() > limit;
-        let items: Vec<_> = all.into_iter().take(limit).collect();
-        let next_after = if more { items.last().map(|i| i.id.clone()) } else { None };
-        Ok(crate::ports::Page { items, next_after })
+        Ok(tenant_page(&self.iacas.lock().unwrap(), tenant_id, after, limit))
     }
 
     async fn active_iaca_id(&self, tenant_id: &str) -> Result<Option<String>, StoreError> {
@@ -558,18 +569,7 @@ impl crate::ports::IacaStore for MemIacas {
         after: Option<&str>,
         limit: usize,
     ) -> Result<crate::ports::Page<crate::ports::StatusListSigner>, StoreError> {
-        let all: Vec<_> = self
-            .signers
-            .lock()
-            .unwrap()
-            .values()
-            .filter(|s| s.tenant_id == tenant_id && after.is_none_or(|a| s.id.as_str() > a))
-            .cloned()
-            .collect();
-        let more = all.len() > limit;
-        let items: Vec<_> = all.into_iter().take(limit).collect();
-        let next_after = if more { items.last().map(|s| s.id.clone()) } else { None };
-        Ok(crate::ports::Page { items, next_after })
+        Ok(tenant_page(&self.signers.lock().unwrap(), tenant_id, after, limit))
     }
 
     async fn set_signer_certificate(

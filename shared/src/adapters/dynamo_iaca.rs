@@ -77,6 +77,32 @@ fn iaca_from(item: &Item) -> Result<Iaca, StoreError> {
     })
 }
 
+impl DynamoStore {
+    /// A tenant's counter item `sk` (attribute `attr`) changed by `delta`, for a transaction;
+    /// with `max`, only while the count is below it.
+    fn count_change(
+        &self,
+        tenant_id: &str,
+        sk: &str,
+        attr: &str,
+        delta: i64,
+        max: Option<usize>,
+    ) -> Result<Update, StoreError> {
+        let mut update = Update::builder()
+            .table_name(&self.t.configurations)
+            .key("tenantId", s(tenant_id))
+            .key("sk", s(sk))
+            .update_expression(format!("ADD {attr} :delta"))
+            .expression_attribute_values(":delta", n(delta));
+        if let Some(max) = max {
+            update = update
+                .condition_expression(format!("attribute_not_exists({attr}) OR {attr} < :max"))
+                .expression_attribute_values(":max", n(max));
+        }
+        update.build().map_err(build_err)
+    }
+}
+
 #[async_trait]
 impl IacaStore for DynamoStore {
     async fn create_iaca(&self, iaca: &Iaca, max: usize) -> Result<IacaCreate, StoreError> {
@@ -96,16 +122,7 @@ impl IacaStore for DynamoStore {
         if let Some(key_id) = &iaca.key_id {
             put = put.item("keyId", s(key_id));
         }
-        let count = Update::builder()
-            .table_name(&self.t.configurations)
-            .key("tenantId", s(&iaca.tenant_id))
-            .key("sk", s(COUNT))
-            .update_expression("ADD iacas :one")
-            .condition_expression("attribute_not_exists(iacas) OR iacas < :max")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":max", n(max))
-            .build()
-            .map_err(build_err)?;
+        let count = self.count_change(&iaca.tenant_id, COUNT, "iacas", 1, Some(max))?;
         let items = vec![
             TransactWriteItem::builder()
                 .put(put.build().map_err(build_err)?)
@@ -197,14 +214,7 @@ impl IacaStore for DynamoStore {
             .expression_attribute_values(":id", s(id))
             .build()
             .map_err(build_err)?;
-        let count = Update::builder()
-            .table_name(&self.t.configurations)
-            .key("tenantId", s(tenant_id))
-            .key("sk", s(COUNT))
-            .update_expression("ADD iacas :minus")
-            .expression_attribute_values(":minus", n(-1))
-            .build()
-            .map_err(build_err)?;
+        let count = self.count_change(tenant_id, COUNT, "iacas", -1, None)?;
         let items = vec![
             TransactWriteItem::builder().delete(delete).build(),
             TransactWriteItem::builder().condition_check(not_active).build(),
@@ -270,16 +280,7 @@ impl IacaStore for DynamoStore {
             TransactWriteItem::builder().condition_check(iaca_exists).build(),
         ];
         if let Some(max) = max {
-            let count = Update::builder()
-                .table_name(&self.t.configurations)
-                .key("tenantId", s(&signer.tenant_id))
-                .key("sk", s(SIGNER_COUNT))
-                .update_expression("ADD signers :one")
-                .condition_expression("attribute_not_exists(signers) OR signers < :max")
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":max", n(max))
-                .build()
-                .map_err(build_err)?;
+            let count = self.count_change(&signer.tenant_id, SIGNER_COUNT, "signers", 1, Some(max))?;
             items.push(TransactWriteItem::builder().update(count).build());
         }
         let failed = |code: Option<&String>| code.is_some_and(|c| c == "ConditionalCheckFailed");
@@ -350,14 +351,7 @@ impl IacaStore for DynamoStore {
             .map_err(build_err)?;
         let mut items = vec![TransactWriteItem::builder().delete(delete).build()];
         if !signer.managed {
-            let count = Update::builder()
-                .table_name(&self.t.configurations)
-                .key("tenantId", s(tenant_id))
-                .key("sk", s(SIGNER_COUNT))
-                .update_expression("ADD signers :minus")
-                .expression_attribute_values(":minus", n(-1))
-                .build()
-                .map_err(build_err)?;
+            let count = self.count_change(tenant_id, SIGNER_COUNT, "signers", -1, None)?;
             items.push(TransactWriteItem::builder().update(count).build());
         }
         match self.transact(items).await?.as_deref() {

@@ -440,7 +440,17 @@ pub fn managed_certificate(
         issuer: subject.clone(),
         path_len_constraint: Some(0),
     };
-    let mut builder = CertificateBuilder::new(profile, serial, validity, subject, spki, &key).map_err(|e| err(&e))?;
+    let builder = CertificateBuilder::new(profile, serial, validity, subject, spki, &key).map_err(|e| err(&e))?;
+    to_be_signed(builder, issuer_uri)
+}
+
+/// The certificate `builder` describes, with `issuer_uri` as its IssuerAlternativeName, waiting
+/// for the issuer key's signature.
+pub(crate) fn to_be_signed(
+    mut builder: CertificateBuilder<'_, RemoteKey>,
+    issuer_uri: &str,
+) -> Result<ToBeSigned, CertificateError> {
+    let err = |e: &dyn std::fmt::Display| CertificateError::Unreadable(e.to_string());
     let uri = Ia5String::new(issuer_uri).map_err(|e| err(&e))?;
     builder
         .add_extension(&IssuerAltName(vec![GeneralName::UniformResourceIdentifier(uri)]))

@@ -18,11 +18,10 @@ use p256::ecdsa::{DerSignature, Signature, VerifyingKey, signature::Verifier};
 use p256::pkcs8::DecodePublicKey;
 use sha2::{Digest, Sha256};
 use x509_cert::builder::{Builder, CertificateBuilder, Profile, RequestBuilder};
-use x509_cert::certificate::{Certificate, TbsCertificate};
-use x509_cert::der::asn1::{BitString, Ia5String};
+use x509_cert::certificate::Certificate;
+use x509_cert::der::asn1::BitString;
 use x509_cert::der::{Decode, DecodePem, Encode, EncodePem, pem::LineEnding};
-use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{BasicConstraints, IssuerAltName, KeyUsage, KeyUsages};
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
 use x509_cert::name::{Name, RdnSequence};
 use x509_cert::request::{CertReq, CertReqInfo};
 use x509_cert::serial_number::SerialNumber;
@@ -31,7 +30,7 @@ use x509_cert::time::Validity;
 
 use super::iaca::{
     CertificateError, ECDSA_WITH_SHA_256, ID_AT_COMMON_NAME, ID_AT_COUNTRY, ID_CE_BASIC_CONSTRAINTS, ID_CE_KEY_USAGE,
-    IacaCertificate, RemoteKey, ToBeSigned, rdn, rfc3339, unix_of, x509_time,
+    IacaCertificate, RemoteKey, ToBeSigned, rdn, rfc3339, to_be_signed, unix_of, x509_time,
 };
 
 /// A managed signer certificate's validity (one year), cut to its IACA's.
@@ -143,15 +142,9 @@ pub fn certificate(
         enable_key_agreement: false,
         enable_key_encipherment: false,
     };
-    let mut builder =
+    let builder =
         CertificateBuilder::new(profile, serial, validity, subject(iaca)?, spki, &issuer_key).map_err(|e| err(&e))?;
-    let uri = Ia5String::new(issuer_uri).map_err(|e| err(&e))?;
-    builder
-        .add_extension(&IssuerAltName(vec![GeneralName::UniformResourceIdentifier(uri)]))
-        .map_err(|e| err(&e))?;
-    let der = builder.finalize().map_err(|e| err(&e))?;
-    let tbs = TbsCertificate::from_der(&der).map_err(|e| err(&e))?;
-    Ok(ToBeSigned { tbs, der })
+    to_be_signed(builder, issuer_uri)
 }
 
 /// A certificate signing request waiting for its key's signature.

@@ -88,7 +88,7 @@ impl IacaService {
                 match self.managed_certificate(&request, &key_id, &id).await {
                     Ok(c) => (c, Some(key_id)),
                     Err(e) => {
-                        self.retire(&key_id).await;
+                        self.signers.retire(&key_id).await;
                         return Err(e);
                     }
                 }
@@ -109,7 +109,7 @@ impl IacaService {
         if !matches!(created, Ok(IacaCreate::Created))
             && let Some(key_id) = &stored.key_id
         {
-            self.retire(key_id).await;
+            self.signers.retire(key_id).await;
         }
         match created? {
             IacaCreate::Created => Ok(iaca_json(&stored, false)),
@@ -130,21 +130,11 @@ impl IacaService {
         let issuer_uri = format!("{}/v2/credentials/mobile/iacas/{id}", self.base_url);
         let internal = |e: CertificateError| ApiError::internal(format!("IACA certificate not built: {e}"));
         let tbs = iaca::managed_certificate(request, &public_key, serial, &issuer_uri).map_err(internal)?;
-        let signature = signer.sign(tbs.bytes()).await?;
-        let signature = p256::ecdsa::Signature::from_slice(&signature.raw)
-            .map_err(|e| ApiError::internal(format!("unreadable signature: {e}")))?;
+        let signature = signer.sign(tbs.bytes()).await?.ecdsa()?;
         let der = tbs.assemble(&signature).map_err(internal)?;
         let pem = iaca::pem_of(&der).map_err(internal)?;
         // What we hand out must read back as an IACA, signature and all.
         iaca::read_certificate(&pem).map_err(internal)
-    }
-
-    /// Schedules a key's deletion; a failure is logged (the key is tagged and found by its
-    /// description), never answered.
-    async fn retire(&self, key_id: &str) {
-        if let Err(e) = self.vault.retire_key(key_id).await {
-            tracing::error!(key_id, error = %e, "an unused IACA key was not scheduled for deletion");
-        }
     }
 
     pub async fn list(&self, p: &Principal, q: &PageQuery) -> Result<Value, ApiError> {
@@ -223,7 +213,7 @@ impl IacaService {
             IacaDelete::Deleted(iaca) => {
                 self.signers.remove_all_of(&p.tenant_id, &iaca.id).await?;
                 if let Some(key_id) = &iaca.key_id {
-                    self.retire(key_id).await;
+                    self.signers.retire(key_id).await;
                 }
                 Ok(())
             }

@@ -193,11 +193,11 @@ impl SignerService {
         format!("{}/v2/credentials/mobile/iacas/{iaca_id}", self.base_url)
     }
 
-    /// Schedules a key's deletion; a failure is logged (the key is tagged and described), never
-    /// answered.
-    async fn retire(&self, key_id: &str) {
+    /// Schedules a key's deletion (a signer's, or an IACA's); a failure is logged (the key is
+    /// tagged and described), never answered.
+    pub(crate) async fn retire(&self, key_id: &str) {
         if let Err(e) = self.vault.retire_key(key_id).await {
-            tracing::error!(key_id, error = %e, "a status list signer key was not scheduled for deletion");
+            tracing::error!(key_id, error = %e, "an unused key was not scheduled for deletion");
         }
     }
 
@@ -298,9 +298,7 @@ impl SignerService {
             window,
             &self.issuer_uri(&iaca.id),
         )?;
-        let signature = self.vault.signer(iaca_key).sign(tbs.bytes()).await?;
-        let signature = p256::ecdsa::Signature::from_slice(&signature.raw)
-            .map_err(|e| SignerError::Key(format!("unreadable signature: {e}")))?;
+        let signature = self.vault.signer(iaca_key).sign(tbs.bytes()).await?.ecdsa()?;
         let pem = iaca::pem_of(&tbs.assemble(&signature)?)?;
         let checked = signer::read_certificate(&pem, certificate, public_key)?;
         Ok(SignerCertificateRecord {
@@ -444,9 +442,7 @@ impl SignerService {
         public_key: &p256::PublicKey,
     ) -> Result<String, TrustError> {
         let tbs = signer::request(iaca, public_key)?;
-        let signature = self.vault.signer(key_id).sign(tbs.bytes()).await?;
-        let signature = p256::ecdsa::Signature::from_slice(&signature.raw)
-            .map_err(|e| SignerError::Key(format!("unreadable signature: {e}")))?;
+        let signature = self.vault.signer(key_id).sign(tbs.bytes()).await?.ecdsa()?;
         Ok(tbs.assemble(&signature)?)
     }
 
