@@ -79,7 +79,14 @@ async fn an_unreadable_job_fails_and_is_left_for_the_dead_letter_queue() {
         body: "{\"listId\": 7}".into(),
         receive_count: 1,
     };
-    let report = shared::pipeline::run_jobs(&h.app.publisher, &queue, &[delivery], now).await;
+    let report = shared::pipeline::run_jobs(
+        &h.app.publisher,
+        &queue,
+        &[delivery],
+        now,
+        shared::pipeline::batch_deadline(std::time::Duration::from_secs(60)),
+    )
+    .await;
     assert_eq!(report.failed, vec!["m-1".to_string()]);
     assert_eq!(report.published + report.already_published, 0);
 }

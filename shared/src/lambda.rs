@@ -125,14 +125,25 @@ pub async fn serve_publisher() -> Result<(), lambda_runtime::Error> {
             let (publisher, queue) = (publisher.clone(), queue.clone());
             async move {
                 let deliveries = crate::adapters::lambda_events::deliveries(&event.payload);
+                let deadline = crate::pipeline::batch_deadline(remaining(event.context.deadline));
                 let report =
-                    crate::pipeline::run_jobs(&publisher, queue.as_ref(), &deliveries, crate::handlers::now).await;
+                    crate::pipeline::run_jobs(&publisher, queue.as_ref(), &deliveries, crate::handlers::now, deadline)
+                        .await;
                 tracing::info!(?report, "publish jobs");
                 Ok::<_, lambda_runtime::Error>(crate::adapters::lambda_events::batch_response(&report.failed))
             }
         },
     ))
     .await
+}
+
+/// The time left before an invocation's deadline (milliseconds since the epoch, as the Runtime
+/// API gives it).
+fn remaining(deadline_ms: u64) -> std::time::Duration {
+    let deadline = std::time::UNIX_EPOCH + std::time::Duration::from_millis(deadline_ms);
+    deadline
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default()
 }
 
 /// Why the authorizer did not allow a request.
@@ -180,8 +191,21 @@ pub async fn serve_authorizer() -> Result<(), lambda_runtime::Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::log_filter;
+    use super::{log_filter, remaining};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
     use tracing::Level;
+
+    #[test]
+    fn the_time_left_is_counted_to_the_runtimes_deadline() {
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let left = remaining(now_ms + 60_000);
+        assert!(
+            left > Duration::from_secs(59) && left <= Duration::from_secs(60),
+            "{left:?}"
+        );
+        assert_eq!(remaining(now_ms - 1_000), Duration::ZERO);
+        assert_eq!(remaining(0), Duration::ZERO);
+    }
 
     #[test]
     fn log_filter_defaults_to_info_and_takes_per_target_levels() {

@@ -16,6 +16,8 @@ const SHARD_DISCOVERY: Duration = Duration::from_secs(10);
 const RECEIVE_WAIT: Duration = Duration::from_secs(1);
 /// Queue consumers (publishers) running at once.
 const CONSUMERS: usize = 4;
+/// Each consumer's time per batch: the template's publisher timeout.
+const PUBLISHER_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Starts the pipeline: returns once the stream position is fixed, so every change committed
 /// after this returns is published.
@@ -76,7 +78,15 @@ pub async fn spawn_pipeline(
                 if deliveries.is_empty() {
                     continue;
                 }
-                let report = run_jobs(&app.publisher, queue.as_ref(), &deliveries, crate::handlers::now).await;
+                let deadline = crate::pipeline::batch_deadline(PUBLISHER_TIMEOUT);
+                let report = run_jobs(
+                    &app.publisher,
+                    queue.as_ref(),
+                    &deliveries,
+                    crate::handlers::now,
+                    deadline,
+                )
+                .await;
                 if report.published > 0 || !report.failed.is_empty() {
                     tracing::info!(?report, "publish jobs");
                 }

@@ -121,6 +121,9 @@ pub struct Delivery {
 /// What a batch of jobs came to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JobsReport {
+    /// Lists still publishing when the batch's deadline came: their messages are failed, to be
+    /// published by the next delivery (a cut publish is like a crash: the last good token stays).
+    pub unfinished: Vec<String>,
     /// Lists rendered and written.
     pub published: usize,
     /// Lists whose token was already at the job's sequence: nothing to do.
@@ -143,18 +146,34 @@ pub fn requeue_delay(receive_count: u32) -> Duration {
     Duration::from_secs((2u64 << receive_count.saturating_sub(1).min(8)).min(300))
 }
 
+/// What a consumer keeps back from its invocation's deadline for handing unfinished jobs back to
+/// the queue and answering.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
+
+/// When a batch must stop publishing, for an invocation with `remaining` time left.
+pub fn batch_deadline(remaining: Duration) -> tokio::time::Instant {
+    tokio::time::Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN)
+}
+
 /// Handles a batch of deliveries. Jobs are grouped by list: the highest sequence of each list is
-/// published once. A message that cannot be read is reported failed (it ends in the dead-letter
-/// queue); a list that fails after [`PUBLISH_ATTEMPTS`] fails all its messages, so their order
-/// in the FIFO group is kept. If the batch put out any list's first token, the distribution
-/// documents are refreshed once at the end; a failure there fails no message (the tokens are
-/// out, and the re-signer refreshes the documents on its next pass).
+/// published once, and the lists of a batch (up to 10 messages) publish concurrently. A message
+/// that cannot be read is reported failed (it ends in the dead-letter queue); a list that fails
+/// after [`PUBLISH_ATTEMPTS`] fails all its messages, so their order in the FIFO group is kept.
+/// A list still publishing at `deadline` is abandoned, and its messages are failed with the
+/// first retry delay, so one slow list (a throttled or hung AWS call) neither runs the
+/// invocation out of time nor holds back the lists that finished. If the batch put out any
+/// list's first token, the distribution documents are refreshed once at the end (if the deadline
+/// allows); a failure there fails no message (the tokens are out, and the re-signer refreshes
+/// the documents on its next pass).
 pub async fn run_jobs(
     publisher: &Publisher,
     queue: &dyn PublishQueue,
     deliveries: &[Delivery],
     now: impl Fn() -> i64,
+    deadline: tokio::time::Instant,
 ) -> JobsReport {
+    use futures_util::StreamExt;
+
     let mut report = JobsReport::default();
     let mut by_list: BTreeMap<String, (u64, Vec<&Delivery>)> = BTreeMap::new();
     for d in deliveries {
@@ -170,8 +189,26 @@ pub async fn run_jobs(
             }
         }
     }
-    for (list_id, (seq, messages)) in by_list {
-        match publish_with_retries(publisher, &list_id, seq, &now).await {
+    let heads: Vec<(String, u64)> = by_list
+        .iter()
+        .map(|(list_id, (seq, _))| (list_id.clone(), *seq))
+        .collect();
+    let now = &now;
+    let mut running: futures_util::stream::FuturesUnordered<_> = heads
+        .into_iter()
+        .map(|(list_id, seq)| async move {
+            let outcome = publish_with_retries(publisher, &list_id, seq, now).await;
+            (list_id, outcome)
+        })
+        .collect();
+    let mut to_retry: Vec<(&Delivery, Duration)> = Vec::new();
+    loop {
+        let (list_id, outcome) = match tokio::time::timeout_at(deadline, running.next()).await {
+            Ok(Some(done)) => done,
+            Ok(None) | Err(_) => break,
+        };
+        let (seq, messages) = by_list.remove(&list_id).expect("each list publishes once");
+        match outcome {
             Ok(Published::Rendered { first }) => {
                 report.published += 1;
                 report.first_tokens += usize::from(first);
@@ -180,17 +217,39 @@ pub async fn run_jobs(
             Err(e) => {
                 let receives = messages.iter().map(|d| d.receive_count).max().unwrap_or(1);
                 tracing::warn!(list_id, seq, receives, error = %e, "publish failed; the last good token stays");
-                for d in messages {
-                    if let Err(e) = queue.retry_later(&d.receipt, requeue_delay(receives)).await {
-                        tracing::warn!(message_id = %d.message_id, error = %e, "backoff not set");
-                    }
-                    report.failed.push(d.message_id.clone());
-                }
+                to_retry.extend(messages.into_iter().map(|d| (d, requeue_delay(receives))));
             }
         }
     }
+    // Whatever is still running is cut here, as a crash would cut it.
+    drop(running);
+    for (list_id, (seq, messages)) in by_list {
+        tracing::warn!(
+            list_id,
+            seq,
+            "publish not finished by the batch's deadline; handed back to the queue"
+        );
+        to_retry.extend(messages.into_iter().map(|d| (d, requeue_delay(1))));
+        report.unfinished.push(list_id);
+    }
+    futures_util::future::join_all(to_retry.iter().map(|(d, delay)| async move {
+        if let Err(e) = queue.retry_later(&d.receipt, *delay).await {
+            tracing::warn!(message_id = %d.message_id, error = %e, "backoff not set");
+        }
+    }))
+    .await;
+    report.failed.extend(to_retry.iter().map(|(d, _)| d.message_id.clone()));
     if report.first_tokens > 0 {
-        report.distribution_refreshed = refresh_distribution(publisher, &now).await;
+        let refreshed = match tokio::time::Instant::now() < deadline {
+            true => tokio::time::timeout_at(deadline, refresh_distribution(publisher, now))
+                .await
+                .ok(),
+            false => None,
+        };
+        if refreshed.is_none() {
+            tracing::warn!("no time left to refresh the distribution documents; the re-signer will");
+        }
+        report.distribution_refreshed = refreshed.unwrap_or(false);
     }
     report
 }
@@ -320,6 +379,11 @@ mod tests {
             }
         }
 
+        /// A deadline no test reaches.
+        fn later() -> tokio::time::Instant {
+            tokio::time::Instant::now() + Duration::from_secs(3600)
+        }
+
         fn distribution(objects: &MemObjects) -> Vec<String> {
             let body = objects.body(AGGREGATION_KEY).expect("the distribution document");
             serde_json::from_slice::<Aggregation>(&body).unwrap().status_lists
@@ -365,7 +429,7 @@ mod tests {
             // No token yet: sequence 0 is not published, so the job renders the empty list.
             assert!(!p.published_at_least("AAAAAAAAAAAA", 0).await.unwrap());
             let batch = [job("AAAAAAAAAAAA", 0), job("BBBBBBBBBBBB", 0)];
-            let report = run_jobs(&p, &queue, &batch, || NOW).await;
+            let report = run_jobs(&p, &queue, &batch, || NOW, later()).await;
             assert_eq!((report.published, report.first_tokens), (2, 2), "{report:?}");
             assert!(report.distribution_refreshed && report.failed.is_empty(), "{report:?}");
             for id in ["AAAAAAAAAAAA", "BBBBBBBBBBBB"] {
@@ -384,7 +448,7 @@ mod tests {
             assert_eq!(objects.writes(AGGREGATION_KEY), 1);
 
             // Delivered again: nothing to render, nothing to refresh.
-            let again = run_jobs(&p, &queue, &batch, || NOW).await;
+            let again = run_jobs(&p, &queue, &batch, || NOW, later()).await;
             assert_eq!(
                 (again.published, again.already_published, again.first_tokens),
                 (0, 2, 0)
@@ -404,7 +468,7 @@ mod tests {
             // Nothing is signed or written by the allocation itself.
             assert!(objects.body(AGGREGATION_KEY).is_none());
             let p = publisher(lists.clone(), objects.clone());
-            let report = run_jobs(&p, queue.as_ref(), &queue.deliveries(), || NOW).await;
+            let report = run_jobs(&p, queue.as_ref(), &queue.deliveries(), || NOW, later()).await;
             assert_eq!((report.published, report.first_tokens), (OPEN_LISTS, OPEN_LISTS));
             assert!(report.distribution_refreshed);
             assert_eq!(distribution(&objects).len(), OPEN_LISTS);
@@ -417,11 +481,11 @@ mod tests {
             lists.add_list("AAAAAAAAAAAA");
             let p = publisher(lists.clone(), objects.clone());
             let queue = MemQueue::default();
-            run_jobs(&p, &queue, &[job("AAAAAAAAAAAA", 0)], || NOW).await;
+            run_jobs(&p, &queue, &[job("AAAAAAAAAAAA", 0)], || NOW, later()).await;
             let seq = lists.set_status("AAAAAAAAAAAA", 7, 1);
             // The creation's job and the change's, in one batch (the creation's arrived late).
             let batch = [job("AAAAAAAAAAAA", 0), job("AAAAAAAAAAAA", seq)];
-            let report = run_jobs(&p, &queue, &batch, || NOW + 1).await;
+            let report = run_jobs(&p, &queue, &batch, || NOW + 1, later()).await;
             assert_eq!((report.published, report.first_tokens), (1, 0), "{report:?}");
             assert!(!report.distribution_refreshed);
             assert_eq!(objects.writes(AGGREGATION_KEY), 1);
@@ -435,11 +499,93 @@ mod tests {
             let p = publisher(lists.clone(), objects.clone());
             let seq = lists.set_status("AAAAAAAAAAAA", 7, 1);
             let batch = [job("AAAAAAAAAAAA", 0), job("AAAAAAAAAAAA", seq)];
-            let report = run_jobs(&p, &MemQueue::default(), &batch, || NOW).await;
+            let report = run_jobs(&p, &MemQueue::default(), &batch, || NOW, later()).await;
             assert_eq!((report.published, report.first_tokens), (1, 1), "{report:?}");
             assert!(report.distribution_refreshed);
             assert_eq!(distribution(&objects), ["https://status.example/t/AAAAAAAAAAAA"]);
             assert!(p.published_at_least("AAAAAAAAAAAA", seq).await.unwrap());
+        }
+
+        const TEN: [&str; 10] = [
+            "AAAAAAAAAAAA",
+            "BBBBBBBBBBBB",
+            "CCCCCCCCCCCC",
+            "DDDDDDDDDDDD",
+            "EEEEEEEEEEEE",
+            "FFFFFFFFFFFF",
+            "GGGGGGGGGGGG",
+            "HHHHHHHHHHHH",
+            "IIIIIIIIIIII",
+            "JJJJJJJJJJJJ",
+        ];
+
+        // The clock is tokio's paused clock: time passes only in the store's sleeps, so the
+        // figures below are exact, whatever the machine.
+        #[tokio::test(start_paused = true)]
+        async fn the_lists_of_a_batch_publish_concurrently() {
+            let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+            for id in TEN {
+                lists.add_list(id);
+            }
+            let p = publisher(lists.clone(), objects.clone());
+            // Each write takes a second: a publish writes the JWT and the CWT, and the batch then
+            // writes the two distribution documents.
+            objects.slow_down(Duration::from_secs(1));
+            let batch: Vec<_> = TEN.iter().map(|id| job(id, 0)).collect();
+            let started = tokio::time::Instant::now();
+            let report = run_jobs(&p, &MemQueue::default(), &batch, || NOW, later()).await;
+            assert_eq!((report.published, report.first_tokens), (10, 10), "{report:?}");
+            assert!(report.distribution_refreshed && report.failed.is_empty(), "{report:?}");
+            // One after another, the ten lists alone would take 20 s.
+            assert_eq!(started.elapsed(), Duration::from_secs(4));
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_list_unfinished_at_the_deadline_is_handed_back_and_the_others_land() {
+            let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+            for id in ["AAAAAAAAAAAA", "BBBBBBBBBBBB", "CCCCCCCCCCCC"] {
+                lists.add_list(id);
+            }
+            let p = publisher(lists.clone(), objects.clone());
+            // B's first token is out; its next write hangs (a connection that never answers).
+            run_jobs(&p, &MemQueue::default(), &[job("BBBBBBBBBBBB", 0)], || NOW, later()).await;
+            let seq = lists.set_status("BBBBBBBBBBBB", 3, 1);
+            objects.hang(&object_key("BBBBBBBBBBBB", crate::TokenFormat::Jwt));
+            objects.hang(&object_key("BBBBBBBBBBBB", crate::TokenFormat::Cwt));
+            let before = objects.body(&object_key("BBBBBBBBBBBB", crate::TokenFormat::Jwt));
+
+            let queue = MemQueue::default();
+            let batch = [job("AAAAAAAAAAAA", 0), job("BBBBBBBBBBBB", seq), job("CCCCCCCCCCCC", 0)];
+            let started = tokio::time::Instant::now();
+            let report = run_jobs(&p, &queue, &batch, || NOW, started + Duration::from_secs(30)).await;
+            // The batch answers at its deadline, with the lists that finished published...
+            assert_eq!(started.elapsed(), Duration::from_secs(30));
+            assert_eq!((report.published, report.first_tokens), (2, 2), "{report:?}");
+            for id in ["AAAAAAAAAAAA", "CCCCCCCCCCCC"] {
+                assert!(p.published_at_least(id, 0).await.unwrap(), "{id}");
+            }
+            // ...and the unfinished one handed back to the queue, to come back in 2 s. Its last
+            // good token is still served.
+            assert_eq!(report.unfinished, ["BBBBBBBBBBBB"]);
+            assert_eq!(report.failed, [format!("BBBBBBBBBBBB-{seq}")]);
+            assert_eq!(
+                *queue.retries.lock().unwrap(),
+                [(format!("r-BBBBBBBBBBBB-{seq}"), Duration::from_secs(2))]
+            );
+            assert!(!p.published_at_least("BBBBBBBBBBBB", seq).await.unwrap());
+            assert_eq!(
+                objects.body(&object_key("BBBBBBBBBBBB", crate::TokenFormat::Jwt)),
+                before
+            );
+            // No time was left to name the new lists in the distribution: the re-signer will.
+            assert!(!report.distribution_refreshed);
+
+            // Delivered again once the store answers: the change is published, nothing is lost.
+            objects.heal();
+            let again = run_jobs(&p, &queue, &batch, || NOW, later()).await;
+            assert_eq!((again.published, again.already_published), (1, 2), "{again:?}");
+            assert!(again.unfinished.is_empty() && again.failed.is_empty(), "{again:?}");
+            assert!(p.published_at_least("BBBBBBBBBBBB", seq).await.unwrap());
         }
     }
 

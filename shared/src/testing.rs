@@ -253,6 +253,10 @@ pub struct MemObjects {
     /// Keys where another writer gets in first: just before the next conditional put of such a
     /// key, `body` is written unconditionally, so that put finds the object changed.
     interfere: Mutex<HashMap<String, Vec<u8>>>,
+    /// How long every put takes (a slow store).
+    latency: Mutex<std::time::Duration>,
+    /// Keys whose puts never complete (a connection that hangs).
+    hung: Mutex<std::collections::HashSet<String>>,
 }
 
 impl MemObjects {
@@ -266,6 +270,22 @@ impl MemObjects {
 
     pub fn interfere_once(&self, key: &str, body: &[u8]) {
         self.interfere.lock().unwrap().insert(key.to_string(), body.to_vec());
+    }
+
+    /// Every put from now on takes `latency`.
+    pub fn slow_down(&self, latency: std::time::Duration) {
+        *self.latency.lock().unwrap() = latency;
+    }
+
+    /// Puts of `key` from now on never complete.
+    pub fn hang(&self, key: &str) {
+        self.hung.lock().unwrap().insert(key.to_string());
+    }
+
+    /// Puts answer at once again.
+    pub fn heal(&self) {
+        self.hung.lock().unwrap().clear();
+        *self.latency.lock().unwrap() = std::time::Duration::ZERO;
     }
 
     fn store(&self, key: &str, body: Vec<u8>, write: &ObjectWrite<'_>) {
@@ -307,6 +327,13 @@ impl ObjectStore for MemObjects {
         write: &ObjectWrite<'_>,
         precondition: Precondition,
     ) -> Result<PutOutcome, ObjectError> {
+        let latency = *self.latency.lock().unwrap();
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        if self.hung.lock().unwrap().contains(key) {
+            std::future::pending::<()>().await;
+        }
         if precondition != Precondition::None {
             let other = self.interfere.lock().unwrap().remove(key);
             if let Some(other) = other {
@@ -340,10 +367,12 @@ impl ObjectStore for MemObjects {
     }
 }
 
-/// The publish queue: records what was queued, or refuses everything.
+/// The publish queue: records what was queued and which messages were handed back (receipt,
+/// delay), or refuses everything.
 #[derive(Default)]
 pub struct MemQueue {
     pub jobs: Mutex<Vec<PublishJob>>,
+    pub retries: Mutex<Vec<(String, std::time::Duration)>>,
     pub unavailable: bool,
 }
 
@@ -375,7 +404,8 @@ impl PublishQueue for MemQueue {
         Ok(())
     }
 
-    async fn retry_later(&self, _: &str, _: std::time::Duration) -> Result<(), QueueError> {
+    async fn retry_later(&self, receipt: &str, delay: std::time::Duration) -> Result<(), QueueError> {
+        self.retries.lock().unwrap().push((receipt.to_string(), delay));
         Ok(())
     }
 }
