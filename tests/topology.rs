@@ -170,23 +170,38 @@ async fn a_forwarder_failing_past_the_old_retry_limit_loses_no_revocation() {
     );
 }
 
-/// A function past its timeout is stopped and the invocation fails, as in AWS: the authorizer
-/// (10 s) waits 12 s on DynamoDB, and API Gateway answers its AUTHORIZER_FAILURE (500).
+/// A hung AWS call is cut at the SDK's bounds (`shared::adapters::aws`), inside the function's
+/// timeout, so the caller gets an answer instead of the gateway's timeout. The authorizer (10 s)
+/// makes one DynamoDB call per request: when one attempt hangs (12 s), the attempt timeout (5 s)
+/// cuts it and the retry answers; when the retry hangs too, the operation timeout (8 s) ends the
+/// call and API Gateway answers the authorizer's failure (500) before the function's timeout.
 #[tokio::test]
-async fn a_function_past_its_timeout_fails() {
+async fn a_hung_aws_call_ends_at_its_bounds_not_at_the_functions_timeout() {
     let _serial = SERIAL.lock().await;
     let tenant = Tenant::new(shared::domain::tenant::Role::Admin).await;
     inject_delay("AuthorizerFunction", "dynamodb:GetItem", 1, 12_000).await;
     let started = std::time::Instant::now();
     let got = tenant.call("GET", CONFIGURATIONS, None).await;
     let took = started.elapsed();
+    assert_eq!(got.status, 200, "{got:?}");
+    assert!(
+        took >= shared::adapters::aws::ATTEMPT_TIMEOUT && took < Duration::from_secs(10),
+        "{took:?}"
+    );
+
+    // Another tenant: the gateway has cached the first one's authorization.
+    let tenant = Tenant::new(shared::domain::tenant::Role::Admin).await;
+    inject_delay("AuthorizerFunction", "dynamodb:GetItem", 2, 30_000).await;
+    let started = std::time::Instant::now();
+    let got = tenant.call("GET", CONFIGURATIONS, None).await;
+    let took = started.elapsed();
     assert_eq!(got.status, 500, "{got:?}");
     assert_eq!(got.json["code"], "InternalServerError", "{got:?}");
     assert!(
-        took >= Duration::from_secs(10) && took < Duration::from_secs(12),
+        took >= shared::adapters::aws::OPERATION_TIMEOUT && took < Duration::from_secs(10),
         "{took:?}"
     );
-    // A new instance answers the next call.
+    // The instance answers the next call.
     let got = tenant.call("GET", CONFIGURATIONS, None).await;
     assert_eq!(got.status, 200, "{got:?}");
 }
