@@ -278,8 +278,13 @@ async fn a_stale_render_never_replaces_a_newer_token() {
     h.revoke_one(idx, &uri).await;
     published(&h, &uri, &[idx], &[Status::INVALID]).await;
     let key = object_key(&list_id_of(&uri), TokenFormat::Jwt);
-    let before = h.app.publisher.objects.get(&key).await.unwrap().unwrap();
-    assert!(before.meta.seq >= 1);
+    // The new list's first job (sequence 0) may have rendered the revocation already; the token
+    // this test needs is the revocation's own job's (sequence 1), which follows it.
+    let before = eventually(PUBLISH_WAIT, "the revocation's sequence published", || async {
+        let object = h.app.publisher.objects.get(&key).await.unwrap().unwrap();
+        (object.meta.seq >= 1).then_some(object)
+    })
+    .await;
     // A render that read an older sequence arrives late: refused, the object is unchanged.
     let stale = ObjectWrite {
         content_type: TokenFormat::Jwt.media_type(),

@@ -151,6 +151,10 @@ class Resolver:
                 return self.value(arg[1] if self.condition(arg[0]) else arg[2])
             if key == "Fn::Equals":
                 a, b = (self.value(v) for v in arg)
+                # CloudFormation compares parameter values as strings (a Number parameter is "0").
+                scalar = (str, int, float)
+                if isinstance(a, scalar) and isinstance(b, scalar) and not isinstance(a, bool) and not isinstance(b, bool):
+                    return str(a) == str(b)
                 return a == b
             if key == "Fn::Not":
                 return not self.value(arg[0])
@@ -174,6 +178,11 @@ class Resolver:
             if v is not NO_VALUE:
                 out[k] = v
         return out
+
+
+def reserved_concurrency(value):
+    """A function's ReservedConcurrentExecutions, resolved: None when the template leaves it out."""
+    return None if value is None or value is NO_VALUE else int(value)
 
 
 @dataclass
@@ -343,7 +352,7 @@ def read(template_path, stack, region, parameters, cdn_url, facts=None):
             memory=int(resolver.value(props.get("MemorySize", 128))),
             role_arn=attributes[(lid + "Role", "Arn")] if role_lid is None else attributes[(role_lid, "Arn")],
             statements=policies_of(resources[role_lid]) if role_lid else [],
-            reserved_concurrency=props.get("ReservedConcurrentExecutions"),
+            reserved_concurrency=reserved_concurrency(resolver.value(props.get("ReservedConcurrentExecutions"))),
         )
         topo.functions[lid] = fn
         topo.function_by_arn[attributes[(lid, "Arn")]] = lid

@@ -19,13 +19,14 @@ from runtime import InvocationError  # noqa: E402
 CWT = bytes([0xd2, 0x84, 0x43, 0xa1, 0x01, 0x26, 0xff, 0x00])
 
 
-def topology(edit=None):
+def topology(edit=None, parameters=None):
     source = (template.ROOT / "template.yaml").read_text()
     if edit:
         source = edit(source)
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write(source)
-    return template.read(f.name, "t", "eu-west-2", {"Stage": "test"}, "http://127.0.0.1:1", facts=({}, {}))
+    return template.read(f.name, "t", "eu-west-2", {"Stage": "test", **(parameters or {})},
+                         "http://127.0.0.1:1", facts=({}, {}))
 
 
 def answer_like_functions(lid, event):
@@ -48,6 +49,19 @@ def answer_like_functions(lid, event):
 def call(api, method, path, headers=None, body=b""):
     status, out, data = api.handle(method, path, list((headers or {}).items()), body, "127.0.0.1")
     return status, dict(out), data
+
+
+class ReservedConcurrencyComesFromTheTemplate(unittest.TestCase):
+    def test_the_pipeline_and_revoke_reserve_theirs_and_0_reserves_none(self):
+        functions = topology().functions
+        self.assertEqual(functions["ResignerFunction"].reserved_concurrency, 1)
+        self.assertEqual(functions["RevokeFunction"].reserved_concurrency, 20)
+        self.assertEqual(functions["ForwarderFunction"].reserved_concurrency, 4)
+        self.assertEqual(functions["PublisherFunction"].reserved_concurrency, 10)
+        self.assertIsNone(functions["IssueFunction"].reserved_concurrency)
+        functions = topology(parameters={"PublisherReservedConcurrency": "0", "RevokeReservedConcurrency": "3"}).functions
+        self.assertIsNone(functions["PublisherFunction"].reserved_concurrency)
+        self.assertEqual(functions["RevokeFunction"].reserved_concurrency, 3)
 
 
 class FrontReadsTheTemplate(unittest.TestCase):

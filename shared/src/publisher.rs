@@ -76,6 +76,14 @@ pub const AGGREGATION_KEY: &str = "status-lists";
 /// `/v2/credentials/mobile/status-lists/distribution` to it).
 pub const MDOC_AGGREGATION_KEY: &str = "status-lists-mdoc";
 
+/// Object key of a kind of list's distribution document.
+pub fn aggregation_key(kind: ListKind) -> &'static str {
+    match kind {
+        ListKind::GovUk => AGGREGATION_KEY,
+        ListKind::Mdoc => MDOC_AGGREGATION_KEY,
+    }
+}
+
 /// The distribution document: every list a relying party may pre-fetch.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Aggregation {
@@ -300,8 +308,8 @@ impl Publisher {
             exp: 0,
         };
         let mut pending = vec![
-            (ListKind::GovUk, AGGREGATION_KEY),
-            (ListKind::Mdoc, MDOC_AGGREGATION_KEY),
+            (ListKind::GovUk, aggregation_key(ListKind::GovUk)),
+            (ListKind::Mdoc, aggregation_key(ListKind::Mdoc)),
         ];
         let mut named = 0;
         for _ in 0..8 {
@@ -351,16 +359,22 @@ pub struct PublishedTokens {
 }
 
 impl PublishedTokens {
-    /// The distribution document as of `now`: every list with an unexpired token. A list whose
-    /// token expired (its key was withdrawn, or re-signing keeps failing) is left out, since
-    /// relying parties could not verify it.
-    pub async fn aggregation(&self, now: i64, kind: ListKind) -> Result<Aggregation, PublishError> {
-        Ok(aggregation_of(
-            &self.base_url,
-            &self.lists.published_lists().await?,
-            now,
-            kind,
-        ))
+    /// The distribution document as last written (by every re-signing pass, and by a publisher
+    /// that has put out a list's first token; see [`Publisher::publish_aggregation`]): one read
+    /// of a small object per request, however many lists there are, instead of a scan of the
+    /// lists table. It names the lists whose token was unexpired at that write; a token that
+    /// expires between two passes (re-signing failing past its margin) leaves it at the next
+    /// pass. Empty until the first write.
+    pub async fn distribution(&self, kind: ListKind) -> Result<Aggregation, PublishError> {
+        let key = aggregation_key(kind);
+        match self.objects.get(key).await? {
+            None => Ok(Aggregation {
+                status_lists: Vec::new(),
+            }),
+            Some(object) => {
+                serde_json::from_slice(&object.body).map_err(|e| PublishError::Corrupt(key.into(), e.to_string()))
+            }
+        }
     }
 
     /// The current token of `list_id` in `format`, expired or not; `None` if none was published.
@@ -486,6 +500,66 @@ mod tests {
         serde_json::from_slice::<Aggregation>(&objects.body(key).expect("a document"))
             .unwrap()
             .status_lists
+    }
+
+    #[tokio::test]
+    async fn the_distribution_views_read_the_written_document_not_the_lists() {
+        let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+        lists.add_list("AAAAAAAAAAAA");
+        let p = publisher(lists.clone(), objects.clone());
+        let tokens = p.tokens();
+        // Nothing written yet: empty, though a list exists.
+        for kind in [ListKind::GovUk, ListKind::Mdoc] {
+            assert_eq!(
+                tokens.distribution(kind).await.unwrap().status_lists,
+                Vec::<String>::new()
+            );
+        }
+        p.resign_due(NOW).await.unwrap();
+        assert_eq!(
+            tokens.distribution(ListKind::GovUk).await.unwrap().status_lists,
+            ["https://status.example/t/AAAAAAAAAAAA"]
+        );
+        assert_eq!(
+            tokens.distribution(ListKind::GovUk).await.unwrap().status_lists,
+            named(&objects, AGGREGATION_KEY)
+        );
+        assert!(
+            tokens
+                .distribution(ListKind::Mdoc)
+                .await
+                .unwrap()
+                .status_lists
+                .is_empty()
+        );
+        // A list published since is named from the next write on, not before.
+        lists.add_list("BBBBBBBBBBBB");
+        p.publish("BBBBBBBBBBBB", NOW).await.unwrap();
+        assert_eq!(
+            tokens.distribution(ListKind::GovUk).await.unwrap().status_lists.len(),
+            1
+        );
+        p.publish_aggregation(NOW).await.unwrap();
+        assert_eq!(
+            tokens.distribution(ListKind::GovUk).await.unwrap().status_lists.len(),
+            2
+        );
+        // A document that is not one is an error, not an empty list.
+        let write = ObjectWrite {
+            content_type: "application/json",
+            cache_control: "no-store",
+            seq: 0,
+            iat: NOW,
+            exp: 0,
+        };
+        objects
+            .put(MDOC_AGGREGATION_KEY, b"<html>".to_vec(), &write, Precondition::None)
+            .await
+            .unwrap();
+        assert!(matches!(
+            tokens.distribution(ListKind::Mdoc).await,
+            Err(PublishError::Corrupt(key, _)) if key == MDOC_AGGREGATION_KEY
+        ));
     }
 
     #[tokio::test]
