@@ -71,13 +71,18 @@ pub async fn serve_resigner() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let (config, sdk) = environment()?;
     let (publisher, signers) = wiring::resigner(&config, &sdk);
+    let namespace = crate::adapters::metrics::namespace();
     lambda_runtime::run(lambda_runtime::service_fn(
         move |_event: lambda_runtime::LambdaEvent<serde_json::Value>| {
-            let (publisher, signers) = (publisher.clone(), signers.clone());
+            let (publisher, signers, namespace) = (publisher.clone(), signers.clone(), namespace.clone());
             async move {
                 let now = crate::handlers::now();
                 let report = crate::pipeline::resign_pass(&publisher, &signers, now).await?;
                 tracing::info!(?report, "re-signing pass");
+                println!(
+                    "{}",
+                    crate::adapters::metrics::resign_pass_line(&namespace, now, &report)
+                );
                 if report.lists.failed > 0 || report.signers.failed > 0 {
                     return Err(format!(
                         "{} lists could not be re-signed, {} tenants' signers not rotated",

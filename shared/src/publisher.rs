@@ -441,6 +441,19 @@ pub struct ResignReport {
     /// mDoc lists due whose tenant has no status list signer now: left to expire (not a failure
     /// of the service; the tenant is told when it registers an mDoc).
     pub unsigned: usize,
+    /// Token freshness: the shortest validity left (`exp - now`, seconds) among the tokens the
+    /// pass left in place, those not yet due and those it failed to re-sign (0 for a list that
+    /// has none). `None` when it re-signed every list. Healthy passes keep it above the
+    /// re-signing margin; it falls towards 0 while re-signing fails (the alarm's metric).
+    pub oldest_validity: Option<i64>,
+}
+
+impl ResignReport {
+    /// Counts a token left in place that expires at `published_exp` (0: the list has none).
+    fn left_in_place(&mut self, published_exp: i64, now: i64) {
+        let left = (published_exp - now).max(0);
+        self.oldest_validity = Some(self.oldest_validity.map_or(left, |v| v.min(left)));
+    }
 }
 
 impl Publisher {
@@ -463,6 +476,7 @@ impl Publisher {
             // A token recorded without its max-age was written with max-age = its ttl.
             let in_place_max_age = list.published_max_age.unwrap_or(current.ttl);
             if !self.freshness.due(list.published_exp, in_place_max_age, current, now) {
+                report.left_in_place(list.published_exp, now);
                 continue;
             }
             match self.publish(&list.list_id, now).await {
@@ -475,6 +489,7 @@ impl Publisher {
                     // The old token stays in place; the next pass retries.
                     tracing::warn!(list_id = %list.list_id, error = %e, "re-signing failed");
                     report.failed += 1;
+                    report.left_in_place(list.published_exp, now);
                 }
             }
         }
@@ -579,6 +594,47 @@ mod tests {
         // Fresh now: the next pass leaves it alone.
         let report = p.resign_due(NOW + 1).await.unwrap();
         assert_eq!((report.checked, report.republished), (1, 0));
+    }
+
+    /// KMS unreachable: every signature fails.
+    struct KmsDown;
+
+    #[async_trait::async_trait]
+    impl crate::ports::Signer for KmsDown {
+        async fn identity(&self) -> Result<&crate::ports::KeyIdentity, crate::ports::SignerError> {
+            Err(crate::ports::SignerError::Unavailable("KMS down".into()))
+        }
+        async fn sign(&self, _: &[u8]) -> Result<crate::ports::Signature, crate::ports::SignerError> {
+            Err(crate::ports::SignerError::Unavailable("KMS down".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pass_reports_the_oldest_validity_it_left_in_place() {
+        let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+        for id in ["AAAAAAAAAAAA", "BBBBBBBBBBBB"] {
+            lists.add_list(id);
+        }
+        let mut p = publisher(lists.clone(), objects.clone());
+        p.publish("AAAAAAAAAAAA", NOW).await.unwrap();
+        p.publish("BBBBBBBBBBBB", NOW + 100).await.unwrap();
+        // Nothing due: the older token is A's.
+        let report = p.resign_due(NOW + 10).await.unwrap();
+        assert_eq!((report.republished, report.oldest_validity), (0, Some(3_600 - 10)));
+        // Everything due and re-signed: nothing old left in place.
+        let due = NOW + 3_600 - p.freshness.margin(600) + 200;
+        let report = p.resign_due(due).await.unwrap();
+        assert_eq!((report.republished, report.oldest_validity), (2, None));
+        // KMS down past the margin: the tokens in place age towards their exp, then 0; a list
+        // that never had one counts as 0 at once.
+        p.signer = Arc::new(KmsDown);
+        let later = due + 3_600 - p.freshness.margin(600) + 1;
+        let report = p.resign_due(later).await.unwrap();
+        assert_eq!((report.failed, report.oldest_validity), (2, Some(due + 3_600 - later)));
+        assert_eq!(p.resign_due(due + 4_000).await.unwrap().oldest_validity, Some(0));
+        lists.add_list("CCCCCCCCCCCC");
+        let report = p.resign_due(later).await.unwrap();
+        assert_eq!((report.failed, report.oldest_validity), (3, Some(0)));
     }
 
     const DAY: i64 = 86_400;
