@@ -321,6 +321,35 @@ async fn a_stale_render_never_replaces_a_newer_token() {
     );
 }
 
+/// Replaced tokens (the bucket's noncurrent versions, which `?time=` reads) are kept for the
+/// template's `HistoryRetentionDays`, not forever: the deployed bucket carries the rule.
+#[tokio::test]
+async fn replaced_tokens_are_kept_for_the_retention_then_expire() {
+    let s3 = aws_sdk_s3::Client::new(&localstack().await);
+    let rules = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(stack_env("TOKENS_BUCKET"))
+        .send()
+        .await
+        .expect("the tokens bucket has a lifecycle configuration")
+        .rules
+        .unwrap_or_default();
+    let rule = rules
+        .iter()
+        .find(|r| r.id.as_deref() == Some("token-history-retention"))
+        .expect("the history retention rule");
+    assert_eq!(rule.status, aws_sdk_s3::types::ExpirationStatus::Enabled);
+    assert_eq!(
+        rule.noncurrent_version_expiration
+            .as_ref()
+            .and_then(|e| e.noncurrent_days),
+        Some(90),
+        "the template's default HistoryRetentionDays"
+    );
+    // Current tokens never expire by age: the rule touches replaced versions only.
+    assert!(rule.expiration.is_none(), "{rule:?}");
+}
+
 #[tokio::test]
 async fn historical_tokens_by_time() {
     ensure_pipeline();

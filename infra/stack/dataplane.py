@@ -133,11 +133,49 @@ def deploy(stack, out_path, parameters=None):
         reasons = [f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason')}" for e in events
                    if "FAILED" in e["ResourceStatus"]]
         sys.exit(f"deploy: stack {stack} failed: " + "; ".join(reasons[:5]))
+    apply_lifecycle_rules(cfn, stack, derived, parameters or {})
     outputs = cfn.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
     lines = [f"{o['OutputKey']}={o['OutputValue']}" for o in outputs]
     Path(out_path).write_text("\n".join(lines) + "\n")
     print(f"deploy: stack {stack} ready in {time.time() - started:.1f}s "
           f"({len(derived['Resources'])} resources; not deployed locally: {', '.join(dropped)})")
+
+
+def lifecycle_rules(properties, parameters, defaults):
+    """A bucket's LifecycleConfiguration in the S3 API's shape, with `Ref`s to parameters resolved.
+    Only the rule fields the template uses are known: anything else stops the deploy, so a rule
+    is never applied locally in part."""
+    def value(v):
+        if isinstance(v, dict) and set(v) == {"Ref"}:
+            return int(parameters.get(v["Ref"], defaults[v["Ref"]]))
+        return v
+
+    rules = []
+    for rule in properties["LifecycleConfiguration"]["Rules"]:
+        unknown = set(rule) - {"Id", "Status", "NoncurrentVersionExpiration"}
+        if unknown or set(rule.get("NoncurrentVersionExpiration", {})) - {"NoncurrentDays"}:
+            sys.exit(f"deploy: lifecycle rule fields not applied locally: {sorted(unknown) or rule}")
+        out = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": ""}}
+        if "NoncurrentVersionExpiration" in rule:
+            out["NoncurrentVersionExpiration"] = {
+                "NoncurrentDays": value(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])}
+        rules.append(out)
+    return rules
+
+
+def apply_lifecycle_rules(cfn, stack, derived, parameters):
+    """LocalStack's CloudFormation creates a bucket without its LifecycleConfiguration (and ignores
+    it on update), so the deploy applies each bucket's rules itself, from the same template."""
+    defaults = {n: p.get("Default") for n, p in derived.get("Parameters", {}).items()}
+    s3 = boto3.client("s3")
+    for name, resource in derived["Resources"].items():
+        properties = resource.get("Properties", {})
+        if resource["Type"] != "AWS::S3::Bucket" or "LifecycleConfiguration" not in properties:
+            continue
+        bucket = cfn.describe_stack_resource(StackName=stack, LogicalResourceId=name)[
+            "StackResourceDetail"]["PhysicalResourceId"]
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=bucket, LifecycleConfiguration={"Rules": lifecycle_rules(properties, parameters, defaults)})
 
 
 if __name__ == "__main__":
