@@ -110,7 +110,7 @@ cat <<MSG
     curl -s http://127.0.0.1:$PORT/v2/credentials/mobile/iacas/IACA_ID -H "Authorization: Bearer \$BEARER" \\
       | python3 -c 'import json,sys; print(json.load(sys.stdin)["certificatePem"])' > iaca.pem
     \$statuslist check URI IDX --iaca iaca.pem        # INVALID: x5chain -> IACA, then the signature
-    make -s verify-mdoc URI=URI IDX=IDX IACA=iaca.pem  # the same with Python's cryptography and pycose (exit 1: not VALID)
+    make -s verify-mdoc URI=URI IDX=IDX IACA=iaca.pem  # the same with Python's cryptography and pycose (a non-zero exit when not VALID)
     openapi.yaml documents every endpoint.
 
   Register your own issuer (another terminal):
