@@ -342,20 +342,17 @@ impl Publisher {
     /// The read side of what this publisher writes.
     pub fn tokens(&self) -> PublishedTokens {
         PublishedTokens {
-            lists: self.lists.clone(),
             objects: self.objects.clone(),
-            base_url: self.base_url.clone(),
         }
     }
 }
 
 /// The read side of publishing: the published tokens and the distribution documents, for the
-/// functions that serve them. It holds no signing key, so those functions never link KMS.
+/// functions that serve them. It reads the bucket only: no signing key, so those functions never
+/// link KMS, and no table.
 #[derive(Clone)]
 pub struct PublishedTokens {
-    pub lists: Arc<dyn ListSource>,
     pub objects: Arc<dyn ObjectStore>,
-    pub base_url: String,
 }
 
 impl PublishedTokens {

@@ -209,9 +209,7 @@ pub fn keys_api(config: &Config, sdk: &SdkConfig) -> KeysApi {
 
 fn published_tokens(config: &Config, sdk: &SdkConfig) -> PublishedTokens {
     PublishedTokens {
-        lists: dynamo(config, sdk),
         objects: s3_objects(config, sdk),
-        base_url: config.public_base_url.clone(),
     }
 }
 
