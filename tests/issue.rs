@@ -31,6 +31,23 @@ async fn issues_a_random_index_and_stores_the_entry() {
     assert_eq!(entry.client_id, h.client_id);
     assert_eq!(entry.status_expiry, claims["statusExpiry"].as_i64().unwrap());
     assert_eq!(entry.status, 0);
+    // The list's status horizon covers the entry (rounded up to the day), raised before it was
+    // placed: the re-signer keeps the list fresh until then.
+    let expiry = claims["statusExpiry"].as_i64().unwrap();
+    let horizon = shared::domain::resign::horizon_for(expiry).unwrap();
+    let lists = h.store.open_lists(test_pool()).await.unwrap();
+    let list = lists.iter().find(|l| l.list_id == list_id).expect("the list is open");
+    assert!(list.status_horizon.is_some_and(|h| h >= horizon), "{list:?}");
+    // A later horizon is kept; an earlier one never replaces it; an unknown list is no error.
+    h.store.extend_horizon(list_id, horizon + 86_400).await.unwrap();
+    h.store.extend_horizon(list_id, horizon - 86_400).await.unwrap();
+    h.store.extend_horizon("NOSUCHLIST00", horizon).await.unwrap();
+    let lists = h.store.open_lists(test_pool()).await.unwrap();
+    let list = lists.iter().find(|l| l.list_id == list_id).unwrap();
+    assert_eq!(list.status_horizon, Some(horizon + 86_400));
+    let summaries = h.app.publisher.lists.published_lists().await.unwrap();
+    let summary = summaries.iter().find(|l| l.list_id == list_id).unwrap();
+    assert_eq!((summary.open, summary.status_horizon), (true, Some(horizon + 86_400)));
 
     // The audit event carries who, which key, where; never the request JWT.
     let events = h.events.0.lock().unwrap().clone();

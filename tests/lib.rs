@@ -320,6 +320,8 @@ pub fn config() -> Config {
             slack: shared::domain::lifetime::RESIGN_SLACK,
         },
         publish_queue_url: Some(stack_env("PUBLISH_QUEUE_URL")),
+        resign_queue_url: Some(stack_env("RESIGN_QUEUE_URL")),
+        resign_sign_rate: 50,
         retired_signing_key_ids: Vec::new(),
         analytics_bus: Some(stack_env("ANALYTICS_BUS_NAME")),
         mdoc_list_size: shared::issuer::allocator::LIST_SIZE,

@@ -504,6 +504,13 @@ async fn tokens_near_expiry_are_re_signed_without_changes() {
     config.freshness = shared::domain::lifetime::Freshness { interval: 1, slack: 0 };
     config.list_pool = format!("resign-test-{}", jti());
     let h = Harness::with_config(config).await;
+    // The pass queues its jobs on the stack's re-signing queue; the topology's publisher signs
+    // them. A rate that puts every due list of the stack in this pass's one-second window.
+    let queue = shared::adapters::sqs_queue::SqsQueue::new(&localstack().await, stack_env("RESIGN_QUEUE_URL"));
+    let pass = |at: i64| {
+        let (h, queue) = (&h, &queue);
+        async move { h.app.publisher.resign_due(at, queue, 100_000).await.unwrap() }
+    };
     let (_, uri) = h.issue_one().await; // creating the pool's lists queued their first publish
     let list_id = list_id_of(&uri);
     let key = object_key(&list_id, TokenFormat::Jwt);
@@ -518,18 +525,95 @@ async fn tokens_near_expiry_are_re_signed_without_changes() {
     })
     .await;
     // Fresh: nothing to do for this list.
-    let report = h.app.publisher.resign_due(now()).await.unwrap();
+    let report = pass(now()).await;
     assert!(report.checked >= 4);
+    assert_eq!(report.failed, 0);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(
         h.app.publisher.objects.head(&key).await.unwrap().unwrap().exp,
         first.exp
     );
-    // Within its margin of expiry: re-signed, same content sequence, later exp.
+    // Within its margin of expiry: queued, then re-signed by the publisher, same content
+    // sequence, later exp.
     tokio::time::sleep(std::time::Duration::from_millis(6500)).await;
-    h.app.publisher.resign_due(now()).await.unwrap();
-    let second = h.app.publisher.objects.head(&key).await.unwrap().unwrap();
+    let report = pass(now()).await;
+    assert!(report.enqueued >= 1, "{report:?}");
+    let second = eventually(PUBLISH_WAIT, "the re-signed token", || async {
+        let head = h.app.publisher.objects.head(&key).await.unwrap()?;
+        (head.exp > first.exp).then_some(head)
+    })
+    .await;
     assert_eq!(second.seq, first.seq);
     assert!(second.exp > first.exp, "{second:?} vs {first:?}");
     let path = uri.strip_prefix(cdn_url().as_str()).unwrap();
     assert_eq!(h.get(path, None).await.0, StatusCode::OK);
+}
+
+/// The deployed path of re-signing: the scheduled re-signer function (every 20 s here) queues a
+/// job per due list on the re-signing queue, and the publisher function signs each as it is
+/// delivered. Lists created straight in the table (their first publish job lost) are due at
+/// once. A list the publisher cannot render fails its job (handed back to the queue) and holds
+/// up no other; a closed list past its status horizon is retired and never signed; a job of a
+/// list removed since is dropped.
+#[tokio::test]
+async fn the_scheduled_re_signer_queues_jobs_that_the_publisher_signs() {
+    use shared::ports::{IssuerStore, ListRecord};
+    ensure_pipeline();
+    let h = Harness::in_process().await;
+    let pool = format!("resign-jobs-{}", jti());
+    let day = shared::domain::resign::HORIZON_STEP;
+    let list = |bits: u8, open: bool, status_horizon: Option<i64>| ListRecord {
+        list_id: shared::issuer::allocator::new_list_id(),
+        pool: pool.clone(),
+        bits,
+        size: 1024,
+        open,
+        created_at: now(),
+        lifetime: Some(shared::ports::Lifetime {
+            ttl: 600,
+            validity: 3600,
+        }),
+        owner: None,
+        published_iaca_id: None,
+        status_horizon,
+    };
+    let good = list(2, true, None);
+    let closed_live = list(2, false, Some(now() + 30 * day));
+    let unrenderable = list(3, false, None); // 3 bits per entry: not a Status List
+    let retired = list(2, false, Some(now() - 2 * day - 60));
+    for l in [&good, &closed_live, &unrenderable, &retired] {
+        assert!(h.store.create_list(l).await.unwrap());
+    }
+    for l in [&good, &closed_live] {
+        let key = object_key(&l.list_id, TokenFormat::Cwt);
+        let head = eventually(
+            std::time::Duration::from_secs(90),
+            "a re-signing pass's job signed",
+            || async { h.app.publisher.objects.head(&key).await.unwrap() },
+        )
+        .await;
+        assert_eq!((head.seq, head.exp - head.iat), (0, 3600));
+        // Recorded on the list, as the next pass reads it: no longer due.
+        let summaries = h.app.publisher.lists.published_lists().await.unwrap();
+        let summary = summaries.iter().find(|s| s.list_id == l.list_id).unwrap();
+        assert_eq!(summary.published_exp, head.exp);
+    }
+    // A pass later, the failing and the retired lists still have no token.
+    tokio::time::sleep(std::time::Duration::from_secs(25)).await;
+    for l in [&unrenderable, &retired] {
+        let key = object_key(&l.list_id, TokenFormat::Cwt);
+        assert_eq!(h.app.publisher.objects.head(&key).await.unwrap(), None, "{l:?}");
+    }
+    // Remove the unrenderable list (a job already queued for it is dropped when delivered).
+    let sdk = localstack().await;
+    aws_sdk_dynamodb::Client::new(&sdk)
+        .delete_item()
+        .table_name(stack_env("LISTS_TABLE"))
+        .key(
+            "listId",
+            aws_sdk_dynamodb::types::AttributeValue::S(unrenderable.list_id.clone()),
+        )
+        .send()
+        .await
+        .unwrap();
 }

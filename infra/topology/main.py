@@ -176,8 +176,10 @@ def main():
         started_sources.append(("stream", lid, src))
     for m in topo.queue_mappings:
         lid = m["Function"]
+        # ScalingConfig.MaximumConcurrency caps the batches in flight: one poller each.
+        most = int((m.get("ScalingConfig") or {}).get("MaximumConcurrency") or 4)
         src = sources.QueueSource(m, pools[lid], client("sqs", lid), a.region, log, stopping,
-                                  queue_url_of(m["EventSourceArn"]))
+                                  queue_url_of(m["EventSourceArn"]), pollers=min(4, most))
         src.start()
         started_sources.append(("queue", lid, src))
     for s in topo.schedules:

@@ -259,6 +259,8 @@ mod tests {
             },
             retired_signing_key_ids: vec!["alias/statuslist-retired".into()],
             publish_queue_url: Some("http://127.0.0.1:1/000000000000/publish.fifo".into()),
+            resign_queue_url: Some("http://127.0.0.1:1/000000000000/resign".into()),
+            resign_sign_rate: 50,
             analytics_bus: Some("statuslist-analytics".into()),
             mdoc_list_size: 1024,
         }

@@ -39,6 +39,11 @@ pub struct Config {
     pub retired_signing_key_ids: Vec<String>,
     /// The FIFO queue of publish jobs (the forwarder writes it; others need not know it).
     pub publish_queue_url: Option<String>,
+    /// The standard queue of re-signing jobs (the re-signer writes it, the publisher reads it).
+    pub resign_queue_url: Option<String>,
+    /// KMS `Sign` calls a second a re-signing pass's jobs may make (`RESIGN_SIGN_RATE`, default
+    /// 50; the account's ECC `Sign` quota is shared by every publish).
+    pub resign_sign_rate: u64,
     /// The EventBridge bus the mDoc API's analytic events go to; unset writes them to the log.
     pub analytics_bus: Option<String>,
     /// Entries per mDoc status list.
@@ -124,6 +129,15 @@ impl Config {
             token_validity: validity,
             freshness,
             publish_queue_url: var("PUBLISH_QUEUE_URL").ok(),
+            resign_queue_url: var("RESIGN_QUEUE_URL").ok(),
+            resign_sign_rate: match var_or::<u64>("RESIGN_SIGN_RATE", 50)? {
+                0 => {
+                    return Err(ConfigError(
+                        "RESIGN_SIGN_RATE must be at least 1 (Sign calls a second)".into(),
+                    ));
+                }
+                rate => rate,
+            },
             analytics_bus: var("ANALYTICS_BUS_NAME").ok(),
             mdoc_list_size: var_or("MDOC_LIST_SIZE", crate::issuer::allocator::LIST_SIZE)?,
             retired_signing_key_ids: std::env::var("RETIRED_SIGNING_KEY_IDS")

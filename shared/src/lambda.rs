@@ -70,14 +70,14 @@ pub async fn serve_not_found() -> Result<(), lambda_http::Error> {
 pub async fn serve_resigner() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let (config, sdk) = environment()?;
-    let (publisher, signers) = wiring::resigner(&config, &sdk);
+    let resigner = std::sync::Arc::new(wiring::resigner(&config, &sdk)?);
     let namespace = crate::adapters::metrics::namespace();
     lambda_runtime::run(lambda_runtime::service_fn(
         move |_event: lambda_runtime::LambdaEvent<serde_json::Value>| {
-            let (publisher, signers, namespace) = (publisher.clone(), signers.clone(), namespace.clone());
+            let (resigner, namespace) = (resigner.clone(), namespace.clone());
             async move {
                 let now = crate::handlers::now();
-                let report = crate::pipeline::resign_pass(&publisher, &signers, now).await?;
+                let report = resigner.pass(now).await?;
                 tracing::info!(?report, "re-signing pass");
                 println!(
                     "{}",
@@ -85,7 +85,7 @@ pub async fn serve_resigner() -> Result<(), lambda_runtime::Error> {
                 );
                 if report.lists.failed > 0 || report.signers.failed > 0 {
                     return Err(format!(
-                        "{} lists could not be re-signed, {} tenants' signers not rotated",
+                        "{} lists could not be queued for re-signing, {} tenants' signers not rotated",
                         report.lists.failed, report.signers.failed
                     )
                     .into());
@@ -123,11 +123,26 @@ pub async fn serve_forwarder() -> Result<(), lambda_runtime::Error> {
 pub async fn serve_publisher() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let (config, sdk) = environment()?;
-    let queue = wiring::sqs_queue(&config, &sdk).ok_or("PUBLISH_QUEUE_URL is not set")?;
+    let publish = wiring::sqs_queue(&config, &sdk).ok_or("PUBLISH_QUEUE_URL is not set")?;
+    // Re-signing jobs arrive from their own (standard) queue, whose failed messages are handed
+    // back to it.
+    let resign = match (&config.resign_queue_url, wiring::resign_queue(&config, &sdk)) {
+        (Some(url), Some(queue)) => Some((url.clone(), queue as std::sync::Arc<dyn crate::ports::PublishQueue>)),
+        _ => None,
+    };
     let publisher = wiring::publisher(&config, &sdk);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| {
-            let (publisher, queue) = (publisher.clone(), queue.clone());
+            let source = crate::adapters::lambda_events::source_queue(&event.payload);
+            let queue = match &resign {
+                Some((url, queue))
+                    if source.is_some_and(|name| crate::adapters::lambda_events::url_names(url, name)) =>
+                {
+                    queue.clone()
+                }
+                _ => publish.clone(),
+            };
+            let publisher = publisher.clone();
             async move {
                 let deliveries = crate::adapters::lambda_events::deliveries(&event.payload);
                 let deadline = crate::pipeline::batch_deadline(remaining(event.context.deadline));

@@ -14,8 +14,9 @@ use crate::pipeline::run_jobs;
 const STREAM_POLL: Duration = Duration::from_millis(200);
 const SHARD_DISCOVERY: Duration = Duration::from_secs(10);
 const RECEIVE_WAIT: Duration = Duration::from_secs(1);
-/// Queue consumers (publishers) running at once.
+/// Queue consumers (publishers) running at once, for change jobs and for re-signing jobs.
 const CONSUMERS: usize = 4;
+const RESIGN_CONSUMERS: usize = 2;
 /// Each consumer's time per batch: the template's publisher timeout.
 const PUBLISHER_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -63,52 +64,84 @@ pub async fn spawn_pipeline(
     // Several consumers, as Lambda scales out per message group: the FIFO queue still hands a
     // list's jobs to one of them at a time, in order.
     let mut handles = vec![forward];
-    for _ in 0..CONSUMERS {
-        let (app, queue) = (app.clone(), queue.clone());
-        handles.push(tokio::spawn(async move {
-            loop {
-                let deliveries = match queue.receive(RECEIVE_WAIT).await {
-                    Ok(d) => d,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "publish queue not read");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        continue;
-                    }
-                };
-                if deliveries.is_empty() {
-                    continue;
-                }
-                let deadline = crate::pipeline::batch_deadline(PUBLISHER_TIMEOUT);
-                let report = run_jobs(
-                    &app.publisher,
-                    queue.as_ref(),
-                    &deliveries,
-                    crate::handlers::now,
-                    deadline,
-                )
-                .await;
-                if report.published > 0 || !report.failed.is_empty() {
-                    tracing::info!(?report, "publish jobs");
-                }
-                let done: Vec<_> = deliveries
-                    .iter()
-                    .filter(|d| !report.failed.contains(&d.message_id))
-                    .collect();
-                if let Err(e) = queue.delete(&done).await {
-                    tracing::warn!(error = %e, "handled jobs not deleted; they will be seen again (harmless)");
-                }
-            }
-        }));
+    handles.extend(spawn_consumers(&app, queue, CONSUMERS));
+    // The re-signing jobs, from their own queue (as the publisher's second event source).
+    if let Some(url) = app.config.resign_queue_url.clone() {
+        handles.extend(spawn_consumers(
+            &app,
+            Arc::new(SqsQueue::new(sdk, url)),
+            RESIGN_CONSUMERS,
+        ));
     }
     Ok(handles)
 }
 
-/// Runs the re-signer every `every`, as the schedule does in AWS.
-pub fn spawn_resigner(app: Arc<App>, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+/// `count` consumers of `queue`, each running [`run_jobs`] on what it receives and deleting what
+/// it handled, as the event source mapping does.
+fn spawn_consumers(app: &Arc<App>, queue: Arc<SqsQueue>, count: usize) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..count)
+        .map(|_| {
+            let (app, queue) = (app.clone(), queue.clone());
+            tokio::spawn(async move {
+                loop {
+                    let deliveries = match queue.receive(RECEIVE_WAIT).await {
+                        Ok(d) => d,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "publish queue not read");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            continue;
+                        }
+                    };
+                    if deliveries.is_empty() {
+                        continue;
+                    }
+                    let deadline = crate::pipeline::batch_deadline(PUBLISHER_TIMEOUT);
+                    let report = run_jobs(
+                        &app.publisher,
+                        queue.as_ref(),
+                        &deliveries,
+                        crate::handlers::now,
+                        deadline,
+                    )
+                    .await;
+                    if report.published > 0 || !report.failed.is_empty() {
+                        tracing::info!(?report, "publish jobs");
+                    }
+                    let done: Vec<_> = deliveries
+                        .iter()
+                        .filter(|d| !report.failed.contains(&d.message_id))
+                        .collect();
+                    if let Err(e) = queue.delete(&done).await {
+                        tracing::warn!(error = %e, "handled jobs not deleted; they will be seen again (harmless)");
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// Runs the re-signer every `every`, as the schedule does in AWS: its jobs go to the re-signing
+/// queue, which the consumers of [`spawn_pipeline`] read.
+pub fn spawn_resigner(
+    app: Arc<App>,
+    sdk: &aws_config::SdkConfig,
+    every: Duration,
+) -> Result<tokio::task::JoinHandle<()>, String> {
+    let url = app
+        .config
+        .resign_queue_url
+        .clone()
+        .ok_or("RESIGN_QUEUE_URL is not set")?;
+    let resigner = crate::pipeline::Resigner {
+        publisher: app.publisher.clone(),
+        signers: app.signers.clone(),
+        queue: Arc::new(SqsQueue::new(sdk, url)),
+        sign_rate: app.config.resign_sign_rate,
+    };
+    Ok(tokio::spawn(async move {
         loop {
-            match crate::pipeline::resign_pass(&app.publisher, &app.signers, crate::handlers::now()).await {
-                Ok(r) if r.lists.republished > 0 || r.lists.failed > 0 || r.signers.issued > 0 => {
+            match resigner.pass(crate::handlers::now()).await {
+                Ok(r) if r.lists.enqueued > 0 || r.lists.failed > 0 || r.signers.issued > 0 => {
                     tracing::info!(?r, "re-signing pass")
                 }
                 Ok(_) => {}
@@ -116,5 +149,5 @@ pub fn spawn_resigner(app: Arc<App>, every: Duration) -> tokio::task::JoinHandle
             }
             tokio::time::sleep(every).await;
         }
-    })
+    }))
 }

@@ -49,15 +49,38 @@ impl EntryChange {
     }
 }
 
-/// A request to publish a list at (at least) a change sequence.
+/// A request to publish a list at (at least) a change sequence; a re-signing job also asks for
+/// a token issued at or after `resign_after`, whatever its sequence.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PublishJob {
     pub list_id: String,
     pub seq: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resign_after: Option<i64>,
 }
 
 impl PublishJob {
+    /// The job of a change: publish `list_id` at sequence `seq` or later.
+    pub fn change(list_id: impl Into<String>, seq: u64) -> PublishJob {
+        PublishJob {
+            list_id: list_id.into(),
+            seq,
+            resign_after: None,
+        }
+    }
+
+    /// The job of a re-signing pass at `pass_at`: a token issued at or after it, even if nothing
+    /// changed. A job delivered after another publish (or twice) finds such a token and signs
+    /// nothing.
+    pub fn resign(list_id: impl Into<String>, pass_at: i64) -> PublishJob {
+        PublishJob {
+            list_id: list_id.into(),
+            seq: 0,
+            resign_after: Some(pass_at),
+        }
+    }
+
     /// The FIFO deduplication id: the same change is never queued twice within the window.
     pub fn dedup_id(&self) -> String {
         format!("{}-{}", self.list_id, self.seq)
@@ -96,10 +119,7 @@ impl Forwarder {
                 tracing::warn!(%list_id, "status change of an unknown list: nothing to publish");
                 continue;
             };
-            let job = PublishJob {
-                list_id: list_id.to_string(),
-                seq,
-            };
+            let job = PublishJob::change(list_id, seq);
             self.queue.enqueue(&job).await?;
             jobs.push(job);
         }
@@ -128,6 +148,10 @@ pub struct JobsReport {
     pub published: usize,
     /// Lists whose token was already at the job's sequence: nothing to do.
     pub already_published: usize,
+    /// Re-signing jobs of mDoc lists whose tenant has no signer now: not signed, not retried.
+    pub unsigned: usize,
+    /// Re-signing jobs of lists that no longer exist: dropped.
+    pub gone: usize,
     /// Of the lists published, those that had no token before (new lists).
     pub first_tokens: usize,
     /// Whether the distribution documents were rewritten (after a first token).
@@ -175,12 +199,13 @@ pub async fn run_jobs(
     use futures_util::StreamExt;
 
     let mut report = JobsReport::default();
-    let mut by_list: BTreeMap<String, (u64, Vec<&Delivery>)> = BTreeMap::new();
+    let mut by_list: BTreeMap<String, (Wanted, Vec<&Delivery>)> = BTreeMap::new();
     for d in deliveries {
         match serde_json::from_str::<PublishJob>(&d.body) {
             Ok(job) => {
                 let e = by_list.entry(job.list_id).or_default();
-                e.0 = e.0.max(job.seq);
+                e.0.seq = e.0.seq.max(job.seq);
+                e.0.resign_after = e.0.resign_after.max(job.resign_after);
                 e.1.push(d);
             }
             Err(e) => {
@@ -189,15 +214,15 @@ pub async fn run_jobs(
             }
         }
     }
-    let heads: Vec<(String, u64)> = by_list
+    let heads: Vec<(String, Wanted)> = by_list
         .iter()
-        .map(|(list_id, (seq, _))| (list_id.clone(), *seq))
+        .map(|(list_id, (wanted, _))| (list_id.clone(), *wanted))
         .collect();
     let now = &now;
     let mut running: futures_util::stream::FuturesUnordered<_> = heads
         .into_iter()
-        .map(|(list_id, seq)| async move {
-            let outcome = publish_with_retries(publisher, &list_id, seq, now).await;
+        .map(|(list_id, wanted)| async move {
+            let outcome = publish_with_retries(publisher, &list_id, wanted, now).await;
             (list_id, outcome)
         })
         .collect();
@@ -207,13 +232,26 @@ pub async fn run_jobs(
             Ok(Some(done)) => done,
             Ok(None) | Err(_) => break,
         };
-        let (seq, messages) = by_list.remove(&list_id).expect("each list publishes once");
+        let (wanted, messages) = by_list.remove(&list_id).expect("each list publishes once");
+        let seq = wanted.seq;
         match outcome {
             Ok(Published::Rendered { first }) => {
                 report.published += 1;
                 report.first_tokens += usize::from(first);
             }
             Ok(Published::Already) => report.already_published += 1,
+            // A re-signing job of an mDoc list whose tenant has no signer now: nothing to retry
+            // (the token expires and leaves the distribution; the tenant is told when it
+            // registers an mDoc). A change job of such a list still fails, to the DLQ's alarm.
+            Err(e @ PublishError::NoTenantKey { .. }) if wanted.only_resigning() => {
+                tracing::warn!(list_id, error = %e, "not re-signed: the tenant has no signer");
+                report.unsigned += 1;
+            }
+            // A list removed since the pass: nothing to re-sign.
+            Err(PublishError::UnknownList(_)) if wanted.only_resigning() => {
+                tracing::warn!(list_id, "not re-signed: the list no longer exists");
+                report.gone += 1;
+            }
             Err(e) => {
                 let receives = messages.iter().map(|d| d.receive_count).max().unwrap_or(1);
                 tracing::warn!(list_id, seq, receives, error = %e, "publish failed; the last good token stays");
@@ -223,7 +261,7 @@ pub async fn run_jobs(
     }
     // Whatever is still running is cut here, as a crash would cut it.
     drop(running);
-    for (list_id, (seq, messages)) in by_list {
+    for (list_id, (Wanted { seq, .. }, messages)) in by_list {
         tracing::warn!(
             list_id,
             seq,
@@ -290,17 +328,36 @@ where
     }
 }
 
-/// Publishes `list_id` unless sequence `seq` is already out (a list with no token has not
+/// What a batch's jobs ask of one list: the highest sequence, and the latest re-signing pass.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Wanted {
+    seq: u64,
+    resign_after: Option<i64>,
+}
+
+impl Wanted {
+    /// Whether only re-signing passes asked (no change job in the batch).
+    fn only_resigning(&self) -> bool {
+        self.seq == 0 && self.resign_after.is_some()
+    }
+
+    /// Whether the token in place (sequence, `iat`) already answers these jobs.
+    fn met_by(&self, seq: u64, iat: i64) -> bool {
+        seq >= self.seq && self.resign_after.is_none_or(|after| iat >= after)
+    }
+}
+
+/// Publishes `list_id` unless the token in place answers `wanted` (a list with no token has not
 /// published any sequence, 0 included).
 async fn publish_with_retries(
     publisher: &Publisher,
     list_id: &str,
-    seq: u64,
+    wanted: Wanted,
     now: &impl Fn() -> i64,
 ) -> Result<Published, PublishError> {
     with_retries(list_id, || async {
-        match publisher.published_seq(list_id).await? {
-            Some(at) if at >= seq => Ok(Published::Already),
+        match publisher.published_head(list_id).await? {
+            Some(head) if wanted.met_by(head.seq, head.iat) => Ok(Published::Already),
             current => publisher.publish(list_id, now()).await.map(|_| Published::Rendered {
                 first: current.is_none(),
             }),
@@ -345,10 +402,7 @@ mod tests {
 
     #[test]
     fn jobs_round_trip_and_refuse_strangers() {
-        let job = PublishJob {
-            list_id: "ABC".into(),
-            seq: 7,
-        };
+        let job = PublishJob::change("ABC", 7);
         let body = serde_json::to_string(&job).unwrap();
         assert_eq!(body, r#"{"listId":"ABC","seq":7}"#);
         assert_eq!(serde_json::from_str::<PublishJob>(&body).unwrap(), job);
@@ -370,11 +424,7 @@ mod tests {
             Delivery {
                 message_id: format!("{list_id}-{seq}"),
                 receipt: format!("r-{list_id}-{seq}"),
-                body: serde_json::to_string(&PublishJob {
-                    list_id: list_id.into(),
-                    seq,
-                })
-                .unwrap(),
+                body: serde_json::to_string(&PublishJob::change(list_id, seq)).unwrap(),
                 receive_count: 1,
             }
         }
@@ -387,6 +437,95 @@ mod tests {
         fn distribution(objects: &MemObjects) -> Vec<String> {
             let body = objects.body(AGGREGATION_KEY).expect("the distribution document");
             serde_json::from_slice::<Aggregation>(&body).unwrap().status_lists
+        }
+
+        fn resign_job(list_id: &str, pass_at: i64, n: usize) -> Delivery {
+            Delivery {
+                message_id: format!("resign-{list_id}-{n}"),
+                receipt: format!("r-resign-{list_id}-{n}"),
+                body: serde_json::to_string(&PublishJob::resign(list_id, pass_at)).unwrap(),
+                receive_count: 1,
+            }
+        }
+
+        #[tokio::test]
+        async fn a_re_signing_job_signs_unchanged_content_once() {
+            let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+            lists.add_list("AAAAAAAAAAAA");
+            lists.set_status("AAAAAAAAAAAA", 3, 1);
+            let p = publisher(lists.clone(), objects.clone());
+            let queue = MemQueue::default();
+            p.publish("AAAAAAAAAAAA", NOW).await.unwrap();
+            // Sequence 1 is out already; the job asks for a token issued at the pass or later.
+            let report = run_jobs(
+                &p,
+                &queue,
+                &[resign_job("AAAAAAAAAAAA", NOW + 500, 0)],
+                || NOW + 510,
+                later(),
+            )
+            .await;
+            assert_eq!((report.published, report.already_published), (1, 0));
+            let head = p.published_head("AAAAAAAAAAAA").await.unwrap().unwrap();
+            assert_eq!((head.seq, head.iat), (1, NOW + 510));
+            // Delivered again (a standard queue may), or after a change job published since:
+            // nothing to sign.
+            let report = run_jobs(
+                &p,
+                &queue,
+                &[resign_job("AAAAAAAAAAAA", NOW + 500, 1)],
+                || NOW + 520,
+                later(),
+            )
+            .await;
+            assert_eq!((report.published, report.already_published), (0, 1));
+            assert_eq!(p.published_head("AAAAAAAAAAAA").await.unwrap().unwrap().iat, NOW + 510);
+            // With a change job in the same batch: one render covers both.
+            lists.set_status("AAAAAAAAAAAA", 4, 2);
+            let report = run_jobs(
+                &p,
+                &queue,
+                &[job("AAAAAAAAAAAA", 2), resign_job("AAAAAAAAAAAA", NOW + 600, 2)],
+                || NOW + 600,
+                later(),
+            )
+            .await;
+            assert_eq!((report.published, report.failed.len()), (1, 0));
+            let head = p.published_head("AAAAAAAAAAAA").await.unwrap().unwrap();
+            assert_eq!((head.seq, head.iat), (2, NOW + 600));
+            // Old messages without the field still read as change jobs.
+            let old: PublishJob = serde_json::from_str(r#"{"listId":"AAAAAAAAAAAA","seq":2}"#).unwrap();
+            assert_eq!(old, PublishJob::change("AAAAAAAAAAAA", 2));
+            assert_eq!(
+                serde_json::to_string(&PublishJob::resign("AAAAAAAAAAAA", 7)).unwrap(),
+                r#"{"listId":"AAAAAAAAAAAA","seq":0,"resignAfter":7}"#
+            );
+        }
+
+        #[tokio::test]
+        async fn re_signing_jobs_of_unsigned_or_removed_lists_are_dropped_change_jobs_are_not() {
+            let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+            lists.add_mdoc_list(
+                "0b5f4b8e-0000-4000-8000-000000000001",
+                "c",
+                crate::ports::Lifetime {
+                    ttl: 600,
+                    validity: 3_600,
+                },
+            );
+            // No tenant keys at all: the tenant has no signer.
+            let p = publisher(lists.clone(), objects.clone());
+            let queue = MemQueue::default();
+            let id = "0b5f4b8e-0000-4000-8000-000000000001";
+            let report = run_jobs(&p, &queue, &[resign_job(id, NOW, 0)], || NOW, later()).await;
+            assert_eq!((report.unsigned, report.failed.len()), (1, 0));
+            let report = run_jobs(&p, &queue, &[job(id, 1)], || NOW, later()).await;
+            assert_eq!((report.unsigned, report.failed.len()), (0, 1));
+            // A list gone since the pass: the re-signing job is dropped, a change job fails.
+            let report = run_jobs(&p, &queue, &[resign_job("NOSUCHLIST00", NOW, 0)], || NOW, later()).await;
+            assert_eq!((report.gone, report.failed.len()), (1, 0));
+            let report = run_jobs(&p, &queue, &[job("NOSUCHLIST00", 1)], || NOW, later()).await;
+            assert_eq!((report.gone, report.failed.len()), (0, 1));
         }
 
         #[tokio::test]
@@ -409,13 +548,7 @@ mod tests {
                 .forward(&[change("NO-SUCH-LIST"), change("AAAAAAAAAAAA")])
                 .await
                 .unwrap();
-            assert_eq!(
-                jobs,
-                vec![PublishJob {
-                    list_id: "AAAAAAAAAAAA".into(),
-                    seq: 1
-                }]
-            );
+            assert_eq!(jobs, vec![PublishJob::change("AAAAAAAAAAAA", 1)]);
             assert_eq!(*queue.jobs.lock().unwrap(), jobs);
         }
 
@@ -605,14 +738,25 @@ pub struct ResignPass {
     pub lists: crate::publisher::ResignReport,
 }
 
-/// One pass of the re-signer at `now`: [`crate::mdoc::signers::SignerService::rotate`], then
-/// [`Publisher::resign_due`].
-pub async fn resign_pass(
-    publisher: &Publisher,
-    signers: &crate::mdoc::signers::SignerService,
-    now: i64,
-) -> Result<ResignPass, PublishError> {
-    let signers = signers.rotate(now).await?;
-    let lists = publisher.resign_due(now).await?;
-    Ok(ResignPass { signers, lists })
+/// The scheduled re-signer: rotates the managed signers, then queues the due lists' re-signing
+/// jobs, which the publisher signs as they are delivered.
+pub struct Resigner {
+    pub publisher: Arc<Publisher>,
+    pub signers: Arc<crate::mdoc::signers::SignerService>,
+    pub queue: Arc<dyn crate::ports::ResignQueue>,
+    /// KMS `Sign` calls a second a pass's jobs may make (see [`crate::domain::resign`]).
+    pub sign_rate: u64,
+}
+
+impl Resigner {
+    /// One pass at `now`: [`crate::mdoc::signers::SignerService::rotate`], then
+    /// [`Publisher::resign_due`].
+    pub async fn pass(&self, now: i64) -> Result<ResignPass, PublishError> {
+        let signers = self.signers.rotate(now).await?;
+        let lists = self
+            .publisher
+            .resign_due(now, self.queue.as_ref(), self.sign_rate)
+            .await?;
+        Ok(ResignPass { signers, lists })
+    }
 }

@@ -121,6 +121,9 @@ pub struct ListRecord {
     pub owner: Option<ListOwner>,
     /// The IACA under which its token in place was signed (mDoc lists, once published).
     pub published_iaca_id: Option<String>,
+    /// No entry's `statusExpiry` is later than this (see [`crate::domain::resign`]); `None`
+    /// while unknown (no entry with an expiry yet, mDoc lists).
+    pub status_horizon: Option<i64>,
 }
 
 /// Who an mDoc status list belongs to.
@@ -208,6 +211,9 @@ pub trait IssuerStore: Send + Sync {
     -> Result<Placement, StoreError>;
     /// Adds one to a list's allocation count and returns the new count.
     async fn count_allocation(&self, list_id: &str) -> Result<u64, StoreError>;
+    /// Raises a list's status horizon to `horizon` unless it is that or later already. Called
+    /// before an entry is placed, so the horizon never falls behind an entry.
+    async fn extend_horizon(&self, list_id: &str, horizon: i64) -> Result<(), StoreError>;
 
     async fn open_lists(&self, pool: &str) -> Result<Vec<ListRecord>, StoreError>;
     /// Creates a list; false if the id exists already.
@@ -320,6 +326,10 @@ pub struct ListSummary {
     pub tenant_id: Option<String>,
     /// The configuration of an mDoc list.
     pub configuration_id: Option<String>,
+    /// Whether the list still takes new entries.
+    pub open: bool,
+    /// See [`ListRecord::status_horizon`].
+    pub status_horizon: Option<i64>,
 }
 
 /// A published object's metadata.
@@ -420,6 +430,18 @@ pub trait PublishQueue: Send + Sync {
     async fn enqueue(&self, job: &crate::pipeline::PublishJob) -> Result<(), QueueError>;
     /// Hides a delivered message for `delay` before it is delivered again (retry backoff).
     async fn retry_later(&self, receipt: &str, delay: std::time::Duration) -> Result<(), QueueError>;
+}
+
+/// The queue of re-signing jobs: each job is delivered after its own delay (a standard queue; a
+/// FIFO queue has no per-message delay).
+#[async_trait]
+pub trait ResignQueue: Send + Sync {
+    /// Queues `jobs`, each (job, delay). All or an error: on an error some may have been queued
+    /// (a job delivered twice re-signs once, see [`crate::pipeline`]).
+    async fn enqueue_delayed(
+        &self,
+        jobs: &[(crate::pipeline::PublishJob, std::time::Duration)],
+    ) -> Result<(), QueueError>;
 }
 
 // ------------------------------------------------------------------ tenants (mDoc API)

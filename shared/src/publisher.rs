@@ -9,13 +9,17 @@
 
 use std::sync::Arc;
 
+use std::collections::HashMap;
+
 use crate::domain::lifetime::Freshness;
+use crate::domain::resign;
 use crate::domain::status::{Bits, Status};
 use crate::domain::status_list::StatusList;
 use crate::domain::token::{StatusListToken, TokenError, TokenFormat, cwt, jwt};
+use crate::pipeline::PublishJob;
 use crate::ports::{
-    Lifetime, ListSource, ObjectError, ObjectStore, ObjectWrite, Precondition, PublishedToken, PutOutcome, Signer,
-    StoreError, TenantKeys,
+    Lifetime, ListSource, ObjectError, ObjectStore, ObjectWrite, Precondition, PublishedToken, PutOutcome, ResignQueue,
+    Signer, StoreError, TenantKeys,
 };
 
 /// GOV.UK's token ttl (12 h): how long relying parties may cache.
@@ -252,11 +256,13 @@ impl Publisher {
     /// The sequence of the token of `list_id` in place (both formats: the CWT is written last);
     /// `None` if the list has no token yet.
     pub async fn published_seq(&self, list_id: &str) -> Result<Option<u64>, PublishError> {
-        Ok(self
-            .objects
-            .head(&object_key(list_id, TokenFormat::Cwt))
-            .await?
-            .map(|meta| meta.seq))
+        Ok(self.published_head(list_id).await?.map(|meta| meta.seq))
+    }
+
+    /// The metadata (sequence, `iat`, `exp`) of the token of `list_id` in place, from its CWT
+    /// (written last); `None` if the list has no token yet.
+    pub async fn published_head(&self, list_id: &str) -> Result<Option<crate::ports::ObjectMeta>, PublishError> {
+        Ok(self.objects.head(&object_key(list_id, TokenFormat::Cwt)).await?)
     }
 
     /// Whether the token of `list_id` published from sequence `seq` or later is in place. A list
@@ -433,15 +439,22 @@ pub const AGGREGATION_MAX_AGE: u64 = 300;
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ResignReport {
     pub checked: usize,
-    pub republished: usize,
+    /// Due lists queued for re-signing (each job signs at its own time, see
+    /// [`crate::domain::resign`]).
+    pub enqueued: usize,
+    /// Due lists that could not be queued (the queue failed): the next pass tries again.
     pub failed: usize,
-    /// mDoc lists due whose tenant has no status list signer now: left to expire (not a failure
-    /// of the service; the tenant is told when it registers an mDoc).
-    pub unsigned: usize,
+    /// Due lists beyond what the pass's window holds at the configured signing rate: left for
+    /// the next pass.
+    pub deferred: usize,
+    /// Closed lists whose every entry has passed its `statusExpiry`: no longer re-signed.
+    pub retired: usize,
     /// Token freshness: the shortest validity left (`exp - now`, seconds) among the tokens the
-    /// pass left in place, those not yet due and those it failed to re-sign (0 for a list that
-    /// has none). `None` when it re-signed every list. Healthy passes keep it above the
-    /// re-signing margin; it falls towards 0 while re-signing fails (the alarm's metric).
+    /// pass left in place (those not yet due, those it deferred or failed to queue) and those
+    /// still due from the previous pass (their job has not landed: failing, or its tenant has no
+    /// signer). 0 for a list without a token that it could not queue. `None` when there is none
+    /// of those. Healthy passes keep it above the re-signing margin; it falls towards 0 while
+    /// re-signing fails (the alarm's metric).
     pub oldest_validity: Option<i64>,
 }
 
@@ -453,18 +466,34 @@ impl ResignReport {
     }
 }
 
+/// How many jobs a pass hands the queue at once.
+const ENQUEUE_CHUNK: usize = 100;
+
 impl Publisher {
-    /// Re-publishes every list whose token is missing or within its re-signing margin
-    /// ([`Freshness::due`]: the token's max-age, from the token in place and from the list's
-    /// current lifetime, plus one interval and the slack), even if nothing changed, so no cache
-    /// ever holds a token past its `exp`. A list never published (its first publish job was lost
-    /// or has not run) has no `publishedExp` and is published here. Runs every
-    /// `freshness.interval` seconds. Ends by refreshing the distribution documents.
-    pub async fn resign_due(&self, now: i64) -> Result<ResignReport, PublishError> {
+    /// Queues a re-signing job for every list whose token is missing or within its re-signing
+    /// margin ([`Freshness::due`]: the token's max-age, from the token in place and from the
+    /// list's current lifetime, plus one interval and the slack), even if nothing changed, so no
+    /// cache ever holds a token past its `exp`. A list never published (its first publish job
+    /// was lost or has not run) has no `publishedExp` and is queued too. A retired list (closed,
+    /// every entry past its `statusExpiry`) is skipped. The jobs are spaced over the slack at no
+    /// more than `sign_rate` KMS `Sign` calls a second ([`resign::schedule`]); the publisher signs
+    /// each when it is delivered. Runs every `freshness.interval` seconds. Ends by refreshing the
+    /// distribution documents.
+    pub async fn resign_due(
+        &self,
+        now: i64,
+        queue: &dyn ResignQueue,
+        sign_rate: u64,
+    ) -> Result<ResignReport, PublishError> {
         let mut report = ResignReport::default();
         let configurations = self.lists.configuration_lifetimes().await?;
+        let mut due = Vec::new();
         for list in self.lists.published_lists().await? {
             report.checked += 1;
+            if resign::retired(list.open, list.status_horizon, now) {
+                report.retired += 1;
+                continue;
+            }
             let current = match &list.configuration_id {
                 Some(id) => configurations.get(id).copied(),
                 None => list.lifetime,
@@ -476,17 +505,51 @@ impl Publisher {
                 report.left_in_place(list.published_exp, now);
                 continue;
             }
-            match self.publish(&list.list_id, now).await {
-                Ok(_) => report.republished += 1,
-                Err(e @ PublishError::NoTenantKey { .. }) => {
-                    tracing::warn!(list_id = %list.list_id, error = %e, "not re-signed: the tenant has no signer");
-                    report.unsigned += 1;
-                }
+            // Due a pass ago already: the job queued then has not landed.
+            let overdue = list.published_exp > 0
+                && self.freshness.due(
+                    list.published_exp,
+                    in_place_max_age,
+                    current,
+                    now - self.freshness.interval,
+                );
+            if overdue {
+                report.left_in_place(list.published_exp, now);
+            }
+            due.push(resign::Due {
+                list_id: list.list_id,
+                published_exp: list.published_exp,
+            });
+        }
+        let exp_of: HashMap<String, i64> = due.iter().map(|d| (d.list_id.clone(), d.published_exp)).collect();
+        let window = u64::try_from(self.freshness.slack).unwrap_or(0);
+        let schedule = resign::schedule(due, sign_rate, window);
+        for deferred in &schedule.deferred {
+            report.deferred += 1;
+            report.left_in_place(deferred.published_exp, now);
+        }
+        if !schedule.deferred.is_empty() {
+            tracing::warn!(
+                deferred = schedule.deferred.len(),
+                sign_rate,
+                window,
+                "more lists due than the signing rate allows in one pass; the rest wait for the next"
+            );
+        }
+        for chunk in schedule.jobs.chunks(ENQUEUE_CHUNK) {
+            let jobs: Vec<_> = chunk
+                .iter()
+                .map(|(list_id, delay)| (PublishJob::resign(list_id, now), std::time::Duration::from_secs(*delay)))
+                .collect();
+            match queue.enqueue_delayed(&jobs).await {
+                Ok(()) => report.enqueued += jobs.len(),
                 Err(e) => {
-                    // The old token stays in place; the next pass retries.
-                    tracing::warn!(list_id = %list.list_id, error = %e, "re-signing failed");
-                    report.failed += 1;
-                    report.left_in_place(list.published_exp, now);
+                    // The old tokens stay in place; the next pass queues them again.
+                    tracing::warn!(lists = jobs.len(), error = %e, "re-signing jobs not queued");
+                    report.failed += jobs.len();
+                    for (list_id, _) in chunk {
+                        report.left_in_place(exp_of[list_id], now);
+                    }
                 }
             }
         }
@@ -503,8 +566,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::ports::ObjectStore;
-    use crate::testing::{MemLists, MemObjects, mdoc_publisher, publisher, tenant_trust};
+    use crate::ports::{IssuerStore, ObjectStore};
+    use crate::testing::{MemLists, MemObjects, mdoc_publisher, publisher, resign, tenant_trust};
 
     const NOW: i64 = 1_000_000;
 
@@ -527,7 +590,7 @@ mod tests {
                 Vec::<String>::new()
             );
         }
-        p.resign_due(NOW).await.unwrap();
+        resign(&p, NOW).await;
         assert_eq!(
             tokens.distribution(ListKind::GovUk).await.unwrap().status_lists,
             ["https://status.example/t/AAAAAAAAAAAA"]
@@ -579,8 +642,12 @@ mod tests {
         let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
         lists.add_list("AAAAAAAAAAAA"); // its first publish job was lost
         let p = publisher(lists.clone(), objects.clone());
-        let report = p.resign_due(NOW).await.unwrap();
-        assert_eq!((report.checked, report.republished, report.failed), (1, 1, 0));
+        let report = resign(&p, NOW).await;
+        assert_eq!(
+            (report.pass.checked, report.pass.enqueued, report.pass.failed),
+            (1, 1, 0)
+        );
+        assert_eq!(report.published, 1);
         assert!(p.published_at_least("AAAAAAAAAAAA", 0).await.unwrap());
         assert_eq!(lists.published_exp("AAAAAAAAAAAA"), NOW + 3600);
         assert_eq!(
@@ -589,8 +656,85 @@ mod tests {
         );
         assert_eq!(named(&objects, MDOC_AGGREGATION_KEY), Vec::<String>::new());
         // Fresh now: the next pass leaves it alone.
-        let report = p.resign_due(NOW + 1).await.unwrap();
-        assert_eq!((report.checked, report.republished), (1, 0));
+        let report = resign(&p, NOW + 1).await;
+        assert_eq!((report.pass.checked, report.pass.enqueued, report.published), (1, 0, 0));
+    }
+
+    #[tokio::test]
+    async fn closed_lists_past_their_horizon_are_retired_open_and_mdoc_lists_never() {
+        let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+        for id in ["CLOSEDPASSED", "CLOSEDFUTURE", "OPENPASSEDXX", "CLOSEDNOHZNX"] {
+            lists.add_list(id);
+        }
+        let horizon = NOW - crate::domain::resign::HORIZON_GRACE - 1;
+        for (id, h) in [
+            ("CLOSEDPASSED", horizon),
+            ("CLOSEDFUTURE", NOW + 1_000),
+            ("OPENPASSEDXX", horizon),
+        ] {
+            lists.extend_horizon(id, h).await.unwrap();
+        }
+        // A lower horizon never replaces a higher one.
+        lists.extend_horizon("CLOSEDFUTURE", NOW).await.unwrap();
+        assert_eq!(lists.status_horizon("CLOSEDFUTURE"), Some(NOW + 1_000));
+        for id in ["CLOSEDPASSED", "CLOSEDFUTURE", "CLOSEDNOHZNX"] {
+            lists.close(id);
+        }
+        let p = publisher(lists.clone(), objects.clone());
+        let report = resign(&p, NOW).await;
+        assert_eq!(
+            (report.pass.checked, report.pass.retired, report.pass.enqueued),
+            (4, 1, 3)
+        );
+        let mut signed: Vec<_> = report.jobs.iter().map(|(id, _)| id.as_str()).collect();
+        signed.sort();
+        assert_eq!(signed, ["CLOSEDFUTURE", "CLOSEDNOHZNX", "OPENPASSEDXX"]);
+        assert!(!p.published_at_least("CLOSEDPASSED", 0).await.unwrap());
+        // The retired list is not named in the distribution either (it has no live token).
+        assert!(
+            !named(&objects, AGGREGATION_KEY)
+                .iter()
+                .any(|u| u.ends_with("CLOSEDPASSED"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pass_spaces_its_jobs_to_the_signing_rate_and_each_token_has_its_own_iat() {
+        let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+        let ids: Vec<String> = (0..12).map(|i| format!("LIST{i:08}")).collect();
+        for id in &ids {
+            lists.add_list(id);
+        }
+        let mut p = publisher(lists.clone(), objects.clone());
+        p.freshness.slack = 300;
+        // 4 Sign calls a second: two lists a second, six seconds for twelve.
+        let report = crate::testing::resign_at_rate(&p, NOW, 4).await;
+        assert_eq!((report.pass.enqueued, report.published, report.failed), (12, 12, 0));
+        let delays: Vec<u64> = report.jobs.iter().map(|(_, d)| *d).collect();
+        assert_eq!(delays, [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
+        let mut per_second = std::collections::BTreeMap::new();
+        for id in &ids {
+            let (_, iat, exp, _) = in_place(&objects, id).await;
+            assert_eq!(exp - iat, 3_600);
+            *per_second.entry(iat).or_insert(0) += 1;
+        }
+        // Signed at the time of their delivery, not the pass's: no lockstep expiry.
+        assert_eq!(
+            per_second.keys().copied().collect::<Vec<_>>(),
+            (NOW..NOW + 6).collect::<Vec<_>>()
+        );
+        assert!(
+            per_second
+                .values()
+                .all(|n| n * crate::domain::resign::SIGNS_PER_LIST <= 4)
+        );
+        // A window too small for the rate: what does not fit waits, and is reported.
+        let mut tight = publisher(lists.clone(), objects.clone());
+        tight.freshness.slack = 2;
+        let due_later = NOW + 3_600;
+        let report = crate::testing::resign_at_rate(&tight, due_later, 4).await;
+        assert_eq!((report.pass.enqueued, report.pass.deferred), (4, 8));
+        assert_eq!(report.pass.oldest_validity, Some(0));
     }
 
     /// KMS unreachable: every signature fails.
@@ -616,22 +760,51 @@ mod tests {
         p.publish("AAAAAAAAAAAA", NOW).await.unwrap();
         p.publish("BBBBBBBBBBBB", NOW + 100).await.unwrap();
         // Nothing due: the older token is A's.
-        let report = p.resign_due(NOW + 10).await.unwrap();
-        assert_eq!((report.republished, report.oldest_validity), (0, Some(3_600 - 10)));
-        // Everything due and re-signed: nothing old left in place.
+        let report = resign(&p, NOW + 10).await;
+        assert_eq!((report.published, report.pass.oldest_validity), (0, Some(3_600 - 10)));
+        // Both due and queued, and both re-signed. A has been due for longer than an interval
+        // (the passes between are skipped here), so its validity at the pass is reported.
         let due = NOW + 3_600 - p.freshness.margin(600) + 200;
-        let report = p.resign_due(due).await.unwrap();
-        assert_eq!((report.republished, report.oldest_validity), (2, None));
-        // KMS down past the margin: the tokens in place age towards their exp, then 0; a list
-        // that never had one counts as 0 at once.
+        let report = resign(&p, due).await;
+        assert_eq!(
+            (report.pass.enqueued, report.published, report.pass.oldest_validity),
+            (2, 2, Some(NOW + 3_600 - due))
+        );
+        // The next pass: both fresh, nothing due.
+        let report = resign(&p, due + 1).await;
+        assert_eq!((report.pass.enqueued, report.pass.oldest_validity), (0, Some(3_599)));
+        // KMS down past the margin: the jobs fail and the tokens stay. The first pass that finds
+        // them due queues them and counts them as in hand; a pass an interval later finds them
+        // still due (their jobs did not land) and reports their validity, which falls to 0; a
+        // list that never had a token is not counted (its first job may simply not have run).
         p.signer = Arc::new(KmsDown);
-        let later = due + 3_600 - p.freshness.margin(600) + 1;
-        let report = p.resign_due(later).await.unwrap();
-        assert_eq!((report.failed, report.oldest_validity), (2, Some(due + 3_600 - later)));
-        assert_eq!(p.resign_due(due + 4_000).await.unwrap().oldest_validity, Some(0));
+        let first = due + 3_600 - p.freshness.margin(600) + 1;
+        let report = resign(&p, first).await;
+        assert_eq!(
+            (report.pass.enqueued, report.failed, report.pass.oldest_validity),
+            (2, 2, None)
+        );
+        let later = first + p.freshness.interval;
+        let report = resign(&p, later).await;
+        assert_eq!(
+            (report.failed, report.pass.oldest_validity),
+            (2, Some(due + 3_600 - later))
+        );
+        assert_eq!(resign(&p, due + 4_000).await.pass.oldest_validity, Some(0));
         lists.add_list("CCCCCCCCCCCC");
-        let report = p.resign_due(later).await.unwrap();
-        assert_eq!((report.failed, report.oldest_validity), (3, Some(0)));
+        let report = resign(&p, later).await;
+        assert_eq!(
+            (report.pass.enqueued, report.failed, report.pass.oldest_validity),
+            (3, 3, Some(due + 3_600 - later))
+        );
+        // The queue down: the pass counts what it could not queue, and those tokens' validity.
+        let queue = crate::testing::MemResignQueue::default();
+        queue.unavailable.store(true, std::sync::atomic::Ordering::Relaxed);
+        let report = p.resign_due(later, &queue, 50).await.unwrap();
+        assert_eq!(
+            (report.enqueued, report.failed, report.oldest_validity),
+            (0, 3, Some(0))
+        );
     }
 
     const DAY: i64 = 86_400;
@@ -762,8 +935,8 @@ mod tests {
         // Re-signed within its margin (max-age 1 h + interval 60 s), not the old day's.
         let margin = p.freshness.margin(3_600);
         let due_at = NOW + 10 + 10_800 - margin + 1;
-        assert_eq!(p.resign_due(due_at - 1).await.unwrap().republished, 0);
-        assert_eq!(p.resign_due(due_at).await.unwrap().republished, 1);
+        assert_eq!(resign(&p, due_at - 1).await.published, 0);
+        assert_eq!(resign(&p, due_at).await.published, 1);
         assert_eq!(
             in_place(&objects, "AAAAAAAAAAAA").await,
             (1, due_at, due_at + 10_800, 3_600)
@@ -797,10 +970,10 @@ mod tests {
         lists.add_mdoc_list("AAAAAAAAAAAA", "c", lifetime(3_600, 10_800));
         let p = mdoc_publisher(lists.clone(), objects.clone(), NOW).await;
         p.publish("AAAAAAAAAAAA", NOW).await.unwrap();
-        assert_eq!(p.resign_due(NOW + 60).await.unwrap().republished, 0);
+        assert_eq!(resign(&p, NOW + 60).await.published, 0);
         // Now a day's caching is wanted: the token in place (3 h) is inside that margin.
         lists.set_configuration("c", lifetime(DAY as u64, 2 * DAY));
-        assert_eq!(p.resign_due(NOW + 120).await.unwrap().republished, 1);
+        assert_eq!(resign(&p, NOW + 120).await.published, 1);
         assert_eq!(
             in_place(&objects, "AAAAAAAAAAAA").await,
             (0, NOW + 120, NOW + 120 + 2 * DAY, DAY as u64)
@@ -834,7 +1007,7 @@ mod tests {
                 lists.set_status("AAAAAAAAAAAA", ((t - NOW) / 5_000) as u64 % 1000, 1);
                 p.publish("AAAAAAAAAAAA", t).await.unwrap();
             }
-            resigned += p.resign_due(t).await.unwrap().republished;
+            resigned += resign(&p, t).await.published;
             let (_, _, exp, max_age) = in_place(&objects, "AAAAAAAAAAAA").await;
             // Until the next pass, one interval later.
             assert!(

@@ -10,9 +10,9 @@ use crate::pipeline::{Delivery, PublishJob};
 use crate::ports::{
     Claim, Client, Entry, IssuerStore, Lifetime, ListRecord, ListSource, ListState, ListSummary, ObjectError,
     ObjectMeta, ObjectStore, ObjectVersion, ObjectWrite, Placement, Precondition, PublishQueue, PublishedObject,
-    PublishedToken, PutOutcome, QueueError, Revocation, StatusUpdate, StoreError,
+    PublishedToken, PutOutcome, QueueError, ResignQueue, Revocation, StatusUpdate, StoreError,
 };
-use crate::publisher::Publisher;
+use crate::publisher::{Publisher, ResignReport};
 
 /// One stored list: its record, change sequence and the token recorded as in place.
 #[derive(Clone, Debug)]
@@ -49,6 +49,7 @@ impl MemLists {
                     lifetime: None,
                     owner: None,
                     published_iaca_id: None,
+                    status_horizon: None,
                 },
                 change_seq: 0,
                 published: None,
@@ -93,6 +94,22 @@ impl MemLists {
     /// The token recorded as in place.
     pub fn published(&self, list_id: &str) -> Option<PublishedToken> {
         self.lists.lock().unwrap()[list_id].published.clone()
+    }
+
+    /// Closes a list for allocation (as the allocator does when it is full).
+    pub fn close(&self, list_id: &str) {
+        self.lists
+            .lock()
+            .unwrap()
+            .get_mut(list_id)
+            .expect("a known list")
+            .list
+            .open = false;
+    }
+
+    /// A list's status horizon.
+    pub fn status_horizon(&self, list_id: &str) -> Option<i64> {
+        self.lists.lock().unwrap()[list_id].list.status_horizon
     }
 
     pub fn list_ids(&self) -> Vec<String> {
@@ -163,6 +180,8 @@ impl ListSource for MemLists {
                 lifetime: s.list.lifetime,
                 tenant_id: s.list.owner.as_ref().map(|o| o.tenant_id.clone()),
                 configuration_id: s.list.owner.as_ref().map(|o| o.configuration_id.clone()),
+                open: s.list.open,
+                status_horizon: s.list.status_horizon,
             })
             .collect())
     }
@@ -198,6 +217,13 @@ impl IssuerStore for MemLists {
         };
         lists.insert(list.list_id.clone(), stored);
         Ok(true)
+    }
+
+    async fn extend_horizon(&self, list_id: &str, horizon: i64) -> Result<(), StoreError> {
+        if let Some(stored) = self.lists.lock().unwrap().get_mut(list_id) {
+            stored.list.status_horizon = stored.list.status_horizon.max(Some(horizon));
+        }
+        Ok(())
     }
 
     async fn count_allocation(&self, _: &str) -> Result<u64, StoreError> {
@@ -408,6 +434,85 @@ impl PublishQueue for MemQueue {
         self.retries.lock().unwrap().push((receipt.to_string(), delay));
         Ok(())
     }
+}
+
+/// The re-signing queue: records each job with its delay, or refuses everything.
+#[derive(Default)]
+pub struct MemResignQueue {
+    pub jobs: Mutex<Vec<(PublishJob, std::time::Duration)>>,
+    pub unavailable: std::sync::atomic::AtomicBool,
+}
+
+impl MemResignQueue {
+    /// The queued jobs, emptying the queue.
+    pub fn take(&self) -> Vec<(PublishJob, std::time::Duration)> {
+        std::mem::take(&mut *self.jobs.lock().unwrap())
+    }
+}
+
+#[async_trait]
+impl ResignQueue for MemResignQueue {
+    async fn enqueue_delayed(&self, jobs: &[(PublishJob, std::time::Duration)]) -> Result<(), QueueError> {
+        if self.unavailable.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(QueueError::Unavailable("queue down".into()));
+        }
+        self.jobs.lock().unwrap().extend_from_slice(jobs);
+        Ok(())
+    }
+}
+
+/// What a re-signing pass and the delivery of its jobs came to.
+#[derive(Debug)]
+pub struct Resigned {
+    pub pass: ResignReport,
+    /// Lists whose job signed a token.
+    pub published: usize,
+    /// Jobs that failed (handed back to the queue).
+    pub failed: usize,
+    /// Jobs of mDoc lists whose tenant has no signer.
+    pub unsigned: usize,
+    /// Each job's list and delay (seconds), in queue order.
+    pub jobs: Vec<(String, u64)>,
+}
+
+/// A re-signing pass at `now`, at a signing rate that puts every job at delay 0 in small tests,
+/// then the delivery of each job at its own time (`now` + its delay), as the publisher handles
+/// one.
+pub async fn resign(p: &Publisher, now: i64) -> Resigned {
+    resign_at_rate(p, now, 10_000).await
+}
+
+/// [`resign`] at `sign_rate` KMS `Sign` calls a second.
+pub async fn resign_at_rate(p: &Publisher, now: i64, sign_rate: u64) -> Resigned {
+    let queue = MemResignQueue::default();
+    let pass = p
+        .resign_due(now, &queue, sign_rate)
+        .await
+        .expect("the pass reads the lists");
+    let mut resigned = Resigned {
+        pass,
+        published: 0,
+        failed: 0,
+        unsigned: 0,
+        jobs: Vec::new(),
+    };
+    let handback = MemQueue::default();
+    let far = tokio::time::Instant::now() + std::time::Duration::from_secs(3600);
+    for (i, (job, delay)) in queue.take().into_iter().enumerate() {
+        let delivery = Delivery {
+            message_id: format!("resign-{i}"),
+            receipt: format!("r-resign-{i}"),
+            body: serde_json::to_string(&job).unwrap(),
+            receive_count: 1,
+        };
+        let at = now + delay.as_secs() as i64;
+        let report = crate::pipeline::run_jobs(p, &handback, &[delivery], || at, far).await;
+        resigned.published += report.published;
+        resigned.failed += report.failed.len();
+        resigned.unsigned += report.unsigned;
+        resigned.jobs.push((job.list_id, delay.as_secs()));
+    }
+    resigned
 }
 
 /// A publisher over in-memory lists and objects, signing with a fresh local key.

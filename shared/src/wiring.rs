@@ -250,10 +250,24 @@ fn publisher_with(
     Arc::new(Publisher::new(config, dynamo(config, sdk), s3_objects(config, sdk), signer).with_tenant_keys(signers))
 }
 
-/// The re-signer: the publisher, and the signer service whose managed signers it rotates.
-pub fn resigner(config: &Config, sdk: &SdkConfig) -> (Arc<Publisher>, Arc<crate::mdoc::signers::SignerService>) {
+/// The re-signer: the lists (through the publisher, which also writes the distribution
+/// documents), the signer service whose managed signers it rotates, and the queue its jobs go to.
+pub fn resigner(config: &Config, sdk: &SdkConfig) -> Result<crate::pipeline::Resigner, &'static str> {
     let signers = signer_service(config, sdk);
-    (publisher_with(config, sdk, signers.clone()), signers)
+    Ok(crate::pipeline::Resigner {
+        publisher: publisher_with(config, sdk, signers.clone()),
+        signers,
+        queue: resign_queue(config, sdk).ok_or("RESIGN_QUEUE_URL is not set")?,
+        sign_rate: config.resign_sign_rate,
+    })
+}
+
+/// The standard queue of re-signing jobs, if configured.
+pub fn resign_queue(config: &Config, sdk: &SdkConfig) -> Option<Arc<SqsQueue>> {
+    config
+        .resign_queue_url
+        .as_ref()
+        .map(|url| Arc::new(SqsQueue::new(sdk, url)))
 }
 
 /// The status list signer endpoints: records in DynamoDB, keys in KMS.

@@ -165,6 +165,7 @@ async fn main() {
                 lifetime: None,
                 owner: None,
                 published_iaca_id: None,
+                status_horizon: None,
             })
             .await
             .unwrap();

@@ -320,6 +320,7 @@ pub(crate) fn list_from(item: &Item) -> Result<ListRecord, StoreError> {
             _ => None,
         },
         published_iaca_id: get_s(item, "publishedIacaId"),
+        status_horizon: get_n(item, "statusHorizon"),
     })
 }
 
@@ -485,6 +486,28 @@ impl IssuerStore for DynamoStore {
         self.increment_list_counter(list_id, "allocated")
             .await?
             .ok_or_else(|| StoreError::Other(format!("list {list_id} does not exist")))
+    }
+
+    async fn extend_horizon(&self, list_id: &str, horizon: i64) -> Result<(), StoreError> {
+        let raised = self
+            .ddb
+            .update_item()
+            .table_name(&self.t.lists)
+            .key("listId", s(list_id))
+            .update_expression("SET statusHorizon = :h")
+            .condition_expression(
+                "attribute_exists(listId) AND (attribute_not_exists(statusHorizon) OR statusHorizon < :h)",
+            )
+            .expression_attribute_values(":h", n(horizon))
+            .send()
+            .await;
+        match raised {
+            Ok(_) => Ok(()),
+            // Already that late or later (another issuance raised it first), or no such list
+            // (placing the entry reports that).
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
+            Err(e) => Err(classify(e)),
+        }
     }
 
     async fn open_lists(&self, pool: &str) -> Result<Vec<ListRecord>, StoreError> {
@@ -758,8 +781,9 @@ impl crate::ports::ListSource for DynamoStore {
         let items = self
             .scan_all(&self.t.lists, |q| {
                 q.projection_expression(
-                    "listId, publishedExp, publishedMaxAge, tokenTtl, tokenValidity, tenantId, configurationId",
+                    "listId, publishedExp, publishedMaxAge, tokenTtl, tokenValidity, tenantId, configurationId, #st, statusHorizon",
                 )
+                .expression_attribute_names("#st", "state")
             })
             .await?;
         let mut out = items
@@ -772,6 +796,8 @@ impl crate::ports::ListSource for DynamoStore {
                     lifetime: lifetime_from(i),
                     tenant_id: get_s(i, "tenantId"),
                     configuration_id: get_s(i, "configurationId"),
+                    open: get_s(i, "state").as_deref() == Some("OPEN"),
+                    status_horizon: get_n(i, "statusHorizon"),
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;

@@ -90,6 +90,17 @@ pub fn deliveries(event: &SqsEvent) -> Vec<Delivery> {
         .collect()
 }
 
+/// The name of the queue a batch came from (the last part of its records' `eventSourceARN`; an
+/// event source mapping reads one queue).
+pub fn source_queue(event: &SqsEvent) -> Option<&str> {
+    event.records.first()?.event_source_arn.as_deref()?.rsplit(':').next()
+}
+
+/// Whether the queue at `url` is the one named `name` (a queue URL ends with its name).
+pub fn url_names(url: &str, name: &str) -> bool {
+    !name.is_empty() && url.trim_end_matches('/').rsplit('/').next() == Some(name)
+}
+
 /// The partial-batch answer: only the failed messages are retried.
 pub fn batch_response(failed: &[String]) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
@@ -147,5 +158,26 @@ mod tests {
             response,
             serde_json::json!({"batchItemFailures": [{"itemIdentifier": d[1].message_id}]})
         );
+    }
+
+    #[test]
+    fn a_batch_names_its_source_queue() {
+        let event: SqsEvent = serde_json::from_str(&sample("publisher.json")).unwrap();
+        let name = source_queue(&event).unwrap();
+        assert_eq!(name, "statuslist-dev-publish.fifo");
+        assert!(url_names(
+            "https://sqs.eu-west-2.amazonaws.com/123456789012/statuslist-dev-publish.fifo",
+            name
+        ));
+        assert!(url_names(
+            "http://sqs.eu-west-2.localhost.localstack.cloud:4566/000000000000/statuslist-dev-publish.fifo/",
+            name
+        ));
+        assert!(!url_names(
+            "https://sqs.eu-west-2.amazonaws.com/123456789012/statuslist-dev-resign",
+            name
+        ));
+        assert!(!url_names("https://sqs.eu-west-2.amazonaws.com/123456789012/x", ""));
+        assert_eq!(source_queue(&SqsEvent::default()), None);
     }
 }

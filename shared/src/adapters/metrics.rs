@@ -38,7 +38,9 @@ pub fn emf_line(namespace: &str, timestamp_ms: i64, metrics: &[(&str, &str, i64)
 /// when it left any token in place, `OldestTokenValidity` (seconds), the token freshness the
 /// template's alarm watches.
 pub fn resign_pass_line(namespace: &str, now: i64, report: &crate::pipeline::ResignPass) -> String {
-    let mut metrics = vec![("ListsNotResigned", "Count", report.lists.failed as i64)];
+    // Lists due that this pass could not queue, or deferred to the next pass by the signing rate.
+    let not_resigned = report.lists.failed + report.lists.deferred;
+    let mut metrics = vec![("ListsNotResigned", "Count", not_resigned as i64)];
     if let Some(oldest) = report.lists.oldest_validity {
         metrics.push(("OldestTokenValidity", "Seconds", oldest));
     }

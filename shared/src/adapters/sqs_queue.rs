@@ -1,6 +1,7 @@
 //! [`PublishQueue`] on an SQS FIFO queue: the list id is the message group (one consumer at a
-//! time per list, in order) and `<listId>-<seq>` the deduplication id. The receive and delete
-//! calls serve the local consumer; in AWS the Lambda event source mapping does them.
+//! time per list, in order) and `<listId>-<seq>` the deduplication id. [`ResignQueue`] on a
+//! standard queue: each job with its own delivery delay, sent ten to a call. The receive and
+//! delete calls serve the local consumer; in AWS the Lambda event source mapping does them.
 
 use std::time::Duration;
 
@@ -8,11 +9,11 @@ use async_trait::async_trait;
 use aws_sdk_sqs::{
     Client,
     error::{ProvideErrorMetadata, SdkError},
-    types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName},
+    types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName, SendMessageBatchRequestEntry},
 };
 
 use crate::pipeline::{Delivery, PublishJob};
-use crate::ports::{PublishQueue, QueueError};
+use crate::ports::{PublishQueue, QueueError, ResignQueue};
 
 pub struct SqsQueue {
     sqs: Client,
@@ -128,5 +129,53 @@ impl PublishQueue for SqsQueue {
             .await
             .map_err(classify)?;
         Ok(())
+    }
+}
+
+/// SQS's most messages in one `SendMessageBatch`.
+const SEND_BATCH: usize = 10;
+
+impl SqsQueue {
+    /// One `SendMessageBatch` of up to ten delayed jobs.
+    async fn send_delayed(&self, chunk: &[(PublishJob, Duration)]) -> Result<(), QueueError> {
+        let mut batch = self.sqs.send_message_batch().queue_url(&self.url);
+        for (i, (job, delay)) in chunk.iter().enumerate() {
+            let body = serde_json::to_string(job).map_err(|e| QueueError::Other(e.to_string()))?;
+            let entry = SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_body(body)
+                .delay_seconds(delay.as_secs().min(crate::domain::resign::MAX_DELAY) as i32)
+                .build()
+                .map_err(|e| QueueError::Other(e.to_string()))?;
+            batch = batch.entries(entry);
+        }
+        let out = batch.send().await.map_err(classify)?;
+        let Some(f) = out.failed().first() else {
+            return Ok(());
+        };
+        let what = format!(
+            "{} of {} jobs not queued: {} {}",
+            out.failed().len(),
+            chunk.len(),
+            f.code(),
+            f.message().unwrap_or_default()
+        );
+        Err(if f.sender_fault() {
+            QueueError::Other(what)
+        } else {
+            QueueError::Unavailable(what)
+        })
+    }
+}
+
+#[async_trait]
+impl ResignQueue for SqsQueue {
+    /// Ten jobs to a call, the calls of one request at once (the pass hands over a hundred at a
+    /// time: ten calls).
+    async fn enqueue_delayed(&self, jobs: &[(PublishJob, Duration)]) -> Result<(), QueueError> {
+        futures_util::future::join_all(jobs.chunks(SEND_BATCH).map(|chunk| self.send_delayed(chunk)))
+            .await
+            .into_iter()
+            .collect()
     }
 }

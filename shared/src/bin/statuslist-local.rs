@@ -28,7 +28,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("cannot start the publishing pipeline: {e}"))?;
     // Every RESIGN_INTERVAL_SECONDS (or _MINUTES), as the configuration's margins assume.
     let every = app.config.freshness.interval.unsigned_abs();
-    shared::local::spawn_resigner(app.clone(), std::time::Duration::from_secs(every));
+    shared::local::spawn_resigner(app.clone(), &sdk, std::time::Duration::from_secs(every))
+        .map_err(|e| format!("cannot start the re-signer: {e}"))?;
     if let Ok(path) = std::env::var("METRICS_FILE") {
         // Counters for the load driver, written once a second.
         let app = app.clone();

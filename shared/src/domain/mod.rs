@@ -9,6 +9,7 @@ pub mod issuer_request;
 pub mod keys;
 pub mod lifetime;
 pub mod mdoc_status;
+pub mod resign;
 pub mod signer;
 pub mod status;
 pub mod status_list;

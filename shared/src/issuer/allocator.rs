@@ -129,6 +129,7 @@ impl Allocator {
                 lifetime: self.spec.lifetime,
                 owner: self.spec.owner.clone(),
                 published_iaca_id: None,
+                status_horizon: None,
             };
             if self.store.create_list(&list).await? {
                 tracing::info!(list_id = %list.list_id, pool = %self.spec.pool, "created status list");
@@ -145,12 +146,19 @@ impl Allocator {
     /// the re-signer publishes lists that have no token.
     async fn request_first_publish(&self, list_id: &str) {
         let Some(queue) = &self.queue else { return };
-        let job = PublishJob {
-            list_id: list_id.to_string(),
-            seq: 0,
-        };
+        let job = PublishJob::change(list_id, 0);
         if let Err(e) = queue.enqueue(&job).await {
             tracing::warn!(list_id, error = %e, "first publish not queued; the re-signer will publish the list");
+        }
+    }
+
+    /// Notes in the cached set that `list_id`'s status horizon is now `horizon`, so the next
+    /// issuances into it do not raise it again.
+    pub async fn note_horizon(&self, list_id: &str, horizon: i64) {
+        if let Some((_, lists)) = self.cache.lock().await.as_mut() {
+            for list in lists.iter_mut().filter(|l| l.list_id == list_id) {
+                list.status_horizon = list.status_horizon.max(Some(horizon));
+            }
         }
     }
 
@@ -228,7 +236,7 @@ mod tests {
         let expected: Vec<_> = store
             .list_ids()
             .into_iter()
-            .map(|list_id| PublishJob { list_id, seq: 0 })
+            .map(|list_id| PublishJob::change(list_id, 0))
             .collect();
         assert_eq!(queued, expected);
         // Open lists already exist: nothing more is queued.

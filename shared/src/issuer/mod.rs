@@ -239,6 +239,14 @@ impl IssuerService {
                     uri: self.list_uri(&list.list_id),
                 };
                 let body = serde_json::to_string(&response).expect("serialisable");
+                // The list's horizon first: it is never behind an entry placed in it, so the
+                // re-signer keeps the list fresh until this credential's status expires.
+                if let Some(horizon) = crate::domain::resign::horizon_for(req.status_expiry)
+                    && list.status_horizon.is_none_or(|at| at < horizon)
+                {
+                    self.store.extend_horizon(&list.list_id, horizon).await?;
+                    self.allocator.note_horizon(&list.list_id, horizon).await;
+                }
                 let entry = Entry {
                     list_id: list.list_id,
                     idx,
