@@ -7,7 +7,7 @@ STATUSLIST := $(CARGO_TARGET_DIR)/debug/statuslist
 
 FUNCTION_PACKAGES := $(patsubst functions/%/Cargo.toml,-p %,$(wildcard functions/*/Cargo.toml))
 
-.PHONY: test-init init-times figures register-client tenant-token verify-mdoc load mdoc-load revoke-latency bench-publish help test test-unit test-integration test-interop test-fuzz lint template-lint bench cli build run stop localstack-up localstack-down deps tools
+.PHONY: test-init init-times figures register-client tenant-token verify-mdoc load mdoc-load revoke-latency bench-publish resign-scale help test test-unit test-integration test-interop test-fuzz lint template-lint bench cli build run stop localstack-up localstack-down deps tools
 
 help:
 	@echo "make test            every test: lint, unit, CLI, LocalStack integration, independent verifiers"
@@ -25,6 +25,7 @@ help:
 	@echo "make revoke-latency  revoke -> visible in S3, p50/p99 over 200 revocations, against make run"
 	@echo "make mdoc-load       mDoc API: 2,000 registrations, 200 invalidations, time to visible, against make run"
 	@echo "make bench-publish   publisher time and AWS calls per list (100,000 and 1,048,576 entries) on LocalStack"
+	@echo "make resign-scale    one re-signing pass over LISTS=10000 due lists at RATE=100 KMS Sign/s on LocalStack: time, rate, freshness"
 	@echo "make figures         cold start and warm p50/p99 per function of the running make run"
 	@echo "make build           every function for Lambda (arm64, one workspace build), then sam build; sizes and times"
 	@echo "make init-times      each function's init (first event asked for) with AWS unreachable"
@@ -126,6 +127,9 @@ mdoc-load:
 
 bench-publish:
 	./infra/localstack/with-localstack.sh ./infra/bench-publish.sh
+
+resign-scale:
+	LISTS=$(or $(LISTS),10000) RATE=$(or $(RATE),100) CONSUMERS=$(or $(CONSUMERS),2) ./infra/localstack/with-localstack.sh ./infra/resign-scale.sh
 
 stop:
 	-pkill -f "infra/topology/main.py" || true

@@ -543,6 +543,9 @@ impl IssuerStore for DynamoStore {
                 .item("tokenTtl", n(lifetime.ttl))
                 .item("tokenValidity", n(lifetime.validity));
         }
+        if let Some(horizon) = l.status_horizon {
+            put = put.item("statusHorizon", n(horizon));
+        }
         let mut items = Vec::new();
         if let Some(owner) = &l.owner {
             put = put
