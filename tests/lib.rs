@@ -199,6 +199,7 @@ pub fn tables() -> Tables {
         tenants: stack_env("TENANTS_TABLE"),
         configurations: stack_env("CONFIGURATIONS_TABLE"),
         mdocs: stack_env("MDOCS_TABLE"),
+        history: stack_env("HISTORY_TABLE"),
     }
 }
 
@@ -322,6 +323,7 @@ pub fn config() -> Config {
         publish_queue_url: Some(stack_env("PUBLISH_QUEUE_URL")),
         resign_queue_url: Some(stack_env("RESIGN_QUEUE_URL")),
         resign_sign_rate: 50,
+        history_retention_days: 90,
         retired_signing_key_ids: Vec::new(),
         analytics_bus: Some(stack_env("ANALYTICS_BUS_NAME")),
         mdoc_list_size: shared::issuer::allocator::LIST_SIZE,
@@ -375,6 +377,7 @@ impl Harness {
             &sdk,
             stack_env("TOKENS_BUCKET"),
         ));
+        let history = shared::wiring::token_history(&config, &sdk);
         let app = Arc::new(App::new(
             config,
             shared::app::Adapters {
@@ -382,6 +385,7 @@ impl Harness {
                 store: store.clone(),
                 lists: store.clone(),
                 objects,
+                history,
                 jwks: Arc::new(HttpJwks::new(Duration::from_millis(1500), true)),
                 events: events.clone(),
                 queue: Some(Arc::new(shared::adapters::sqs_queue::SqsQueue::new(

@@ -388,6 +388,13 @@ async fn historical_tokens_by_time() {
     // Before the list existed, or after every token's exp: none was valid.
     assert_eq!(at((iat1 - 60).to_string(), None).await.0, StatusCode::NOT_FOUND);
     let exp2 = second.token.exp.unwrap();
+    // What answered: the index entry issued by then, which names that version of the object.
+    let key = object_key(&list_id_of(&uri), TokenFormat::Jwt);
+    let indexed = h.app.publisher.history.issued_by(&key, iat2).await.unwrap().unwrap();
+    assert_eq!((indexed.iat, indexed.exp), (iat2, exp2));
+    let versions = h.app.publisher.objects.versions(&key).await.unwrap();
+    assert!(versions.iter().any(|v| v.version_id == indexed.version_id));
+    assert_eq!(h.app.publisher.history.issued_by(&key, iat1 - 60).await.unwrap(), None);
     assert_eq!(at((exp2 + 60).to_string(), None).await.0, StatusCode::NOT_FOUND);
     for bad in ["abc", "-1", "1.5", ""] {
         let (status, _, body) = at(bad.to_string(), None).await;
@@ -594,13 +601,17 @@ async fn the_scheduled_re_signer_queues_jobs_that_the_publisher_signs() {
         .await;
         assert_eq!((head.seq, head.exp - head.iat), (0, 3600));
         // Recorded on the list (just after the write), as the next pass reads it: no longer due.
-        eventually(std::time::Duration::from_secs(10), "the token recorded on the list", || async {
-            let summaries = h.app.publisher.lists.published_lists().await.unwrap();
-            summaries
-                .iter()
-                .any(|s| s.list_id == l.list_id && s.published_exp == head.exp)
-                .then_some(())
-        })
+        eventually(
+            std::time::Duration::from_secs(10),
+            "the token recorded on the list",
+            || async {
+                let summaries = h.app.publisher.lists.published_lists().await.unwrap();
+                summaries
+                    .iter()
+                    .any(|s| s.list_id == l.list_id && s.published_exp == head.exp)
+                    .then_some(())
+            },
+        )
         .await;
     }
     // A pass later, the failing and the retired lists still have no token.

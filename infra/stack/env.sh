@@ -18,7 +18,7 @@ deploy_stack() {
     export CONFIGURATIONS_TABLE="$ConfigurationsTableName" MDOCS_TABLE="$MdocsTableName"
     export ANALYTICS_BUS_NAME="$AnalyticsBusName"
     export TOKENS_BUCKET="$TokensBucketName" PUBLISH_QUEUE_URL="$PublishQueueUrl" STACK_NAME="$stack"
-    export RESIGN_QUEUE_URL="$ResignQueueUrl"
+    export RESIGN_QUEUE_URL="$ResignQueueUrl" HISTORY_TABLE="$TokenHistoryTableName"
 }
 
 # start_topology STACK STAGE API_PORT BIN_DIR [main.py options...]: runs every function of

@@ -23,6 +23,8 @@ pub struct Adapters {
     pub store: Arc<dyn IssuerStore>,
     pub lists: Arc<dyn ListSource>,
     pub objects: Arc<dyn ObjectStore>,
+    /// The index of published token versions (`?time=`).
+    pub history: Arc<dyn crate::ports::TokenHistory>,
     pub jwks: Arc<dyn JwksSource>,
     pub events: Arc<dyn EventSink>,
     /// The publish-job queue, where this process forwards changes to it.
@@ -90,6 +92,7 @@ impl App {
             vault: wiring::kms_vault(sdk),
             analytics: wiring::analytics(&config, sdk),
             objects: wiring::s3_objects(&config, sdk),
+            history: wiring::token_history(&config, sdk),
             jwks: wiring::http_jwks(&config),
             events: Arc::new(LogEvents),
             queue: wiring::sqs_queue(&config, sdk),
@@ -105,8 +108,9 @@ impl App {
             a.vault.clone(),
             config.public_base_url.clone(),
         ));
-        let publisher =
-            Arc::new(Publisher::new(&config, a.lists, a.objects, a.signer.clone()).with_tenant_keys(signers.clone()));
+        let publisher = Arc::new(
+            Publisher::new(&config, a.lists, a.objects, a.history, a.signer.clone()).with_tenant_keys(signers.clone()),
+        );
         // New lists are published through the queue (a job of sequence 0), never by the
         // allocating request: only the publisher and the re-signer sign.
         let mdoc = Arc::new(MdocService::new(
@@ -244,6 +248,7 @@ mod tests {
                 tenants: table("tenants"),
                 configurations: table("configurations"),
                 mdocs: table("mdocs"),
+                history: table("history"),
             },
             allow_http_loopback_jwks: false,
             issuer_jwks_ttl: Duration::from_secs(300),
@@ -261,6 +266,7 @@ mod tests {
             publish_queue_url: Some("http://127.0.0.1:1/000000000000/publish.fifo".into()),
             resign_queue_url: Some("http://127.0.0.1:1/000000000000/resign".into()),
             resign_sign_rate: 50,
+            history_retention_days: 90,
             analytics_bus: Some("statuslist-analytics".into()),
             mdoc_list_size: 1024,
         }

@@ -39,6 +39,9 @@ pub struct Config {
     pub retired_signing_key_ids: Vec<String>,
     /// The FIFO queue of publish jobs (the forwarder writes it; others need not know it).
     pub publish_queue_url: Option<String>,
+    /// How long replaced token versions are kept (the bucket's lifecycle rule), and so their
+    /// history entries (`HISTORY_RETENTION_DAYS`, default 90).
+    pub history_retention_days: i64,
     /// The standard queue of re-signing jobs (the re-signer writes it, the publisher reads it).
     pub resign_queue_url: Option<String>,
     /// KMS `Sign` calls a second a re-signing pass's jobs may make (`RESIGN_SIGN_RATE`, default
@@ -118,6 +121,7 @@ impl Config {
                 tenants: var("TENANTS_TABLE")?,
                 configurations: var("CONFIGURATIONS_TABLE")?,
                 mdocs: var("MDOCS_TABLE")?,
+                history: var("HISTORY_TABLE")?,
             },
             allow_http_loopback_jwks: var_or("ALLOW_HTTP_LOOPBACK_JWKS", false)?,
             issuer_jwks_ttl: Duration::from_secs(var_or("ISSUER_JWKS_TTL_SECONDS", 300)?),
@@ -130,6 +134,10 @@ impl Config {
             freshness,
             publish_queue_url: var("PUBLISH_QUEUE_URL").ok(),
             resign_queue_url: var("RESIGN_QUEUE_URL").ok(),
+            history_retention_days: match var_or::<i64>("HISTORY_RETENTION_DAYS", 90)? {
+                days if days >= 1 => days,
+                days => return Err(ConfigError(format!("HISTORY_RETENTION_DAYS={days} must be at least 1"))),
+            },
             resign_sign_rate: match var_or::<u64>("RESIGN_SIGN_RATE", 50)? {
                 0 => {
                     return Err(ConfigError(

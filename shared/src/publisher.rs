@@ -19,7 +19,7 @@ use crate::domain::token::{StatusListToken, TokenError, TokenFormat, cwt, jwt};
 use crate::pipeline::PublishJob;
 use crate::ports::{
     Lifetime, ListSource, ObjectError, ObjectStore, ObjectWrite, Precondition, PublishedToken, PutOutcome, ResignQueue,
-    Signer, StoreError, TenantKeys,
+    Signer, StoreError, TenantKeys, TokenHistory, TokenVersion,
 };
 
 /// GOV.UK's token ttl (12 h): how long relying parties may cache.
@@ -55,6 +55,11 @@ pub enum WriteOutcome {
 pub struct Publisher {
     pub lists: Arc<dyn ListSource>,
     pub objects: Arc<dyn ObjectStore>,
+    /// Where each token version put in place is indexed, for `?time=`.
+    pub history: Arc<dyn TokenHistory>,
+    /// How long replaced versions are kept (the bucket's lifecycle rule): their index entries
+    /// live as long.
+    pub history_retention: i64,
     pub signer: Arc<dyn Signer>,
     pub base_url: String,
     pub ttl: u64,
@@ -118,11 +123,14 @@ impl Publisher {
         config: &crate::config::Config,
         lists: Arc<dyn ListSource>,
         objects: Arc<dyn ObjectStore>,
+        history: Arc<dyn TokenHistory>,
         signer: Arc<dyn Signer>,
     ) -> Publisher {
         Publisher {
             lists,
             objects,
+            history,
+            history_retention: config.history_retention_days.saturating_mul(86_400),
             signer,
             base_url: config.public_base_url.clone(),
             ttl: config.token_ttl,
@@ -289,11 +297,38 @@ impl Publisher {
                 Some(current) => Precondition::Matches(current.etag),
             };
             match self.objects.put(key, body.clone(), write, precondition).await? {
-                PutOutcome::Written => return Ok(WriteOutcome::Written),
+                PutOutcome::Written { version_id } => {
+                    self.index_version(key, version_id, write).await?;
+                    return Ok(WriteOutcome::Written);
+                }
                 PutOutcome::Conflict => continue, // another writer won the race: look again
             }
         }
         Err(ObjectError::Other(format!("{key}: too many concurrent writers")).into())
+    }
+
+    /// Indexes a token version put in place, for `?time=`. A failure fails the publish, which is
+    /// retried: the retry signs again and indexes its own version, so the index has no gap longer
+    /// than a retry (and a `?time=` in that gap gets the previous version, valid then too).
+    async fn index_version(
+        &self,
+        key: &str,
+        version_id: Option<String>,
+        write: &ObjectWrite<'_>,
+    ) -> Result<(), PublishError> {
+        let Some(version_id) = version_id else {
+            return Ok(()); // a store without versions: nothing to find later
+        };
+        let version = TokenVersion {
+            iat: write.iat,
+            exp: write.exp,
+            version_id,
+        };
+        // A replaced version is removed by the lifecycle rule `retention` after it was replaced,
+        // which is before its exp plus the retention for every token the re-signer replaces.
+        let retain_until = write.exp.max(write.iat).saturating_add(self.history_retention);
+        self.history.record(key, &version, retain_until).await?;
+        Ok(())
     }
 
     /// Writes both distribution documents to the object store, for the CDN. Returns how many
@@ -333,7 +368,7 @@ impl Publisher {
                 let doc = aggregation_of(&self.base_url, &lists, now, kind);
                 let body = serde_json::to_vec(&doc).map_err(|e| PublishError::Corrupt(key.into(), e.to_string()))?;
                 match self.objects.put(key, body, &write, precondition).await? {
-                    PutOutcome::Written => named += doc.status_lists.len(),
+                    PutOutcome::Written { .. } => named += doc.status_lists.len(),
                     PutOutcome::Conflict => conflicts.push((kind, key)), // another writer won: read again
                 }
             }
@@ -349,6 +384,7 @@ impl Publisher {
     pub fn tokens(&self) -> PublishedTokens {
         PublishedTokens {
             objects: self.objects.clone(),
+            history: self.history.clone(),
         }
     }
 }
@@ -359,6 +395,8 @@ impl Publisher {
 #[derive(Clone)]
 pub struct PublishedTokens {
     pub objects: Arc<dyn ObjectStore>,
+    /// The index of token versions (`?time=`).
+    pub history: Arc<dyn TokenHistory>,
 }
 
 impl PublishedTokens {
@@ -389,8 +427,10 @@ impl PublishedTokens {
         self.objects.get(&object_key(list_id, format)).await
     }
 
-    /// The token of `list_id` in `format` that was valid at `time` (`iat <= time <= exp`), from
-    /// the stored versions: the most recently issued one if several were. `None` if there is none.
+    /// The token of `list_id` in `format` that was valid at `time` (`iat <= time <= exp`): the
+    /// one issued last at or before `time`, from the history index (one lookup) and that version
+    /// of the object (one read). `None` if there is none, if it had expired by `time`, or if its
+    /// version is gone (past the retention).
     pub async fn token_at(
         &self,
         list_id: &str,
@@ -398,25 +438,13 @@ impl PublishedTokens {
         time: i64,
     ) -> Result<Option<crate::ports::PublishedObject>, PublishError> {
         let key = object_key(list_id, format);
-        for version in self.objects.versions(&key).await? {
-            // A version is written just after it is signed: one written after `time` (with a
-            // little clock slack) was issued after it.
-            if version.written_at > time + 5 {
-                continue;
-            }
-            let Some(meta) = self.objects.head_version(&key, &version.version_id).await? else {
-                continue;
-            };
-            if meta.iat > time {
-                continue;
-            }
-            // Versions are newest first: this is the latest token issued at or before `time`.
-            if time > meta.exp {
-                return Ok(None);
-            }
-            return Ok(self.objects.get_version(&key, &version.version_id).await?);
+        let Some(version) = self.history.issued_by(&key, time).await? else {
+            return Ok(None);
+        };
+        if time > version.exp {
+            return Ok(None);
         }
-        Ok(None)
+        Ok(self.objects.get_version(&key, &version.version_id).await?)
     }
 }
 
@@ -735,6 +763,65 @@ mod tests {
         let report = crate::testing::resign_at_rate(&tight, due_later, 4).await;
         assert_eq!((report.pass.enqueued, report.pass.deferred), (4, 8));
         assert_eq!(report.pass.oldest_validity, Some(0));
+    }
+
+    #[tokio::test]
+    async fn a_past_time_resolves_from_the_history_index_to_the_token_then_valid() {
+        let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+        lists.add_list("AAAAAAAAAAAA");
+        let history = Arc::new(crate::testing::MemHistory::default());
+        let mut p = publisher(lists.clone(), objects.clone());
+        p.history = history.clone();
+        let tokens = p.tokens();
+        p.publish("AAAAAAAAAAAA", NOW).await.unwrap();
+        lists.set_status("AAAAAAAAAAAA", 5, 1);
+        p.publish("AAAAAAAAAAAA", NOW + 100).await.unwrap();
+        // Both formats of both versions are indexed, each kept its exp plus the retention.
+        let entries = history.entries();
+        assert_eq!(entries.len(), 4);
+        assert!(entries.contains(&("t/AAAAAAAAAAAA".into(), NOW + 100, NOW + 100 + 3_600 + 90 * 86_400)));
+        let at = |time: i64, format: TokenFormat| {
+            let tokens = tokens.clone();
+            async move {
+                tokens
+                    .token_at("AAAAAAAAAAAA", format, time)
+                    .await
+                    .unwrap()
+                    .map(|o| o.meta)
+            }
+        };
+        // Before the first token: none. Between the two: the first. After: the second, until its exp.
+        assert_eq!(at(NOW - 1, TokenFormat::Jwt).await, None);
+        assert_eq!(
+            at(NOW + 99, TokenFormat::Jwt).await.map(|m| (m.seq, m.iat)),
+            Some((0, NOW))
+        );
+        assert_eq!(
+            at(NOW + 100, TokenFormat::Cwt).await.map(|m| (m.seq, m.iat)),
+            Some((1, NOW + 100))
+        );
+        assert_eq!(at(NOW + 100 + 3_600, TokenFormat::Jwt).await.map(|m| m.seq), Some(1));
+        assert_eq!(at(NOW + 100 + 3_601, TokenFormat::Jwt).await, None, "expired by then");
+        // The version itself, byte for byte.
+        let first = tokens
+            .token_at("AAAAAAAAAAAA", TokenFormat::Cwt, NOW + 50)
+            .await
+            .unwrap()
+            .unwrap();
+        let versions = objects.versions("t/AAAAAAAAAAAA.cwt").await.unwrap();
+        let oldest = &versions.last().unwrap().version_id;
+        assert_eq!(
+            objects
+                .get_version("t/AAAAAAAAAAAA.cwt", oldest)
+                .await
+                .unwrap()
+                .unwrap()
+                .body,
+            first.body
+        );
+        // A version removed by the lifecycle rule: none, not an error.
+        objects.expire_version("t/AAAAAAAAAAAA.cwt", oldest);
+        assert_eq!(at(NOW + 50, TokenFormat::Cwt).await, None);
     }
 
     /// KMS unreachable: every signature fails.

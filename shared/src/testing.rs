@@ -283,6 +283,8 @@ pub struct MemObjects {
     latency: Mutex<std::time::Duration>,
     /// Keys whose puts never complete (a connection that hangs).
     hung: Mutex<std::collections::HashSet<String>>,
+    /// Every version written, per key, oldest first: (version id, object).
+    versions: Mutex<HashMap<String, Vec<(String, PublishedObject)>>>,
 }
 
 impl MemObjects {
@@ -314,7 +316,7 @@ impl MemObjects {
         *self.latency.lock().unwrap() = std::time::Duration::ZERO;
     }
 
-    fn store(&self, key: &str, body: Vec<u8>, write: &ObjectWrite<'_>) {
+    fn store(&self, key: &str, body: Vec<u8>, write: &ObjectWrite<'_>) -> String {
         let etag = {
             let mut n = self.etags.lock().unwrap();
             *n += 1;
@@ -331,8 +333,23 @@ impl MemObjects {
                 exp: write.exp,
             },
         };
+        let version_id = format!("v{}", object.meta.etag.trim_matches('"'));
+        self.versions
+            .lock()
+            .unwrap()
+            .entry(key.to_string())
+            .or_default()
+            .push((version_id.clone(), object.clone()));
         self.objects.lock().unwrap().insert(key.to_string(), object);
         *self.writes.lock().unwrap().entry(key.to_string()).or_default() += 1;
+        version_id
+    }
+
+    /// Removes one version (as the lifecycle rule does once it is past the retention).
+    pub fn expire_version(&self, key: &str, version_id: &str) {
+        if let Some(versions) = self.versions.lock().unwrap().get_mut(key) {
+            versions.retain(|(id, _)| id != version_id);
+        }
     }
 }
 
@@ -363,7 +380,7 @@ impl ObjectStore for MemObjects {
         if precondition != Precondition::None {
             let other = self.interfere.lock().unwrap().remove(key);
             if let Some(other) = other {
-                self.store(key, other, write);
+                let _ = self.store(key, other, write);
             }
         }
         let current = self.objects.lock().unwrap().get(key).map(|o| o.meta.etag.clone());
@@ -376,20 +393,80 @@ impl ObjectStore for MemObjects {
         if !allowed {
             return Ok(PutOutcome::Conflict);
         }
-        self.store(key, body, write);
-        Ok(PutOutcome::Written)
+        let version_id = self.store(key, body, write);
+        Ok(PutOutcome::Written {
+            version_id: Some(version_id),
+        })
     }
 
-    async fn versions(&self, _: &str) -> Result<Vec<ObjectVersion>, ObjectError> {
-        Ok(Vec::new())
+    /// Newest first; `written_at` is the token's `iat` (what the publisher wrote just after
+    /// signing).
+    async fn versions(&self, key: &str) -> Result<Vec<ObjectVersion>, ObjectError> {
+        let versions = self.versions.lock().unwrap();
+        Ok(versions
+            .get(key)
+            .into_iter()
+            .flatten()
+            .rev()
+            .map(|(id, o)| ObjectVersion {
+                version_id: id.clone(),
+                written_at: o.meta.iat,
+            })
+            .collect())
     }
 
-    async fn head_version(&self, _: &str, _: &str) -> Result<Option<ObjectMeta>, ObjectError> {
-        Ok(None)
+    async fn head_version(&self, key: &str, version_id: &str) -> Result<Option<ObjectMeta>, ObjectError> {
+        Ok(self.get_version(key, version_id).await?.map(|o| o.meta))
     }
 
-    async fn get_version(&self, _: &str, _: &str) -> Result<Option<PublishedObject>, ObjectError> {
-        Ok(None)
+    async fn get_version(&self, key: &str, version_id: &str) -> Result<Option<PublishedObject>, ObjectError> {
+        let versions = self.versions.lock().unwrap();
+        Ok(versions
+            .get(key)
+            .and_then(|v| v.iter().find(|(id, _)| id == version_id))
+            .map(|(_, o)| o.clone()))
+    }
+}
+
+/// The token history index: (key, iat) -> version, with each entry's retention.
+#[derive(Default)]
+pub struct MemHistory {
+    entries: Mutex<BTreeMap<(String, i64), (crate::ports::TokenVersion, i64)>>,
+}
+
+impl MemHistory {
+    /// Each recorded (key, iat, retained until).
+    pub fn entries(&self) -> Vec<(String, i64, i64)> {
+        self.entries
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|((k, iat), (_, until))| (k.clone(), *iat, *until))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl crate::ports::TokenHistory for MemHistory {
+    async fn record(
+        &self,
+        key: &str,
+        version: &crate::ports::TokenVersion,
+        retain_until: i64,
+    ) -> Result<(), StoreError> {
+        self.entries
+            .lock()
+            .unwrap()
+            .insert((key.to_string(), version.iat), (version.clone(), retain_until));
+        Ok(())
+    }
+
+    async fn issued_by(&self, key: &str, time: i64) -> Result<Option<crate::ports::TokenVersion>, StoreError> {
+        let entries = self.entries.lock().unwrap();
+        Ok(entries
+            .range((key.to_string(), i64::MIN)..=(key.to_string(), time))
+            .next_back()
+            .map(|(_, (v, _))| v.clone()))
     }
 }
 
@@ -520,6 +597,8 @@ pub fn publisher(lists: Arc<MemLists>, objects: Arc<MemObjects>) -> Publisher {
     Publisher {
         lists,
         objects,
+        history: Arc::new(MemHistory::default()),
+        history_retention: 90 * 86_400,
         signer: Arc::new(crate::adapters::local_signer::LocalSigner::generate()),
         base_url: "https://status.example".into(),
         ttl: 600,

@@ -210,7 +210,16 @@ pub fn keys_api(config: &Config, sdk: &SdkConfig) -> KeysApi {
 fn published_tokens(config: &Config, sdk: &SdkConfig) -> PublishedTokens {
     PublishedTokens {
         objects: s3_objects(config, sdk),
+        history: token_history(config, sdk),
     }
+}
+
+/// The index of published token versions, in DynamoDB.
+pub fn token_history(config: &Config, sdk: &SdkConfig) -> Arc<dyn crate::ports::TokenHistory> {
+    Arc::new(crate::adapters::dynamo_history::DynamoHistory::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        config.tables.history.clone(),
+    ))
 }
 
 pub fn tokens_api(config: &Config, sdk: &SdkConfig) -> TokensApi {
@@ -247,7 +256,16 @@ fn publisher_with(
     signers: Arc<crate::mdoc::signers::SignerService>,
 ) -> Arc<Publisher> {
     let (signer, _) = kms_keys(config, sdk);
-    Arc::new(Publisher::new(config, dynamo(config, sdk), s3_objects(config, sdk), signer).with_tenant_keys(signers))
+    Arc::new(
+        Publisher::new(
+            config,
+            dynamo(config, sdk),
+            s3_objects(config, sdk),
+            token_history(config, sdk),
+            signer,
+        )
+        .with_tenant_keys(signers),
+    )
 }
 
 /// The re-signer: the lists (through the publisher, which also writes the distribution

@@ -75,6 +75,19 @@ impl ObjectStore for CountingObjects {
     }
 }
 
+struct CountingHistory(Arc<dyn TokenHistory>, Arc<Calls>);
+#[async_trait]
+impl TokenHistory for CountingHistory {
+    async fn record(&self, key: &str, version: &TokenVersion, retain_until: i64) -> Result<(), StoreError> {
+        self.1.ddb.fetch_add(1, Relaxed);
+        self.0.record(key, version, retain_until).await
+    }
+    async fn issued_by(&self, key: &str, time: i64) -> Result<Option<TokenVersion>, StoreError> {
+        self.1.ddb.fetch_add(1, Relaxed);
+        self.0.issued_by(key, time).await
+    }
+}
+
 struct CountingLists(Arc<DynamoStore>, Arc<Calls>);
 #[async_trait]
 impl ListSource for CountingLists {
@@ -141,6 +154,14 @@ async fn main() {
             Arc::new(S3Objects::new(&sdk, stack_env("TOKENS_BUCKET"))),
             calls.clone(),
         )),
+        history: Arc::new(CountingHistory(
+            Arc::new(shared::adapters::dynamo_history::DynamoHistory::new(
+                ddb.clone(),
+                tables().history,
+            )),
+            calls.clone(),
+        )),
+        history_retention: 90 * 86_400,
         signer: Arc::new(CountingSigner(Arc::new(signer), calls.clone())),
         base_url: "https://status.example".into(),
         ttl: 43_200,

@@ -39,10 +39,10 @@ impl Signer for CountingSigner {
     }
 }
 
-/// The lists' lifetime: a 10-minute cache lifetime, an hour's validity.
+/// The lists' lifetime: GOV.UK's (12 h cache lifetime, a day's validity), the defaults.
 const LIFETIME: Lifetime = Lifetime {
-    ttl: 600,
-    validity: 3_600,
+    ttl: shared::publisher::DEFAULT_TTL,
+    validity: shared::publisher::DEFAULT_VALIDITY,
 };
 /// Batches in flight at once by default: the template's ScalingConfig.MaximumConcurrency.
 const CONSUMERS: usize = 2;
@@ -64,14 +64,20 @@ async fn main() {
     let kms = KmsSigner::new(aws_sdk_kms::Client::new(&sdk), stack_env("SIGNING_KEY_ID"))
         .await
         .expect("the stack's signing key");
-    // Passes every 10 minutes, the default slack (5 minutes: the window a pass spreads over).
+    // The template's defaults: hourly passes, 5 minutes' slack (the window a pass spreads its
+    // jobs over).
     let freshness = Freshness {
-        interval: 600,
+        interval: 3_600,
         slack: shared::domain::lifetime::RESIGN_SLACK,
     };
     let publisher = Arc::new(Publisher {
         lists: store.clone(),
         objects: Arc::new(S3Objects::new(&sdk, stack_env("TOKENS_BUCKET"))),
+        history: Arc::new(shared::adapters::dynamo_history::DynamoHistory::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            tables().history,
+        )),
+        history_retention: 90 * 86_400,
         signer: Arc::new(CountingSigner {
             inner: Arc::new(kms),
             per_second: per_second.clone(),
@@ -139,6 +145,7 @@ async fn main() {
     }
     // The pass (the scheduled function also rotates the tenants' signers first: none here).
     let started = Instant::now();
+    let pass_at_real = now();
     let pass = publisher
         .resign_due(now(), queue.as_ref(), rate)
         .await
@@ -245,9 +252,10 @@ async fn main() {
         distinct_iat.len()
     );
     println!(
-        "resign-scale: deadline (old exp - max-age) +{} s, last token signed at +{} s: {late} late",
-        deadline - t0,
-        latest - t0
+        "resign-scale: last token signed {} s after the pass (its jobs spread over {} s); deadline (old exp - max-age) {} s after the pass: {late} late",
+        latest - pass_at_real,
+        pass.enqueued as u64 * shared::domain::resign::SIGNS_PER_LIST / rate,
+        deadline - pass_at_real
     );
     let fresh = missing == 0 && late == 0 && pass.deferred == 0;
     println!(

@@ -37,6 +37,8 @@ pub struct Tables {
     pub configurations: String,
     /// Registered mDocs, keyed on credentialId.
     pub mdocs: String,
+    /// Published token versions, keyed (objectKey, iat): what `?time=` reads.
+    pub history: String,
 }
 
 pub struct DynamoStore {

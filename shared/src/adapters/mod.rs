@@ -4,6 +4,7 @@
 pub mod analytics;
 pub mod aws;
 pub mod dynamo;
+pub mod dynamo_history;
 pub mod dynamo_iaca;
 pub mod dynamo_mdoc;
 pub mod dynamo_stream;

@@ -182,7 +182,9 @@ impl ObjectStore for S3Objects {
             Precondition::None => req,
         };
         match req.send().await {
-            Ok(_) => Ok(PutOutcome::Written),
+            Ok(out) => Ok(PutOutcome::Written {
+                version_id: out.version_id().map(str::to_owned),
+            }),
             Err(SdkError::ServiceError(e)) if matches!(e.raw().status().as_u16(), 412 | 409) => {
                 Ok(PutOutcome::Conflict)
             }
