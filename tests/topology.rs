@@ -229,3 +229,31 @@ async fn a_failed_issue_releases_its_claim() {
     let again = h.post_jwt("/issue", token).await;
     assert_eq!(again.0, StatusCode::OK, "{:?}", again.1);
 }
+
+/// Analytic events never hold a response: each mDoc function sends an invocation's events from
+/// its internal extension after the response is out (the environment is kept, and takes no other
+/// invocation, until they are sent). With the distribution function's PutEvents delayed 4 s, its
+/// answer comes at once, and the delayed call is made after it.
+#[tokio::test]
+async fn analytic_events_are_sent_after_the_response_not_before() {
+    let _serial = SERIAL.lock().await;
+    let url = format!("{}/v2/credentials/mobile/status-lists/distribution", base_url());
+    let http = reqwest::Client::new();
+    // Warm: a cold start is not what is measured.
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
+    let injected = || async { topology_stats().await["faults_injected"].as_u64().unwrap() };
+    // Its events from the warm-up are out before the delay is armed.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = injected().await;
+    inject_delay("StatusListDistributionFunction", "events:PutEvents", 1, 4_000).await;
+    let started = std::time::Instant::now();
+    let got = http.get(&url).send().await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(got.status(), 200);
+    assert!(took < Duration::from_millis(2_000), "the answer waited on the events: {took:?}");
+    // The events' call is made (and delayed) after the answer.
+    eventually(Duration::from_secs(10), "the delayed PutEvents", || async {
+        (injected().await > before).then_some(())
+    })
+    .await;
+}

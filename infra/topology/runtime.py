@@ -3,6 +3,12 @@ talking to a Lambda Runtime API served here (one small HTTP server per instance,
 `AWS_LAMBDA_RUNTIME_API`). An instance handles one invocation at a time; a function scales out to
 more instances under concurrent load, up to its reserved concurrency. An invocation past the
 function's timeout fails and its instance is stopped, as in AWS.
+
+The same server answers the Extensions API for internal extensions (registered from the
+function's own process during init): each gets an INVOKE event when the runtime takes an
+invocation; the caller has the response as soon as the runtime posts it, but the instance takes
+no other invocation (Lambda would freeze it) until every extension has asked for its next event,
+within the function's timeout.
 """
 
 import json
@@ -17,6 +23,7 @@ from http.server import BaseHTTPRequestHandler
 from serving import serve_in_background
 
 PREFIX = "/2018-06-01/runtime"
+EXT_PREFIX = "/2020-01-01/extension"
 
 
 class InvocationError(Exception):
@@ -48,6 +55,11 @@ class Instance:
         self.number = number
         self.events = queue.Queue()
         self.current = None
+        # Internal extensions: id -> queue of events; the ones still working on the current
+        # invocation (they have not asked for their next event since it was handed to them).
+        self.extensions = {}
+        self.extensions_busy = set()
+        self.extensions_idle = threading.Condition()
         self.started = time.monotonic()
         self.ready_at = None           # first `next`: init done
         self.first_answer_at = None    # first invocation answered: cold start as the caller sees it
@@ -100,6 +112,8 @@ class Instance:
                 return self.rfile.read(length) if length else b""
 
             def do_GET(self):
+                if self.path == f"{EXT_PREFIX}/event/next":
+                    return self._extension_next()
                 if self.path != f"{PREFIX}/invocation/next":
                     return self._answer(404)
                 if instance.ready_at is None:
@@ -108,6 +122,7 @@ class Instance:
                 if invocation is None:  # shutting down
                     return self._answer(410)
                 instance.current = invocation
+                instance.dispatch_to_extensions(invocation)
                 body = json.dumps(invocation.event).encode()
                 self._answer(200, body, {
                     "Content-Type": "application/json",
@@ -117,8 +132,35 @@ class Instance:
                     "Lambda-Runtime-Trace-Id": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0",
                 })
 
+            def _extension_next(self):
+                ext = self.headers.get("Lambda-Extension-Identifier", "")
+                events = instance.extensions.get(ext)
+                if events is None:
+                    return self._answer(403, b'{"errorMessage":"unknown extension id"}')
+                instance.extension_ready(ext)
+                event = events.get()
+                if event is None:  # shutting down
+                    return self._answer(410)
+                self._answer(200, json.dumps(event).encode(), {
+                    "Content-Type": "application/json",
+                    "Lambda-Extension-Event-Identifier": str(uuid.uuid4()),
+                })
+
             def do_POST(self):
                 body = self._body()
+                if self.path == f"{EXT_PREFIX}/register":
+                    if instance.ready_at is not None:  # after init: Lambda refuses it
+                        return self._answer(403, b'{"errorMessage":"registration after init"}')
+                    ext = str(uuid.uuid4())
+                    instance.extensions[ext] = queue.Queue()
+                    return self._answer(200, json.dumps({
+                        "functionName": instance.pool.function.name,
+                        "functionVersion": "$LATEST",
+                        "handler": "bootstrap",
+                    }).encode(), {"Content-Type": "application/json", "Lambda-Extension-Identifier": ext})
+                if self.path.startswith(EXT_PREFIX):
+                    # init/error and exit/error: the extension gives up; the process exits after.
+                    return self._answer(202, b'{"status":"OK"}')
                 parts = self.path[len(PREFIX):].strip("/").split("/")
                 if parts == ["init", "error"]:
                     instance.init_error = body.decode(errors="replace")
@@ -135,6 +177,36 @@ class Instance:
                 return self._answer(404)
 
         return Handler
+
+    def dispatch_to_extensions(self, invocation):
+        """The INVOKE event, to every registered extension, as the runtime takes the invocation."""
+        event = {
+            "eventType": "INVOKE",
+            "deadlineMs": invocation.deadline_ms,
+            "requestId": invocation.id,
+            "invokedFunctionArn": invocation.arn,
+            "tracing": {"type": "X-Amzn-Trace-Id",
+                        "value": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0"},
+        }
+        with self.extensions_idle:
+            for ext, events in self.extensions.items():
+                self.extensions_busy.add(ext)
+                events.put(event)
+
+    def extension_ready(self, ext):
+        with self.extensions_idle:
+            self.extensions_busy.discard(ext)
+            self.extensions_idle.notify_all()
+
+    def wait_for_extensions(self, until):
+        """True once every extension is done with the invocation (asked for its next event)."""
+        with self.extensions_idle:
+            while self.extensions_busy:
+                left = until - time.monotonic()
+                if left <= 0 or not self.alive():
+                    return False
+                self.extensions_idle.wait(min(left, 0.05))
+            return True
 
     def alive(self):
         return self.process.poll() is None
@@ -164,6 +236,8 @@ class Instance:
             except subprocess.TimeoutExpired:
                 pass
         self.events.put(None)
+        for events in list(self.extensions.values()):
+            events.put(None)
         self.server.shutdown()
         self.server.server_close()
 
@@ -216,6 +290,13 @@ class FunctionPool:
                 self.lock.notify()
             raise
 
+    def _release_after_extensions(self, instance, until):
+        if instance.wait_for_extensions(until):
+            self._release(instance, True)
+        else:
+            instance.stop()
+            self._release(instance, False)
+
     def _release(self, instance, healthy):
         with self.lock:
             if healthy and instance.alive() and not self.stopped:
@@ -233,15 +314,19 @@ class FunctionPool:
         invocation = _Invocation(event, deadline_ms, self.arn)
         started = time.monotonic()
         cold = instance.first_answer_at is None
-        healthy = False
         try:
             instance.run(invocation, timeout)
-            healthy = True
         except InvocationError:
             instance.stop()
+            self._release(instance, False)
             raise
-        finally:
-            self._release(instance, healthy)
+        # The caller has its answer now; the instance takes the next invocation once its
+        # extensions are done with this one (within the function's timeout, as Lambda counts it).
+        until = started + timeout
+        if instance.extensions:
+            threading.Thread(target=self._release_after_extensions, args=(instance, until), daemon=True).start()
+        else:
+            self._release(instance, True)
         self.durations.append(time.monotonic() - started)
         if not cold:
             self.warm.append(time.monotonic() - started)

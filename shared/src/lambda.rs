@@ -54,9 +54,103 @@ pub async fn serve_endpoint<S: EndpointState>(
 /// The Lambda runtime loop for a router. Not generic, so it is compiled once, here, rather than
 /// in each function's crate (a one-line change in `shared` then relinks the functions instead of
 /// recompiling the runtime 23 times).
+///
+/// A function whose state holds analytic events for after the response
+/// ([`deferred_analytics`]) also runs an internal extension: each request signals when its
+/// response is ready, and on that invocation's `INVOKE` event the extension waits for the signal
+/// and sends the events. Lambda sends the response as soon as the runtime posts it, and freezes
+/// the environment only once the extension asks for its next event, so the events are sent, and
+/// no response waits on them.
 #[inline(never)]
 pub async fn serve_router(router: axum::Router) -> Result<(), lambda_http::Error> {
-    lambda_http::run(router).await
+    let Some(deferred) = AFTER_RESPONSE.get().cloned() else {
+        return lambda_http::run(router).await;
+    };
+    let (done, responses) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let router = router.layer(axum::middleware::from_fn(move |request, next: axum::middleware::Next| {
+        let signal = ResponseReady(done.clone());
+        async move {
+            let response = next.run(request).await;
+            drop(signal);
+            response
+        }
+    }));
+    let extension = flush_extension(deferred, responses).await?;
+    tokio::try_join!(lambda_http::run(router), extension.run()).map(|_| ())
+}
+
+/// The events of a function that sends them after each response; set by [`deferred_analytics`]
+/// while the function's state is built, read by [`serve_router`].
+static AFTER_RESPONSE: std::sync::OnceLock<std::sync::Arc<crate::adapters::analytics::DeferredAnalytics>> =
+    std::sync::OnceLock::new();
+
+/// The analytic events of a Lambda function: held until its response is out, then sent by
+/// [`serve_router`]'s extension. One holder per process.
+pub fn deferred_analytics(
+    sink: crate::adapters::analytics::EventBridgeAnalytics,
+) -> std::sync::Arc<crate::adapters::analytics::DeferredAnalytics> {
+    AFTER_RESPONSE
+        .get_or_init(|| std::sync::Arc::new(crate::adapters::analytics::DeferredAnalytics::new(sink)))
+        .clone()
+}
+
+/// Signals, when dropped, that a request's response is ready (also when the request fails or
+/// its future is dropped, so the extension never waits on a request that has ended).
+struct ResponseReady(tokio::sync::mpsc::UnboundedSender<()>);
+
+impl Drop for ResponseReady {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+    }
+}
+
+/// The longest the extension waits for a response signal past the invocation's deadline margin:
+/// an invocation that never reached the router (an event the runtime could not read) sends none.
+const FLUSH_WAIT_MARGIN_MS: u64 = 500;
+
+/// Registers the internal extension that sends the held events after each response.
+async fn flush_extension(
+    deferred: std::sync::Arc<crate::adapters::analytics::DeferredAnalytics>,
+    responses: tokio::sync::mpsc::UnboundedReceiver<()>,
+) -> Result<
+    lambda_extension::RegisteredExtension<
+        impl lambda_extension::Service<
+            lambda_extension::LambdaEvent,
+            Response = (),
+            Error = lambda_extension::Error,
+            Future = impl std::future::Future<Output = Result<(), lambda_extension::Error>>,
+        >,
+    >,
+    lambda_http::Error,
+> {
+    let responses = std::sync::Arc::new(tokio::sync::Mutex::new(responses));
+    let processor = lambda_extension::service_fn(move |event: lambda_extension::LambdaEvent| {
+        let (deferred, responses) = (deferred.clone(), responses.clone());
+        async move {
+            if let lambda_extension::NextEvent::Invoke(invoke) = event.next {
+                let now_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as u64)
+                    .unwrap_or(0);
+                let wait = invoke.deadline_ms.saturating_sub(now_ms + FLUSH_WAIT_MARGIN_MS);
+                let mut responses = responses.lock().await;
+                if tokio::time::timeout(std::time::Duration::from_millis(wait), responses.recv())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(request_id = %invoke.request_id, "no response signal before the deadline; sending the events held");
+                }
+                deferred.flush().await;
+            }
+            Ok::<(), lambda_extension::Error>(())
+        }
+    });
+    lambda_extension::Extension::new()
+        .with_events(&["INVOKE"])
+        .with_events_processor(processor)
+        .with_extension_name("analytics-flush")
+        .register()
+        .await
 }
 
 /// Runs the catch-all function: no configuration and no AWS client, just the family's 404.

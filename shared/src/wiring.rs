@@ -174,6 +174,16 @@ pub fn analytics(config: &Config, sdk: &SdkConfig) -> Arc<dyn Analytics> {
     }
 }
 
+/// The analytic events of a Lambda function: held until its response is out and sent by its
+/// internal extension (see [`crate::lambda::serve_router`]) when a bus is configured; else the
+/// log.
+pub fn lambda_analytics(config: &Config, sdk: &SdkConfig) -> Arc<dyn Analytics> {
+    match &config.analytics_bus {
+        Some(bus) => crate::lambda::deferred_analytics(EventBridgeAnalytics::new(sdk, bus)),
+        None => Arc::new(LogAnalytics),
+    }
+}
+
 /// Issuers' JWKS over HTTPS.
 pub fn http_jwks(config: &Config) -> Arc<HttpJwks> {
     Arc::new(HttpJwks::new(
@@ -231,7 +241,7 @@ pub fn tokens_api(config: &Config, sdk: &SdkConfig) -> TokensApi {
 pub fn mdoc_public_api(config: &Config, sdk: &SdkConfig) -> MdocPublicApi {
     MdocPublicApi {
         tokens: published_tokens(config, sdk),
-        analytics: analytics(config, sdk),
+        analytics: lambda_analytics(config, sdk),
     }
 }
 
@@ -293,7 +303,7 @@ pub fn signer_api(config: &Config, sdk: &SdkConfig) -> SignerApi {
     SignerApi {
         signers: signer_service(config, sdk),
         tenants: dynamo(config, sdk),
-        analytics: analytics(config, sdk),
+        analytics: lambda_analytics(config, sdk),
         max_body_bytes: config.max_body_bytes,
     }
 }
@@ -325,7 +335,7 @@ pub fn iaca_api(config: &Config, sdk: &SdkConfig) -> IacaApi {
             config.public_base_url.clone(),
         )),
         tenants: store,
-        analytics: analytics(config, sdk),
+        analytics: lambda_analytics(config, sdk),
         max_body_bytes: config.max_body_bytes,
     }
 }
@@ -335,7 +345,7 @@ pub fn mdoc_api(config: &Config, sdk: &SdkConfig) -> MdocApi {
     MdocApi {
         mdoc: mdoc_service(config, sdk, store.clone()),
         tenants: store,
-        analytics: analytics(config, sdk),
+        analytics: lambda_analytics(config, sdk),
         max_body_bytes: config.max_body_bytes,
     }
 }
@@ -348,7 +358,7 @@ pub fn mdoc_lists_api(config: &Config, sdk: &SdkConfig) -> MdocListsApi {
             objects: s3_objects(config, sdk),
         },
         tenants: store,
-        analytics: analytics(config, sdk),
+        analytics: lambda_analytics(config, sdk),
     }
 }
 
