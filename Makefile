@@ -7,7 +7,7 @@ STATUSLIST := $(CARGO_TARGET_DIR)/debug/statuslist
 
 FUNCTION_PACKAGES := $(patsubst functions/%/Cargo.toml,-p %,$(wildcard functions/*/Cargo.toml))
 
-.PHONY: test-init init-times figures register-client tenant-token verify-mdoc load mdoc-load revoke-latency bench-publish resign-scale help test test-unit test-integration test-interop test-fuzz lint template-lint bench cli build run stop localstack-up localstack-down deps tools
+.PHONY: test-init init-times figures register-client tenant-token verify-mdoc load mdoc-load revoke-latency bench-publish resign-scale capacity help test test-unit test-integration test-interop test-fuzz lint template-lint bench cli build run stop localstack-up localstack-down deps tools
 
 help:
 	@echo "make test            every test: lint, unit, CLI, LocalStack integration, independent verifiers"
@@ -25,6 +25,7 @@ help:
 	@echo "make revoke-latency  revoke -> visible in S3, p50/p99 over 200 revocations, against make run"
 	@echo "make mdoc-load       mDoc API: 2,000 registrations, 200 invalidations, time to visible, against make run"
 	@echo "make bench-publish   publisher time and AWS calls per list (100,000 and 1,048,576 entries) on LocalStack"
+	@echo "make capacity        the service's code on in-memory stores at its ceiling: issue, revoke, publish per CPU-second"
 	@echo "make resign-scale    one re-signing pass over LISTS=10000 due lists at RATE=100 KMS Sign/s on LocalStack: time, rate, freshness"
 	@echo "make figures         cold start and warm p50/p99 per function of the running make run"
 	@echo "make build           every function for Lambda (arm64, one workspace build), then sam build; sizes and times"
@@ -127,6 +128,11 @@ mdoc-load:
 
 bench-publish:
 	./infra/localstack/with-localstack.sh ./infra/bench-publish.sh
+
+# The service's own code at its ceiling on the in-memory adapters: issue, revoke, publish per
+# CPU-second (the capacity model's CPU figures; README "Scale").
+capacity:
+	$(CARGO) run --release -q -p shared --example capacity -- $(or $(ISSUES),20000) $(or $(PUBLISHES),400)
 
 resign-scale:
 	LISTS=$(or $(LISTS),10000) RATE=$(or $(RATE),100) CONSUMERS=$(or $(CONSUMERS),2) ./infra/localstack/with-localstack.sh ./infra/resign-scale.sh

@@ -14,6 +14,7 @@ pub mod kms_vault;
 pub mod lambda_events;
 pub mod local_signer;
 pub mod log_events;
+pub mod memory;
 pub mod metrics;
 pub mod s3_objects;
 pub mod sqs_queue;
