@@ -250,7 +250,10 @@ async fn analytic_events_are_sent_after_the_response_not_before() {
     let got = http.get(&url).send().await.unwrap();
     let took = started.elapsed();
     assert_eq!(got.status(), 200);
-    assert!(took < Duration::from_millis(2_000), "the answer waited on the events: {took:?}");
+    assert!(
+        took < Duration::from_millis(2_000),
+        "the answer waited on the events: {took:?}"
+    );
     // The events' call is made (and delayed) after the answer.
     eventually(Duration::from_secs(10), "the delayed PutEvents", || async {
         (injected().await > before).then_some(())

@@ -67,14 +67,16 @@ pub async fn serve_router(router: axum::Router) -> Result<(), lambda_http::Error
         return lambda_http::run(router).await;
     };
     let (done, responses) = tokio::sync::mpsc::unbounded_channel::<()>();
-    let router = router.layer(axum::middleware::from_fn(move |request, next: axum::middleware::Next| {
-        let signal = ResponseReady(done.clone());
-        async move {
-            let response = next.run(request).await;
-            drop(signal);
-            response
-        }
-    }));
+    let router = router.layer(axum::middleware::from_fn(
+        move |request, next: axum::middleware::Next| {
+            let signal = ResponseReady(done.clone());
+            async move {
+                let response = next.run(request).await;
+                drop(signal);
+                response
+            }
+        },
+    ));
     let extension = flush_extension(deferred, responses).await?;
     tokio::try_join!(lambda_http::run(router), extension.run()).map(|_| ())
 }

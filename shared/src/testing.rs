@@ -103,4 +103,3 @@ pub async fn tenant_trust(now: i64) -> Arc<crate::mdoc::signers::SignerService> 
 pub async fn mdoc_publisher(lists: Arc<MemLists>, objects: Arc<MemObjects>, now: i64) -> Publisher {
     publisher(lists, objects).with_tenant_keys(tenant_trust(now).await)
 }
-

@@ -41,7 +41,10 @@ impl EventBridgeAnalytics {
     /// Sends `events` in order, ten to a PutEvents call (EventBridge's most).
     pub async fn send(&self, events: &[AnalyticEvent]) {
         for chunk in events.chunks(10) {
-            let details: Vec<String> = chunk.iter().map(|e| serde_json::to_string(e).unwrap_or_default()).collect();
+            let details: Vec<String> = chunk
+                .iter()
+                .map(|e| serde_json::to_string(e).unwrap_or_default())
+                .collect();
             let entries = chunk
                 .iter()
                 .zip(&details)
@@ -113,7 +116,10 @@ impl DeferredAnalytics {
 #[async_trait]
 impl Analytics for DeferredAnalytics {
     async fn emit(&self, event: &AnalyticEvent) {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).push(event.clone());
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(event.clone());
     }
 }
 

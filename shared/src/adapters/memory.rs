@@ -342,7 +342,13 @@ impl IssuerStore for MemLists {
     }
     /// The entry (only if the index is free) and the claim's completion (only if still ours), at
     /// once, as the DynamoDB transaction does.
-    async fn place_entry(&self, entry: &Entry, key: &str, owner: &str, response: &str) -> Result<Placement, StoreError> {
+    async fn place_entry(
+        &self,
+        entry: &Entry,
+        key: &str,
+        owner: &str,
+        response: &str,
+    ) -> Result<Placement, StoreError> {
         let mut issuer = self.issuer.lock().unwrap();
         let slot = (entry.list_id.clone(), entry.idx);
         if issuer.entries.contains_key(&slot) {
@@ -359,7 +365,13 @@ impl IssuerStore for MemLists {
         Ok(Placement::Placed)
     }
     async fn entry(&self, list_id: &str, idx: u64) -> Result<Option<Entry>, StoreError> {
-        Ok(self.issuer.lock().unwrap().entries.get(&(list_id.to_string(), idx)).cloned())
+        Ok(self
+            .issuer
+            .lock()
+            .unwrap()
+            .entries
+            .get(&(list_id.to_string(), idx))
+            .cloned())
     }
     async fn revoke(&self, list_id: &str, idx: u64, client_id: &str, now: i64) -> Result<Revocation, StoreError> {
         let mut issuer = self.issuer.lock().unwrap();
