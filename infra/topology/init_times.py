@@ -9,6 +9,7 @@ a function failed to ask for its first event (an init error, an exit, or no requ
 """
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -22,6 +23,7 @@ import template
 from serving import serve_in_background
 
 NEXT = "/2018-06-01/runtime/invocation/next"
+EXTENSION_REGISTER = "/2020-01-01/extension/register"
 TARGET_MS = 20.0
 
 
@@ -39,12 +41,24 @@ def start_once(binary, fn, region):
         def do_GET(self):
             if self.path == NEXT:
                 asked.set()
-            # The long poll never answers: the process is stopped once it has asked.
+            # The long poll never answers (the runtime's, or an internal extension's): the process
+            # is stopped once it has asked.
             time.sleep(10)
 
         def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
-            init_error.append(self.rfile.read(length).decode(errors="replace"))
+            body = self.rfile.read(length)
+            if self.path == EXTENSION_REGISTER:  # an internal extension, during init (as Lambda allows)
+                answer = json.dumps({"functionName": fn.name, "functionVersion": "$LATEST",
+                                     "handler": "bootstrap"}).encode()
+                self.send_response(200)
+                self.send_header("Lambda-Extension-Identifier", "init-time-extension")
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+                return
+            init_error.append(body.decode(errors="replace"))
             self.send_response(202)
             self.send_header("Content-Length", "0")
             self.end_headers()
