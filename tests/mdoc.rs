@@ -549,7 +549,16 @@ async fn status_lists_are_listed_and_read_with_their_token() {
     let r = t.register(&dt).await;
     let list_id = r["statusListId"].as_str().unwrap();
     first_token(&format!("{STATUS_LISTS}/{list_id}/token")).await;
-    let page = t.call("GET", STATUS_LISTS, None).await;
+    // The publisher records the token on the list (its IACA) just after writing it.
+    let page = eventually(
+        std::time::Duration::from_secs(10),
+        "the token recorded on the list",
+        || async {
+            let page = t.call("GET", STATUS_LISTS, None).await;
+            (page.status != 200 || !page.json["data"][0]["iacaId"].is_null()).then_some(page)
+        },
+    )
+    .await;
     assert_eq!(page.status, 200, "{page:?}");
     let data = page.json["data"].as_array().unwrap();
     assert_eq!(data.len(), 1, "one open list per docType");
