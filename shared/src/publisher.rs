@@ -9,8 +9,6 @@
 
 use std::sync::Arc;
 
-use std::collections::HashMap;
-
 use crate::domain::lifetime::Freshness;
 use crate::domain::resign;
 use crate::domain::status::{Bits, Status};
@@ -549,7 +547,6 @@ impl Publisher {
                 published_exp: list.published_exp,
             });
         }
-        let exp_of: HashMap<String, i64> = due.iter().map(|d| (d.list_id.clone(), d.published_exp)).collect();
         let window = u64::try_from(self.freshness.slack).unwrap_or(0);
         let schedule = resign::schedule(due, sign_rate, window);
         for deferred in &schedule.deferred {
@@ -567,7 +564,12 @@ impl Publisher {
         for chunk in schedule.jobs.chunks(ENQUEUE_CHUNK) {
             let jobs: Vec<_> = chunk
                 .iter()
-                .map(|(list_id, delay)| (PublishJob::resign(list_id, now), std::time::Duration::from_secs(*delay)))
+                .map(|(due, delay)| {
+                    (
+                        PublishJob::resign(&due.list_id, now),
+                        std::time::Duration::from_secs(*delay),
+                    )
+                })
                 .collect();
             match queue.enqueue_delayed(&jobs).await {
                 Ok(()) => report.enqueued += jobs.len(),
@@ -575,8 +577,8 @@ impl Publisher {
                     // The old tokens stay in place; the next pass queues them again.
                     tracing::warn!(lists = jobs.len(), error = %e, "re-signing jobs not queued");
                     report.failed += jobs.len();
-                    for (list_id, _) in chunk {
-                        report.left_in_place(exp_of[list_id], now);
+                    for (due, _) in chunk {
+                        report.left_in_place(due.published_exp, now);
                     }
                 }
             }

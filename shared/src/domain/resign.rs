@@ -50,8 +50,8 @@ pub struct Due {
 /// The jobs of one pass.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Schedule {
-    /// (list id, delay in seconds), in delivery order.
-    pub jobs: Vec<(String, u64)>,
+    /// (list, delay in seconds), in delivery order.
+    pub jobs: Vec<(Due, u64)>,
     /// Due lists beyond what the window holds at the rate: left for the next pass.
     pub deferred: Vec<Due>,
 }
@@ -74,7 +74,7 @@ pub fn schedule(mut due: Vec<Due>, sign_rate: u64, window: u64) -> Schedule {
     let jobs = due
         .into_iter()
         .enumerate()
-        .map(|(i, d)| (d.list_id, i as u64 * SIGNS_PER_LIST / rate))
+        .map(|(i, d)| (d, i as u64 * SIGNS_PER_LIST / rate))
         .collect();
     Schedule { jobs, deferred }
 }
@@ -99,8 +99,8 @@ mod tests {
         let delays: Vec<u64> = s.jobs.iter().map(|(_, d)| *d).collect();
         assert_eq!(delays, [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]);
         // The list expiring first (L00009, exp 9_991) goes first.
-        assert_eq!(s.jobs[0].0, "L00009");
-        assert_eq!(s.jobs[9].0, "L00000");
+        assert_eq!(s.jobs[0].0.list_id, "L00009");
+        assert_eq!(s.jobs[9].0.list_id, "L00000");
         assert!(s.deferred.is_empty());
         // Never more than `rate` signs in any second.
         for second in 0..5 {
@@ -117,7 +117,7 @@ mod tests {
         assert_eq!(s.deferred.len(), 500);
         assert!(s.jobs.iter().all(|(_, d)| *d < 300));
         // The deferred are the ones expiring last.
-        let last_job = s.jobs.iter().map(|(id, _)| id.clone()).max().unwrap();
+        let last_job = s.jobs.iter().map(|(d, _)| d.list_id.clone()).max().unwrap();
         assert!(s.deferred.iter().all(|d| d.list_id < last_job));
         // The queue's longest delay caps the window.
         let s = schedule(due(100_000), 100, 3_600);
@@ -133,7 +133,7 @@ mod tests {
             published_exp: 0,
         });
         let s = schedule(d, 0, 300);
-        assert_eq!(s.jobs[0], ("NEW".to_string(), 0));
+        assert_eq!((s.jobs[0].0.list_id.as_str(), s.jobs[0].1), ("NEW", 0));
         assert_eq!(s.jobs[1].1, 2);
         assert_eq!(schedule(Vec::new(), 5, 300), Schedule::default());
     }
