@@ -7,7 +7,7 @@ STATUSLIST := $(CARGO_TARGET_DIR)/debug/statuslist
 
 FUNCTION_PACKAGES := $(patsubst functions/%/Cargo.toml,-p %,$(wildcard functions/*/Cargo.toml))
 
-.PHONY: test-init init-times figures register-client tenant-token verify-mdoc load mdoc-load revoke-latency bench-publish resign-scale capacity help test test-unit test-integration test-interop test-fuzz lint template-lint bench cli build run stop localstack-up localstack-down deps tools
+.PHONY: test-init init-times figures register-client tenant-token verify-mdoc load mdoc-load revoke-latency bench-publish resign-scale chaos capacity help test test-unit test-integration test-interop test-fuzz lint template-lint bench cli build run stop localstack-up localstack-down deps tools
 
 help:
 	@echo "make test            every test: lint, unit, CLI, LocalStack integration, independent verifiers"
@@ -26,6 +26,7 @@ help:
 	@echo "make mdoc-load       mDoc API: 2,000 registrations, 200 invalidations, time to visible, against make run"
 	@echo "make bench-publish   publisher time and AWS calls per list (100,000 and 1,048,576 entries) on LocalStack"
 	@echo "make capacity        the service's code on in-memory stores at its ceiling: issue, revoke, publish per CPU-second"
+	@echo "make chaos           issue/revoke/mDoc traffic under injected AWS faults and kill -9: CHANGES=2000, ends lost 0, duplicates 0"
 	@echo "make resign-scale    one re-signing pass over LISTS=10000 due lists at RATE=100 KMS Sign/s on LocalStack: time, rate, freshness"
 	@echo "make figures         cold start and warm p50/p99 per function of the running make run"
 	@echo "make build           every function for Lambda (arm64, one workspace build), then sam build; sizes and times"
@@ -133,6 +134,9 @@ bench-publish:
 # CPU-second (the capacity model's CPU figures; README "Scale").
 capacity:
 	$(CARGO) run --release -q -p shared --example capacity -- $(or $(ISSUES),20000) $(or $(PUBLISHES),400)
+
+chaos:
+	./infra/localstack/with-localstack.sh ./infra/chaos.sh $(or $(CHANGES),2000)
 
 resign-scale:
 	LISTS=$(or $(LISTS),10000) RATE=$(or $(RATE),100) CONSUMERS=$(or $(CONSUMERS),2) ./infra/localstack/with-localstack.sh ./infra/resign-scale.sh

@@ -104,7 +104,7 @@ async fn in_flight_duplicate_is_409_and_a_crashed_claim_lapses() {
     let hash = shared::domain::issuer_request::claims_hash(claims.as_object().unwrap());
     // Another invocation holds the key right now.
     h.store
-        .claim_idempotency(&key, &hash, now(), now() + 30, now() + 3600)
+        .claim_idempotency(&key, "another-invocation", &hash, now(), now() + 30, now() + 3600)
         .await
         .unwrap();
     assert_error(
@@ -118,7 +118,14 @@ async fn in_flight_duplicate_is_409_and_a_crashed_claim_lapses() {
     let key = format!("{}#{}", h.client_id, claims["jti"].as_str().unwrap());
     let hash = shared::domain::issuer_request::claims_hash(claims.as_object().unwrap());
     h.store
-        .claim_idempotency(&key, &hash, now() - 60, now() - 30, now() + 3600)
+        .claim_idempotency(
+            &key,
+            "a-crashed-invocation",
+            &hash,
+            now() - 60,
+            now() - 30,
+            now() + 3600,
+        )
         .await
         .unwrap();
     let got = h.post_jwt("/issue", h.issuer.sign(&h.issuer.header(), &claims)).await;

@@ -164,6 +164,24 @@ pub async fn inject_delay(principal: &str, action: &str, count: u32, delay_ms: u
     assert!(got.status().is_success(), "{:?}", got.text().await);
 }
 
+/// Resets the connection of the next `count` calls of the function `principal` to `action` on a
+/// resource containing `resource`: before the call reaches AWS, or `after` it went through (its
+/// effect happens, its answer is lost).
+pub async fn inject_reset(principal: &str, action: &str, resource: &str, count: u32, after: bool) {
+    let got = reqwest::Client::new()
+        .post(format!("{}/faults", control_url()))
+        .header("content-type", "application/json")
+        .body(
+            json!({"principal": principal, "action": action, "resource": resource, "count": count,
+                   "kind": "reset", "after": after})
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("the topology's control endpoint answers");
+    assert!(got.status().is_success(), "{:?}", got.text().await);
+}
+
 /// The topology's per-function figures and event source counters.
 pub async fn topology_stats() -> Value {
     let body = reqwest::get(format!("{}/stats", control_url()))

@@ -230,6 +230,41 @@ async fn a_failed_issue_releases_its_claim() {
     assert_eq!(again.0, StatusCode::OK, "{:?}", again.1);
 }
 
+/// An idempotency claim whose write went through but whose answer was lost (the connection reset
+/// after the call) is still the request's: the SDK's retry finds its own claim and the issue
+/// completes, instead of answering 409 for the request's own claim. When every attempt's answer
+/// is lost the request is refused (500/503) and frees the claim, so the client's retry is issued.
+#[tokio::test]
+async fn a_claim_whose_answer_was_lost_is_still_the_requests() {
+    let _serial = SERIAL.lock().await;
+    let h = Harness::new().await;
+    let table = stack_env("IDEMPOTENCY_TABLE");
+    inject_reset("IssueFunction", "dynamodb:PutItem", &table, 1, true).await;
+    let token = h.issue_token();
+    let got = h.post_jwt("/issue", token.clone()).await;
+    assert_eq!(got.0, StatusCode::OK, "{:?}", got.1);
+    assert_eq!(h.post_jwt("/issue", token).await.1, got.1, "replayed");
+
+    inject_reset("IssueFunction", "dynamodb:PutItem", &table, 3, true).await;
+    let token = h.issue_token();
+    let got = h.post_jwt("/issue", token.clone()).await;
+    assert!(matches!(got.0.as_u16(), 500 | 503), "{:?}", got.1);
+    let again = h.post_jwt("/issue", token).await;
+    assert_eq!(again.0, StatusCode::OK, "{:?}", again.1);
+
+    // The entry's transaction applied, its answer lost: the SDK's retry of it is answered as
+    // the first (the transaction's ClientRequestToken), not refused by its own conditions.
+    inject_reset("IssueFunction", "dynamodb:PutItem", "-entries", 1, true).await;
+    let token = h.issue_token();
+    let got = h.post_jwt("/issue", token.clone()).await;
+    assert_eq!(got.0, StatusCode::OK, "{:?}", got.1);
+    assert_eq!(
+        h.post_jwt("/issue", token).await.1,
+        got.1,
+        "the stored answer is the one given"
+    );
+}
+
 /// Analytic events never hold a response: each mDoc function sends an invocation's events from
 /// its internal extension after the response is out (the environment is kept, and takes no other
 /// invocation, until they are sent). With the distribution function's PutEvents delayed 4 s, its

@@ -40,6 +40,7 @@ import http.server
 import json
 import re
 import socket
+import struct
 import sys
 import threading
 import time
@@ -51,7 +52,16 @@ from typing import Callable
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
-__all__ = ["Policy", "requested", "access_denied", "IamProxy"]
+__all__ = ["Policy", "requested", "access_denied", "IamProxy", "ResetConnection"]
+
+
+class ResetConnection(Exception):
+    """Raised by a fault hook: the caller's connection gets a TCP reset instead of an answer;
+    with `after`, once the call has gone through to AWS (its effect happens, its answer is lost)."""
+
+    def __init__(self, after: bool = False):
+        super().__init__("injected connection reset")
+        self.after = after
 
 
 # ----------------------------------------------------------------------------- policy evaluation
@@ -727,9 +737,15 @@ class IamProxy:
                 return status, http.client.responses.get(status, ""), list(out.items()), payload
 
         fault = self.fault
+        reset_after = None
         if fault is not None:
             for action, resource in pairs:
-                answer = fault(principal.name, action, resource)
+                try:
+                    answer = fault(principal.name, action, resource)
+                except ResetConnection as reset:
+                    if not reset.after:
+                        raise
+                    reset_after, answer = reset, None
                 if answer is not None:
                     status, out, payload = answer
                     payload = payload.encode() if isinstance(payload, str) else bytes(payload or b"")
@@ -745,6 +761,8 @@ class IamProxy:
             used = self.usage.get(principal.name, set())
             if not used.issuperset(pairs):
                 self.usage[principal.name] = used | set(pairs)
+        if reset_after is not None:
+            raise reset_after  # the call went through; its answer is lost
         return response
 
     def _forward(self, method, target, headers, body, upstream, h):
@@ -896,6 +914,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         try:
             status, reason, headers, payload = self.proxy.handle(
                 self.command, self.path, list(self.headers.items()), body, self._upstream)
+        except ResetConnection:
+            # An injected fault: a TCP reset (no answer at all) instead of a response.
+            self.close_connection = True
+            try:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+            return
         except Exception:
             self.proxy._log_error()
             self.close_connection = True

@@ -10,9 +10,14 @@ When ready it writes the state file: {"api": URL, "cdn": URL, "control": URL, "p
 Control endpoints (for tests and drivers, on their own port):
   GET  /usage   per function: the calls its role allowed (action, resource), its statements, denials
   GET  /stats   per function: cold starts, init times, invocation durations; event source counters
-  POST /faults  {"principal", "action", "count", "status", "code", "resource"}: the next `count`
-                calls of `principal` to `action` (on a resource containing `resource`) fail with that AWS error (fault injection); with
-                "delay_ms" instead, they are delayed that long and then go through
+  POST /faults  a fault rule (faults.py): calls of a function (or "*") to an action (or "service:*"),
+                on a resource containing `resource`, at `rate`, for `count` calls or `seconds`, get an
+                AWS error (`status`, `code`, in the service's own shape), a delay (`delay_ms`) or a
+                connection reset (`kind: "reset"`, `after` to let the call through first)
+  GET  /faults  every rule added and how many calls each hit
+  POST /faults/clear  ends every rule
+  POST /kill    {"function", "wait_s"}: kill -9 of an instance of the function while it handles an
+                invocation (waits up to wait_s for one); {"killed": bool}
 """
 
 import argparse
@@ -28,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import apigw  # noqa: E402
+import faults as fault_rules  # noqa: E402
 import cdn as cdn_front  # noqa: E402
 import iam  # noqa: E402
 import sources  # noqa: E402
@@ -40,39 +46,6 @@ def percentile(values, p):
         return None
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
-
-
-class Faults:
-    """Injected AWS errors, by principal and action, each for a number of calls."""
-
-    def __init__(self):
-        self.rules = []
-        self.lock = threading.Lock()
-        self.injected = 0
-
-    def add(self, rule):
-        with self.lock:
-            self.rules.append(dict(rule))
-
-    def __call__(self, principal, action, resource):
-        with self.lock:
-            for rule in self.rules:
-                if (rule["principal"] == principal and rule["action"].lower() == action.lower() and rule["count"] > 0
-                        and rule.get("resource", "") in resource):
-                    rule["count"] -= 1
-                    self.injected += 1
-                    if "delay_ms" in rule:
-                        delay = rule["delay_ms"] / 1000
-                        break
-                    code = rule.get("code", "ServiceUnavailable")
-                    body = json.dumps({"__type": code, "message": "injected fault"}).encode()
-                    return int(rule.get("status", 503)), {"Content-Type": "application/x-amz-json-1.0",
-                                                          "x-amzn-ErrorType": code,
-                                                          "x-amzn-query-error": f"{code};Receiver"}, body
-            else:
-                return None
-        time.sleep(delay)  # latency: the call then goes through
-        return None
 
 
 def main():
@@ -129,7 +102,8 @@ def main():
     cdn_server_holder["cdn"] = cdn_front.Cdn(topo, s3)
 
     proxy = iam.IamProxy(a.localstack, a.region, template.ACCOUNT)
-    faults = Faults()
+    faults = fault_rules.Faults()
+    kills = []
     proxy.fault = faults
     for fn in topo.functions.values():
         proxy.add_principal(fn.logical_id, fn.logical_id,
@@ -200,7 +174,7 @@ def main():
         }
 
     def stats():
-        out = {"functions": {}, "sources": [], "faults_injected": faults.injected}
+        out = {"functions": {}, "sources": [], "faults_injected": faults.injected, "kills": list(kills)}
         for lid, pool in pools.items():
             out["functions"][lid] = {
                 "binary": pool.function.binary,
@@ -239,17 +213,29 @@ def main():
                 return self._send(200, usage())
             if self.path == "/stats":
                 return self._send(200, stats())
+            if self.path == "/faults":
+                return self._send(200, {"rules": faults.snapshot(), "injected": faults.injected})
             self._send(404, {"message": "no such control endpoint"})
 
         def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length) or b"{}")
             if self.path == "/faults":
-                for key in ("principal", "action", "count"):
-                    if key not in body:
-                        return self._send(400, {"message": f"{key} is required"})
-                faults.add(body)
+                try:
+                    faults.add(body)
+                except (ValueError, TypeError) as e:
+                    return self._send(400, {"message": str(e)})
                 return self._send(200, {"ok": True})
+            if self.path == "/faults/clear":
+                faults.clear()
+                return self._send(200, {"ok": True})
+            if self.path == "/kill":
+                pool = pools.get(body.get("function", ""))
+                if pool is None:
+                    return self._send(404, {"message": "no such function"})
+                killed = pool.kill_busy(float(body.get("wait_s", 10)))
+                kills.append({"function": body["function"], "killed": killed, "time": time.time()})
+                return self._send(200, {"killed": killed})
             self._send(404, {"message": "no such control endpoint"})
 
     control = ThreadingHTTPServer(("127.0.0.1", 0), Control)

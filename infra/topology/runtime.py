@@ -345,6 +345,19 @@ class FunctionPool:
                                   payload.get("errorMessage", ""), payload)
         return payload
 
+    def kill_busy(self, wait_s):
+        """kill -9 of an instance while it handles an invocation (the first busy one within
+        `wait_s`): its invocation fails as a crash does. True if one was killed."""
+        until = time.monotonic() + wait_s
+        while time.monotonic() < until and not self.stopped:
+            with self.lock:
+                busy = [i for i in self.instances if i.current is not None and i.alive()]
+            if busy:
+                busy[0].process.kill()
+                return True
+            time.sleep(0.01)
+        return False
+
     def stop(self):
         with self.lock:
             self.stopped = True

@@ -517,6 +517,24 @@ class ProxyTest(unittest.TestCase):
                                 ("IssueFunction", "s3:GetObject", "arn:aws:s3:::tokens/t/abc")])
         self.assertEqual([r[1] for r in self.upstream.requests], ["/tokens/t/abc", "/"])
 
+    def test_injected_resets_answer_nothing_before_or_after_the_call(self):
+        from faults import Faults
+        faults = Faults()
+        self.proxy.fault = faults
+        faults.add({"principal": "IssueFunction", "action": "s3:PutObject", "kind": "reset", "count": 1})
+        with self.assertRaises((ConnectionError, http.client.RemoteDisconnected)):
+            self.call("PUT", "/tokens/t/abc", b"x")
+        self.assertEqual(self.upstream.requests, [])  # never reached AWS
+        self.conn.close()
+        faults.add({"principal": "*", "action": "dynamodb:*", "kind": "reset", "after": True, "count": 1})
+        with self.assertRaises((ConnectionError, http.client.RemoteDisconnected)):
+            self.dynamodb("GetItem", {"TableName": "Clients", "Key": {}})
+        self.assertEqual(len(self.upstream.requests), 1)  # it did: only its answer was lost
+        self.conn.close()
+        status, _, _ = self.dynamodb("GetItem", {"TableName": "Clients", "Key": {}})
+        self.assertEqual(status, 200)  # both rules used up
+        self.assertEqual([r["injected"] for r in faults.snapshot()], [1, 1])
+
     def test_chunked_request_bodies(self):
         sock = socket.create_connection(self.url.removeprefix("http://").split(":"), timeout=10)
         try:

@@ -98,8 +98,8 @@ pub enum IdempotencyState {
 /// What claiming an idempotency key found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Claim {
-    /// The key is ours to complete, identified by `owner`.
-    Acquired { owner: String },
+    /// The key is ours to complete (as the owner we claimed it for).
+    Acquired,
     /// Someone claimed it before.
     Existing(IdempotencyState),
 }
@@ -192,11 +192,14 @@ pub trait IssuerStore: Send + Sync {
     async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError>;
     async fn clients(&self) -> Result<Vec<Client>, StoreError>;
 
-    /// Claims `key` unless a live record exists. Expired records (crashed invocations past
-    /// `in_progress_until`, or completed ones past their retention) are taken over.
+    /// Claims `key` for `owner` (unique per request) unless a live record exists. Expired
+    /// records (crashed invocations past `in_progress_until`, or completed ones past their
+    /// retention) are taken over; a record `owner` already holds (a retried write whose answer
+    /// was lost) is `Acquired`.
     async fn claim_idempotency(
         &self,
         key: &str,
+        owner: &str,
         claims_hash: &str,
         now: i64,
         in_progress_until: i64,

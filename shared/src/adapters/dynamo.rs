@@ -75,10 +75,14 @@ impl DynamoStore {
     /// cancelled it (one code per item, "None" for items that passed); transient cancellations
     /// (conflicts, throttling) are `Unavailable`.
     pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Option<Vec<String>>, StoreError> {
+        // The token makes the SDK's own retries idempotent: a retry of a transaction that was
+        // applied but whose answer was lost (a reset connection) succeeds again instead of failing
+        // its own conditions (DynamoDB keeps the token 10 minutes).
         let result = self
             .ddb
             .transact_write_items()
             .set_transact_items(Some(items))
+            .client_request_token(uuid::Uuid::new_v4().to_string())
             .send()
             .await;
         match result {
@@ -396,19 +400,19 @@ impl IssuerStore for DynamoStore {
     async fn claim_idempotency(
         &self,
         key: &str,
+        owner: &str,
         claims_hash: &str,
         now: i64,
         in_progress_until: i64,
         retain_until: i64,
     ) -> Result<Claim, StoreError> {
-        let owner = uuid::Uuid::new_v4().to_string();
         let result = self
             .ddb
             .put_item()
             .table_name(&self.t.idempotency)
             .item("key", s(key))
             .item("status", s("IN_PROGRESS"))
-            .item("owner", s(&owner))
+            .item("owner", s(owner))
             .item("claimsHash", s(claims_hash))
             .item("inProgressUntil", n(in_progress_until))
             .item("expiresAt", n(retain_until))
@@ -424,13 +428,17 @@ impl IssuerStore for DynamoStore {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(Claim::Acquired { owner }),
+            Ok(_) => Ok(Claim::Acquired),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                 use aws_sdk_dynamodb::operation::put_item::PutItemError;
                 let PutItemError::ConditionalCheckFailedException(c) = e.err() else {
                     unreachable!()
                 };
                 let item = c.item().ok_or_else(|| bad("condition failure without the old item"))?;
+                // Our own claim: the SDK retried a put whose answer was lost.
+                if get_s(item, "owner").as_deref() == Some(owner) {
+                    return Ok(Claim::Acquired);
+                }
                 Ok(Claim::Existing(idempotency_from(item)?))
             }
             Err(e) => Err(classify(e)),

@@ -47,7 +47,6 @@ struct IssuerRecords {
     clients: HashMap<String, Client>,
     idempotency: HashMap<String, IdempotencyRecord>,
     entries: HashMap<(String, u64), Entry>,
-    next_owner: u64,
 }
 
 struct IdempotencyRecord {
@@ -290,6 +289,7 @@ impl IssuerStore for MemLists {
     async fn claim_idempotency(
         &self,
         key: &str,
+        owner: &str,
         claims_hash: &str,
         now: i64,
         in_progress_until: i64,
@@ -299,6 +299,7 @@ impl IssuerStore for MemLists {
         // Free, or left behind by a crashed invocation, or past retention.
         let free = match issuer.idempotency.get(key) {
             None => true,
+            Some(r) if r.owner == owner && r.response.is_none() => return Ok(Claim::Acquired),
             Some(r) => r.retain_until < now || r.in_progress_until.is_some_and(|until| until < now),
         };
         if !free {
@@ -315,19 +316,17 @@ impl IssuerStore for MemLists {
                 (None, None) => return Err(StoreError::Other("an idempotency record in no state".into())),
             }));
         }
-        issuer.next_owner += 1;
-        let owner = format!("owner-{}", issuer.next_owner);
         issuer.idempotency.insert(
             key.to_string(),
             IdempotencyRecord {
-                owner: owner.clone(),
+                owner: owner.to_string(),
                 claims_hash: claims_hash.to_string(),
                 in_progress_until: Some(in_progress_until),
                 retain_until,
                 response: None,
             },
         );
-        Ok(Claim::Acquired { owner })
+        Ok(Claim::Acquired)
     }
     async fn release_idempotency(&self, key: &str, owner: &str) -> Result<(), StoreError> {
         let mut issuer = self.issuer.lock().unwrap();

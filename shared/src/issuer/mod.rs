@@ -192,12 +192,31 @@ impl IssuerService {
         let hash = rules::claims_hash(&auth.payload);
         self.metrics.add_local(start);
 
-        let owner = match self
+        // Unique to this request: a claim written for it is ours even when the write's answer was
+        // lost, so it can be completed or released whatever the store told us.
+        let owner = uuid::Uuid::new_v4().to_string();
+        let claimed = self
             .store
-            .claim_idempotency(&key, &hash, now, now + IN_PROGRESS_TIMEOUT, now + IDEMPOTENCY_RETENTION)
-            .await?
-        {
-            Claim::Acquired { owner } => owner,
+            .claim_idempotency(
+                &key,
+                &owner,
+                &hash,
+                now,
+                now + IN_PROGRESS_TIMEOUT,
+                now + IDEMPOTENCY_RETENTION,
+            )
+            .await;
+        let claimed = match claimed {
+            Ok(c) => c,
+            Err(e) => {
+                // The claim may have been written all the same (its answer lost): free it, or
+                // the client's retry would meet it as "in progress" until it lapses.
+                self.release_claim(&key, &owner).await;
+                return Err(e.into());
+            }
+        };
+        match claimed {
+            Claim::Acquired => {}
             Claim::Existing(IdempotencyState::Completed { claims_hash, response }) if claims_hash == hash => {
                 return serde_json::from_str(&response).map_err(|e| IssuerFailure::Internal {
                     description: "Unable to successfully issue a status",
@@ -208,17 +227,33 @@ impl IssuerService {
                 return Err(IssuerError::InFlight.into());
             }
             Claim::Existing(_) => return Err(IssuerError::IdempotencyMismatch.into()),
-        };
+        }
 
         match self.allocate(&req, &key, &owner, now).await {
             Ok(r) => Ok(r),
             Err(failure) => {
-                // Free the key for a retry; if even that fails, the claim lapses after
-                // IN_PROGRESS_TIMEOUT seconds.
-                if let Err(e) = self.store.release_idempotency(&key, &owner).await {
+                self.release_claim(&key, &owner).await;
+                Err(failure)
+            }
+        }
+    }
+
+    /// Frees our IN_PROGRESS claim for the client's retry (a conditional delete: nothing if it
+    /// is not ours or not there). Tried three times, as a failed request usually met a failing
+    /// store; if it still fails, the claim lapses after IN_PROGRESS_TIMEOUT seconds and a retry
+    /// meets 409 until then.
+    async fn release_claim(&self, key: &str, owner: &str) {
+        let mut pause = std::time::Duration::from_millis(50);
+        for attempt in 1..=3 {
+            match self.store.release_idempotency(key, owner).await {
+                Ok(()) => return,
+                Err(e) if attempt == 3 => {
                     tracing::warn!(error = %e, "idempotency claim not released; it will lapse");
                 }
-                Err(failure)
+                Err(_) => {
+                    tokio::time::sleep(pause).await;
+                    pause *= 4;
+                }
             }
         }
     }

@@ -506,6 +506,9 @@ impl MdocService {
             .await?
         {
             StatusUpdate::Set => Ok(to),
+            // INVALID already, as asked (a concurrent request, or a retry of ours whose answer was
+            // lost): the request is done.
+            StatusUpdate::Final if to == MdocStatus::Invalid => Ok(to),
             StatusUpdate::Final => Err(refused(TransitionError::Final)),
             StatusUpdate::NotFound => Err(ApiError::internal("The credential's status entry is missing")),
         }
