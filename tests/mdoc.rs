@@ -364,6 +364,29 @@ async fn the_status_state_machine() {
     assert_eq!(t.call("POST", MDOC_REGISTER, Some(json!({}))).await.status, 400);
 }
 
+/// `invalid` is final, and asking for it is idempotent: concurrent requests setting one mDoc
+/// invalid all succeed (the ones that lose the race find it INVALID already, as asked), and a
+/// later change to anything else is refused.
+#[tokio::test]
+async fn concurrent_invalidations_of_one_mdoc_all_succeed() {
+    let t = std::sync::Arc::new(Tenant::new(Role::Issuer).await);
+    let dt = doc_type();
+    t.configuration(&dt, 2).await;
+    let r = t.register(&dt).await;
+    let path = status_path(r["credentialId"].as_str().unwrap());
+    let sets = (0..12).map(|_| {
+        let (t, path) = (t.clone(), path.clone());
+        tokio::spawn(async move { t.call("POST", &path, Some(json!({"status": "invalid"}))).await })
+    });
+    for set in futures_util::future::join_all(sets).await {
+        let set = set.unwrap();
+        assert_eq!((set.status, &set.json), (201, &json!({"status": "invalid"})), "{set:?}");
+    }
+    let refused = t.call("POST", &path, Some(json!({"status": "valid"}))).await;
+    assert_mattr(&refused, 400, "BadRequest", "Validation Error");
+    assert_eq!(t.call("GET", &path, None).await.json, json!({"status": "invalid"}));
+}
+
 /// Fetches the public CWT at `uri` and verifies it as a relying party does, against the tenant's
 /// IACA (its x5chain leads there); `None` while the new list has no token yet (the pipeline
 /// publishes it shortly after the list is created).

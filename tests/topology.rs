@@ -234,6 +234,8 @@ async fn a_failed_issue_releases_its_claim() {
 /// after the call) is still the request's: the SDK's retry finds its own claim and the issue
 /// completes, instead of answering 409 for the request's own claim. When every attempt's answer
 /// is lost the request is refused (500/503) and frees the claim, so the client's retry is issued.
+/// Transactions (an issue's entry, an mDoc's status change) whose answer was lost are answered
+/// on their retry as the first time (their ClientRequestToken).
 #[tokio::test]
 async fn a_claim_whose_answer_was_lost_is_still_the_requests() {
     let _serial = SERIAL.lock().await;
@@ -263,6 +265,22 @@ async fn a_claim_whose_answer_was_lost_is_still_the_requests() {
         got.1,
         "the stored answer is the one given"
     );
+
+    // An mDoc's status change applied, its answer lost: the retry is answered as the first, not
+    // refused as a change to an INVALID (final) status.
+    let tenant = Tenant::new(shared::domain::tenant::Role::Issuer).await;
+    let doc_type = format!("org.example.lost.{}", &jti()[..8]);
+    tenant.configuration(&doc_type, 2).await;
+    let mdoc = tenant.register(&doc_type).await;
+    let path = format!(
+        "/v2/credentials/mobile/{}/status",
+        mdoc["credentialId"].as_str().unwrap()
+    );
+    inject_reset("MdocStatusSetFunction", "dynamodb:UpdateItem", "-entries", 1, true).await;
+    let set = tenant
+        .call("POST", &path, Some(serde_json::json!({"status": "invalid"})))
+        .await;
+    assert_eq!(set.status, 201, "{set:?}");
 }
 
 /// Analytic events never hold a response: each mDoc function sends an invocation's events from
