@@ -1,16 +1,19 @@
 //! The status list service's shared crate. A map for newcomers:
 //!
 //! - [`domain`]: status values, the packed Status List, keys, JWT and CWT Status List Tokens
-//!   (IETF draft-ietf-oauth-status-list-20). Pure; no AWS types.
-//! - [`ports`]: the traits the domain and handlers depend on (signing now; storage, publishing
-//!   and events as the API grows).
-//! - [`adapters`]: implementations of the ports: AWS KMS, and a local PEM key for tests and
-//!   local runs.
-//! - [`http`]: request plumbing written once: the route table, router, error mapping.
-//! - [`issuer`]: the GOV.UK issuer API (authentication, idempotent issue, revoke, allocation).
+//!   (IETF draft-ietf-oauth-status-list-20), lifetimes, re-signing schedule, mDoc transitions,
+//!   IACA and signer certificates. Pure; no AWS or HTTP types.
+//! - [`ports`]: the traits the services depend on: storage, objects, token history, signing,
+//!   queues, JWKS, events and analytics.
+//! - [`adapters`]: implementations of the ports: DynamoDB, S3, KMS, SQS, EventBridge, HTTPS
+//!   JWKS, a local PEM key; in-memory twins of the stores, objects and queues.
+//! - [`issuer`], [`mdoc`], [`publisher`], [`pipeline`]: the services (issue and revoke, the mDoc
+//!   API, render-sign-write, forwarder, publish jobs and re-signing).
+//! - [`http`]: request plumbing written once: the endpoint table, router, error mapping.
 //! - [`handlers`]: one module per endpoint.
-//! - [`app`] and [`config`]: the ports wired from the environment, once per process.
-//! - [`lambda`]: what each `functions/<name>/src/main.rs` calls.
+//! - [`app`], [`config`], [`wiring`]: the ports wired from the environment, once per process.
+//! - [`lambda`]: what each `functions/<name>/src/main.rs` calls; [`local`]: the single-process
+//!   server's loops.
 
 pub mod adapters;
 pub mod app;

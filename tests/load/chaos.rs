@@ -111,20 +111,22 @@ fn phases() -> Vec<Phase> {
             rules: vec![rule("kms 5xx", "kms:*", 0.5, error(500, "KMSInternalException"))],
         },
         Phase {
-            name: "S3 throttling (503 SlowDown) and 5xx (InternalError)",
+            name: "S3 throttling (503 SlowDown), 5xx (InternalError) and latency",
             rules: vec![
                 rule("s3 throttling", "s3:PutObject", 0.4, error(503, "SlowDown")),
                 rule("s3 5xx", "s3:*", 0.3, error(500, "InternalError")),
+                rule("s3 latency", "s3:*", 0.5, json!({"kind": "delay", "delay_ms": 300})),
             ],
         },
         Phase {
-            name: "SQS throttling (RequestThrottled) and 5xx (InternalError)",
+            name: "SQS throttling (RequestThrottled), 5xx (InternalError) and latency",
             rules: sends
                 .iter()
                 .flat_map(|a| {
                     [
                         rule("sqs throttling", a, 0.4, error(400, "RequestThrottled")),
                         rule("sqs 5xx", a, 0.3, error(500, "InternalError")),
+                        rule("sqs latency", a, 0.5, json!({"kind": "delay", "delay_ms": 300})),
                     ]
                 })
                 .collect(),

@@ -862,3 +862,39 @@ impl crate::ports::IacaStore for MemIacas {
             .remove(&(tenant_id.to_string(), id.to_string())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The idempotency claim as the DynamoDB adapter keeps it: one live owner; the owner's own
+    /// claim taken again (a retried write whose answer was lost); released only by its owner;
+    /// taken over once its in-progress window is over.
+    #[tokio::test]
+    async fn an_idempotency_claim_has_one_owner() {
+        let store = MemLists::default();
+        let claim = |owner: &'static str, now: i64| {
+            let store = &store;
+            async move {
+                store
+                    .claim_idempotency("k", owner, "h", now, now + 30, now + 3_600)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(claim("a", 100).await, Claim::Acquired);
+        assert_eq!(claim("a", 101).await, Claim::Acquired, "its own, again");
+        assert_eq!(
+            claim("b", 102).await,
+            Claim::Existing(IdempotencyState::InProgress {
+                claims_hash: "h".into(),
+                until: 130
+            })
+        );
+        store.release_idempotency("k", "b").await.unwrap(); // not b's: kept
+        assert!(matches!(claim("b", 103).await, Claim::Existing(_)));
+        store.release_idempotency("k", "a").await.unwrap();
+        assert_eq!(claim("b", 104).await, Claim::Acquired, "released by its owner");
+        assert_eq!(claim("c", 135).await, Claim::Acquired, "b's window is over");
+    }
+}
