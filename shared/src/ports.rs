@@ -344,6 +344,8 @@ pub struct ObjectMeta {
     /// The token's `iat` and `exp` (seconds).
     pub iat: i64,
     pub exp: i64,
+    /// The object's version, where the store keeps versions.
+    pub version_id: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -289,7 +289,15 @@ impl Publisher {
         for _ in 0..8 {
             let precondition = match self.objects.head(key).await? {
                 None => Precondition::Absent,
-                Some(current) if current.seq > write.seq || (current.seq == write.seq && current.iat >= write.iat) => {
+                // This very token (its sequence, signed the same second) is in place: ours, when
+                // the answer to our write was lost (the retry then fails its precondition), or an
+                // identical one of another writer's. Indexed for `?time=` (the same entry again
+                // if it was indexed already).
+                Some(current) if current.seq == write.seq && current.iat == write.iat => {
+                    self.index_version(key, current.version_id, write).await?;
+                    return Ok(WriteOutcome::Superseded);
+                }
+                Some(current) if current.seq > write.seq || (current.seq == write.seq && current.iat > write.iat) => {
                     return Ok(WriteOutcome::Superseded);
                 }
                 Some(current) => Precondition::Matches(current.etag),
@@ -765,6 +773,31 @@ mod tests {
         let report = crate::testing::resign_at_rate(&tight, due_later, 4).await;
         assert_eq!((report.pass.enqueued, report.pass.deferred), (4, 8));
         assert_eq!(report.pass.oldest_validity, Some(0));
+    }
+
+    /// The answer to a token's write lost (a reset connection): the retry finds that token in
+    /// place, and indexes it for `?time=` all the same.
+    #[tokio::test]
+    async fn a_write_whose_answer_was_lost_is_still_indexed() {
+        let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+        lists.add_list("AAAAAAAAAAAA");
+        let history = Arc::new(crate::testing::MemHistory::default());
+        let mut p = publisher(lists.clone(), objects.clone());
+        p.history = history.clone();
+        objects.lose_answer_once("t/AAAAAAAAAAAA");
+        p.publish("AAAAAAAAAAAA", NOW).await.unwrap();
+        assert_eq!(objects.writes("t/AAAAAAAAAAAA"), 1, "written once");
+        let entries = history.entries();
+        assert!(
+            entries.iter().any(|(k, iat, _)| k == "t/AAAAAAAAAAAA" && *iat == NOW),
+            "{entries:?}"
+        );
+        let at = p
+            .tokens()
+            .token_at("AAAAAAAAAAAA", TokenFormat::Jwt, NOW + 1)
+            .await
+            .unwrap();
+        assert_eq!(at.map(|o| (o.meta.seq, o.meta.iat)), Some((0, NOW)));
     }
 
     #[tokio::test]

@@ -424,6 +424,9 @@ pub struct MemObjects {
     hung: Mutex<std::collections::HashSet<String>>,
     /// Every version written, per key, oldest first: (version id, object).
     versions: Mutex<HashMap<String, Vec<(String, PublishedObject)>>>,
+    /// Keys whose next put is written but answered as a conflict: what a client sees when the
+    /// answer to its write is lost and its retry finds the precondition no longer met.
+    lose_answer: Mutex<std::collections::HashSet<String>>,
 }
 
 impl MemObjects {
@@ -437,6 +440,11 @@ impl MemObjects {
 
     pub fn interfere_once(&self, key: &str, body: &[u8]) {
         self.interfere.lock().unwrap().insert(key.to_string(), body.to_vec());
+    }
+
+    /// The next put of `key` is written, and its answer lost (the put's retry meets its own write).
+    pub fn lose_answer_once(&self, key: &str) {
+        self.lose_answer.lock().unwrap().insert(key.to_string());
     }
 
     /// Every put from now on takes `latency`.
@@ -461,6 +469,7 @@ impl MemObjects {
             *n += 1;
             format!("\"{n}\"")
         };
+        let version_id = format!("v{}", etag.trim_matches('"'));
         let object = PublishedObject {
             body,
             content_type: write.content_type.to_string(),
@@ -470,9 +479,9 @@ impl MemObjects {
                 seq: write.seq,
                 iat: write.iat,
                 exp: write.exp,
+                version_id: Some(version_id.clone()),
             },
         };
-        let version_id = format!("v{}", object.meta.etag.trim_matches('"'));
         self.versions
             .lock()
             .unwrap()
@@ -533,6 +542,9 @@ impl ObjectStore for MemObjects {
             return Ok(PutOutcome::Conflict);
         }
         let version_id = self.store(key, body, write);
+        if self.lose_answer.lock().unwrap().remove(key) {
+            return Ok(PutOutcome::Conflict);
+        }
         Ok(PutOutcome::Written {
             version_id: Some(version_id),
         })

@@ -41,13 +41,18 @@ fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(err: SdkError<E>) -> Obje
     }
 }
 
-fn meta(etag: Option<&str>, m: Option<&std::collections::HashMap<String, String>>) -> ObjectMeta {
+fn meta(
+    etag: Option<&str>,
+    m: Option<&std::collections::HashMap<String, String>>,
+    version_id: Option<&str>,
+) -> ObjectMeta {
     let get = |k: &str| m.and_then(|m| m.get(k)).and_then(|v| v.parse::<i64>().ok());
     ObjectMeta {
         etag: etag.unwrap_or("").to_string(),
         seq: get("seq").unwrap_or(0) as u64,
         iat: get("iat").unwrap_or(0),
         exp: get("exp").unwrap_or(0),
+        version_id: version_id.map(str::to_owned),
     }
 }
 
@@ -64,7 +69,7 @@ impl S3Objects {
             .key(key)
             .set_version_id(version.map(str::to_owned));
         match req.send().await {
-            Ok(o) => Ok(Some(meta(o.e_tag(), o.metadata()))),
+            Ok(o) => Ok(Some(meta(o.e_tag(), o.metadata(), o.version_id()))),
             Err(e) if not_found(&e) => Ok(None),
             // A version id that does not parse is as unknown as one that does not exist.
             Err(SdkError::ServiceError(e)) if version.is_some() && e.raw().status().as_u16() == 400 => Ok(None),
@@ -81,7 +86,7 @@ impl S3Objects {
             .set_version_id(version.map(str::to_owned));
         match req.send().await {
             Ok(o) => {
-                let m = meta(o.e_tag(), o.metadata());
+                let m = meta(o.e_tag(), o.metadata(), o.version_id());
                 let content_type = o.content_type().unwrap_or("application/octet-stream").to_string();
                 let cache_control = o.cache_control().map(str::to_owned);
                 let body = o
