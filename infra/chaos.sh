@@ -11,11 +11,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/statuslist/target}"
 source infra/stack/env.sh
 deploy_stack statuslist-chaos chaos
 cargo build -q --workspace --bins
-# The suites' lifetimes (a token lives an hour, caches 10 minutes), a re-signing pass every 20 s,
-# and lists of this run's own (a reused stack's lists carry an earlier run's CDN address).
-start_topology statuslist-chaos chaos 0 "$CARGO_TARGET_DIR/debug" --env "LIST_POOL=chaos-$(date +%s)" \
-    --env ALLOW_HTTP_LOOPBACK_JWKS=true --env TOKEN_TTL_SECONDS=600 --env TOKEN_VALIDITY_SECONDS=3600 \
-    --schedule-interval 20 --env RESIGN_INTERVAL_SECONDS=20
+start_suite_topology statuslist-chaos chaos
 trap 'kill "$TOPOLOGY_PID" 2>/dev/null; wait "$TOPOLOGY_PID" 2>/dev/null || true' EXIT
 export PUBLIC_BASE_URL="$CDN_URL"
 "$CARGO_TARGET_DIR/debug/chaos" "$@"

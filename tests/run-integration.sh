@@ -12,11 +12,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/statuslist/target}"
 cargo build --workspace --bins
 usage="$PWD/.local/iam-usage-test.json"
 rm -f "$usage"
-# Test overrides: lifetimes the suites can wait out, a re-sign pass every 20 s, and lists of this
-# run's own (a reused stack's lists carry an earlier run's CDN address in their URIs).
-start_topology statuslist-test test 0 "$CARGO_TARGET_DIR/debug" --usage-file "$usage" --env "LIST_POOL=test-$(date +%s)" \
-    --env ALLOW_HTTP_LOOPBACK_JWKS=true --env TOKEN_TTL_SECONDS=600 --env TOKEN_VALIDITY_SECONDS=3600 \
-    --schedule-interval 20 --env RESIGN_INTERVAL_SECONDS=20
+start_suite_topology statuslist-test test --usage-file "$usage"
 trap 'kill "$TOPOLOGY_PID" 2>/dev/null; wait "$TOPOLOGY_PID" 2>/dev/null || true' EXIT
 export PUBLIC_BASE_URL="$CDN_URL"
 if [ "${1:-}" = fuzz ]; then # make test-fuzz: Schemathesis alone

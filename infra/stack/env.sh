@@ -46,3 +46,15 @@ start_topology() {
     TOPOLOGY_CONTROL_URL="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["control"])' "$state")"
     export API_URL CDN_URL TOPOLOGY_CONTROL_URL TOPOLOGY_PID
 }
+
+# start_suite_topology STACK STAGE [main.py options...]: start_topology on the debug build with the
+# suites' overrides: lifetimes they can wait out (a token lives an hour, caches 10 minutes), a
+# re-signing pass every 20 s, plain-HTTP loopback JWKS, and lists of this run's own (a reused
+# stack's lists carry an earlier run's CDN address in their URIs). Used by make test and make chaos.
+start_suite_topology() {
+    local stack="$1" stage="$2"
+    shift 2
+    start_topology "$stack" "$stage" 0 "$CARGO_TARGET_DIR/debug" --env "LIST_POOL=$stage-$(date +%s)" \
+        --env ALLOW_HTTP_LOOPBACK_JWKS=true --env TOKEN_TTL_SECONDS=600 --env TOKEN_VALIDITY_SECONDS=3600 \
+        --schedule-interval 20 --env RESIGN_INTERVAL_SECONDS=20 "$@"
+}

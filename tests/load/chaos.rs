@@ -193,6 +193,23 @@ struct Traffic {
 }
 
 impl Traffic {
+    /// An issuer API request: a signed JWT posted to `path`.
+    fn post_jwt(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.api))
+            .header("content-type", "application/jwt")
+            .body(token.to_string())
+    }
+
+    /// An mDoc API request: `body` posted to `path` with the tenant's bearer token.
+    fn post_json(&self, path: &str, bearer: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.api))
+            .bearer_auth(bearer)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+    }
+
     fn done(&self) -> bool {
         self.acknowledged.load(Ordering::Relaxed) >= self.target
     }
@@ -243,15 +260,9 @@ impl Traffic {
 /// GOV.UK traffic: issue, then revoke six in ten.
 async fn govuk_worker(t: Arc<Traffic>, h: Arc<Harness>) {
     while !t.done() {
-        let claims = json!({"iss": h.client_id, "iat": now(), "jti": jti(), "statusExpiry": now() + 86_400 * 30});
-        let token = h.issuer.sign(&h.issuer.header(), &claims);
+        let token = h.issue_token();
         let issued = t
-            .until_acknowledged("issue", Family::GovUk, 200, || {
-                t.http
-                    .post(format!("{}/issue", t.api))
-                    .header("content-type", "application/jwt")
-                    .body(token.clone())
-            })
+            .until_acknowledged("issue", Family::GovUk, 200, || t.post_jwt("/issue", &token))
             .await;
         let Some(issued) = issued else { continue };
         let (idx, uri) = (
@@ -260,15 +271,11 @@ async fn govuk_worker(t: Arc<Traffic>, h: Arc<Harness>) {
         );
         let revoke = rand::thread_rng().gen_bool(0.6);
         let outcome = if revoke {
-            let claims = json!({"iss": h.client_id, "iat": now(), "jti": jti(), "idx": idx, "uri": uri});
-            let token = h.issuer.sign(&h.issuer.header(), &claims);
+            let token = h
+                .issuer
+                .sign(&h.issuer.header(), &h.revoke_claims(json!(idx), json!(uri)));
             let acked = t
-                .until_acknowledged("revoke", Family::GovUk, 202, || {
-                    t.http
-                        .post(format!("{}/revoke", t.api))
-                        .header("content-type", "application/jwt")
-                        .body(token.clone())
-                })
+                .until_acknowledged("revoke", Family::GovUk, 202, || t.post_jwt("/revoke", &token))
                 .await
                 .is_some();
             if acked {
@@ -294,15 +301,11 @@ async fn mdoc_worker(t: Arc<Traffic>, tenant: Arc<Tenant>, doc_type: String) {
     while !t.done() {
         let registered = t
             .until_acknowledged("mdoc register", Family::Mdoc, 201, || {
-                t.http
-                    .post(format!("{}{MDOC_REGISTER}", t.api))
-                    .bearer_auth(&tenant.token)
-                    .header("content-type", "application/json")
-                    .body(json!({"docType": doc_type}).to_string())
+                t.post_json(MDOC_REGISTER, &tenant.token, &json!({"docType": doc_type}))
             })
             .await;
         let Some(r) = registered else { continue };
-        let id = r["credentialId"].as_str().unwrap().to_string();
+        let path = format!("/v2/credentials/mobile/{}/status", r["credentialId"].as_str().unwrap());
         let (uri, list, idx) = (
             r["uri"].as_str().unwrap().to_string(),
             r["statusListId"].as_str().unwrap().to_string(),
@@ -314,11 +317,7 @@ async fn mdoc_worker(t: Arc<Traffic>, tenant: Arc<Tenant>, doc_type: String) {
         for to in sequence {
             let acked = t
                 .until_acknowledged("mdoc status", Family::Mdoc, 201, || {
-                    t.http
-                        .post(format!("{}/v2/credentials/mobile/{id}/status", t.api))
-                        .bearer_auth(&tenant.token)
-                        .header("content-type", "application/json")
-                        .body(json!({"status": to}).to_string())
+                    t.post_json(&path, &tenant.token, &json!({"status": to}))
                 })
                 .await
                 .is_some();
@@ -350,28 +349,21 @@ struct Watcher {
 }
 
 impl Watcher {
-    fn watch_govuk(&self, uri: &str) {
-        let id = list_id_of(uri);
-        self.lists
-            .lock()
-            .unwrap()
-            .entry(id)
-            .or_insert_with(|| (uri.to_string(), format!("{uri}.cwt"), uri.to_string(), false));
-    }
-
-    fn watch_mdoc(&self, uri: &str, list_id: &str) {
-        self.lists
-            .lock()
-            .unwrap()
-            .entry(list_id.to_string())
-            .or_insert_with(|| {
-                (
-                    format!("{}/t/{list_id}", cdn_url()),
-                    uri.to_string(),
-                    uri.to_string(),
-                    true,
-                )
-            });
+    /// Every list a credential of `ledger` landed on (issuer lists: the JWT at the credential's
+    /// `uri`, the CWT beside it; mDoc lists: the CWT at the registration's `uri`, the JWT at
+    /// `/t/<list>`).
+    fn watch_lists_of(&self, ledger: &Ledger) {
+        let mut lists = self.lists.lock().unwrap();
+        for (uri, _, _) in &ledger.govuk {
+            lists
+                .entry(list_id_of(uri))
+                .or_insert_with(|| (uri.clone(), format!("{uri}.cwt"), uri.clone(), false));
+        }
+        for (uri, list_id, ..) in &ledger.mdocs {
+            lists
+                .entry(list_id.clone())
+                .or_insert_with(|| (format!("{}/t/{list_id}", cdn_url()), uri.clone(), uri.clone(), true));
+        }
     }
 
     /// Fetches and verifies one token; records its iat. `None` while there is none (404).
@@ -603,14 +595,7 @@ async fn main() {
             loop {
                 tokio::time::sleep(Duration::from_secs(2)).await;
                 // New lists join the watch as credentials land on them.
-                let l = traffic.ledger.lock().unwrap();
-                for (uri, _, _) in &l.govuk {
-                    watcher.watch_govuk(uri);
-                }
-                for (uri, list, ..) in &l.mdocs {
-                    watcher.watch_mdoc(uri, list);
-                }
-                drop(l);
+                watcher.watch_lists_of(&traffic.ledger.lock().unwrap());
                 if traffic.done() {
                     break;
                 }
@@ -626,15 +611,7 @@ async fn main() {
     let kills = faults.await.unwrap();
     control("/faults/clear", json!({})).await;
     let calm = Instant::now();
-    {
-        let l = traffic.ledger.lock().unwrap();
-        for (uri, _, _) in &l.govuk {
-            watcher.watch_govuk(uri);
-        }
-        for (uri, list, ..) in &l.mdocs {
-            watcher.watch_mdoc(uri, list);
-        }
-    }
+    watcher.watch_lists_of(&traffic.ledger.lock().unwrap());
     println!(
         "chaos: traffic done at +{traffic_secs:.0} s; faults lifted at +{:.0} s; waiting for the tokens to settle",
         started.elapsed().as_secs_f64()
