@@ -190,6 +190,8 @@ struct Traffic {
     ledger: Mutex<Ledger>,
     acknowledged: AtomicUsize,
     target: usize,
+    /// Set by the fault schedule once every fault kind has hit a call (or it gave up waiting).
+    faults_done: AtomicBool,
 }
 
 impl Traffic {
@@ -210,8 +212,13 @@ impl Traffic {
             .body(body.to_string())
     }
 
-    fn done(&self) -> bool {
+    fn target_reached(&self) -> bool {
         self.acknowledged.load(Ordering::Relaxed) >= self.target
+    }
+
+    /// Traffic goes on until the target is reached and every fault kind has met it.
+    fn done(&self) -> bool {
+        self.target_reached() && self.faults_done.load(Ordering::Relaxed)
     }
 
     /// Sends a request until it gets `want`, retrying refusals (backing off); `None` if it never
@@ -455,6 +462,24 @@ fn verify_mdoc_jwt(
     jwt::verify(text, &KeySet::single(p256::ecdsa::VerifyingKey::from(&key)), expect).map_err(|e| e.to_string())
 }
 
+/// Calls hit so far by each fault kind (the rules' labels), from the topology.
+async fn injected_by_label() -> BTreeMap<String, u64> {
+    let injected: Value = reqwest::get(format!("{}/faults", control_url()))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .map(|b| serde_json::from_slice(&b).unwrap())
+        .unwrap();
+    let mut by_label = BTreeMap::new();
+    for r in injected["rules"].as_array().unwrap() {
+        if let Some(label) = r["label"].as_str() {
+            *by_label.entry(label.to_string()).or_default() += r["injected"].as_u64().unwrap_or(0);
+        }
+    }
+    by_label
+}
+
 async fn control(path: &str, body: Value) -> Value {
     let response = reqwest::Client::new()
         .post(format!("{}{path}", control_url()))
@@ -515,21 +540,22 @@ async fn main() {
         ledger: Mutex::default(),
         acknowledged: AtomicUsize::new(0),
         target,
+        faults_done: AtomicBool::new(false),
     });
     println!("chaos: target {target} acknowledged changes; fault phases of {phase_len:?}");
 
-    // Faults: each phase's rules for its length, cycling until the traffic is done; the
-    // publisher killed mid-batch early (its batch waits out the queue's visibility timeout), the
-    // forwarder three times.
-    let traffic_done = Arc::new(AtomicBool::new(false));
+    // Faults: each phase's rules for its length, cycling until the target is reached and every
+    // fault kind has hit a call (a kind on rare calls, SQS sends, can miss a short phase; after
+    // MAX_CYCLES the report names what never hit); the publisher killed mid-batch early (its
+    // batch waits out the queue's visibility timeout), the forwarder three times.
+    const MAX_CYCLES: usize = 6;
     let faults = {
-        let done = traffic_done.clone();
+        let traffic = traffic.clone();
         tokio::spawn(async move {
             let mut kills: Vec<(&str, bool)> = Vec::new();
             let all = phases();
-            let mut ran = vec![0usize; all.len()];
             let mut i = 0;
-            while !done.load(Ordering::Relaxed) || ran.contains(&0) {
+            loop {
                 let phase = &all[i % all.len()];
                 for r in &phase.rules {
                     let mut r = r.clone();
@@ -557,8 +583,12 @@ async fn main() {
                     kills.push((function, killed));
                 }
                 tokio::time::sleep(phase_len).await;
-                ran[i % all.len()] += 1;
                 i += 1;
+                let every_kind_hit = i >= all.len() && injected_by_label().await.values().all(|&n| n > 0);
+                if traffic.target_reached() && (every_kind_hit || i >= MAX_CYCLES * all.len()) {
+                    traffic.faults_done.store(true, Ordering::Relaxed);
+                    break;
+                }
             }
             kills
         })
@@ -606,7 +636,6 @@ async fn main() {
         w.await.unwrap();
     }
     progress.await.unwrap();
-    traffic_done.store(true, Ordering::Relaxed);
     let traffic_secs = started.elapsed().as_secs_f64();
     let kills = faults.await.unwrap();
     control("/faults/clear", json!({})).await;
@@ -676,19 +705,7 @@ async fn main() {
     }
 
     // The report.
-    let injected: Value = reqwest::get(format!("{}/faults", control_url()))
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .map(|b| serde_json::from_slice(&b).unwrap())
-        .unwrap();
-    let mut by_label: BTreeMap<String, u64> = BTreeMap::new();
-    for r in injected["rules"].as_array().unwrap() {
-        if let Some(label) = r["label"].as_str() {
-            *by_label.entry(label.to_string()).or_default() += r["injected"].as_u64().unwrap_or(0);
-        }
-    }
+    let by_label = injected_by_label().await;
     println!("chaos: faults injected (calls hit, by kind):");
     let mut kinds_missing = Vec::new();
     for (label, n) in &by_label {
