@@ -125,8 +125,12 @@ async fn signing_key_is_p256_and_the_service_publishes_it() {
     let app = shared::app::App::from_env()
         .await
         .expect("App::from_env on the deployed stack");
-    let (status, headers, body) =
-        integration_tests::get_via(&shared::http::router(app.clone(), None), "/.well-known/jwks.json", None).await;
+    let (status, headers, body) = integration_tests::get_via(
+        &shared::routes::router(app.clone(), None),
+        "/.well-known/jwks.json",
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     assert!(
         headers["cache-control"]

@@ -10,7 +10,12 @@ use shared::publisher::object_key;
 use shared::{Expectations, Status};
 
 async fn jwks(app: &std::sync::Arc<App>) -> jsonwebtoken::jwk::JwkSet {
-    let (status, _, body) = get_via(&shared::http::router(app.clone(), None), "/.well-known/jwks.json", None).await;
+    let (status, _, body) = get_via(
+        &shared::routes::router(app.clone(), None),
+        "/.well-known/jwks.json",
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     serde_json::from_slice(&body).unwrap()
 }

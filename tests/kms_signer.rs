@@ -81,7 +81,7 @@ async fn signs_large_tokens_by_digest() {
     );
     let expect = Expectations::new(Some(sub), token.iat);
 
-    let compact = jwt::sign(&token, &signer).await.unwrap();
+    let compact = shared::signing::jwt(&token, &signer).await.unwrap();
     assert!(
         compact.len() > 4096,
         "JWT is {} bytes: above the KMS RAW limit",
@@ -106,7 +106,7 @@ async fn signs_large_tokens_by_digest() {
         .unwrap();
     assert!(out.signature_valid());
 
-    let bytes = cwt::sign(&token, &signer).await.unwrap();
+    let bytes = shared::signing::cwt(&token, &signer).await.unwrap();
     assert!(bytes.len() > 4096, "CWT is {} bytes", bytes.len());
     let verified = cwt::verify(&bytes, &trusted, &expect).unwrap();
     assert_eq!(

@@ -55,7 +55,8 @@ use shared::adapters::jwks_http::HttpJwks;
 use shared::adapters::kms_signer::KmsSigner;
 use shared::app::App;
 use shared::config::Config;
-use shared::ports::{AuditEvent, Client, EventSink, IssuerStore};
+use shared::domain::client::Client;
+use shared::ports::{AuditEvent, EventSink, IssuerStore};
 use tower::ServiceExt;
 
 /// `GET path` through a router (no network): status, headers and body.
@@ -344,7 +345,7 @@ pub fn config() -> Config {
         history_retention_days: 90,
         retired_signing_key_ids: Vec::new(),
         analytics_bus: Some(stack_env("ANALYTICS_BUS_NAME")),
-        mdoc_list_size: shared::issuer::allocator::LIST_SIZE,
+        mdoc_list_size: shared::domain::list::LIST_SIZE,
     }
 }
 
@@ -421,7 +422,7 @@ impl Harness {
                 )),
             },
         ));
-        let router = shared::http::router(app.clone(), None);
+        let router = shared::routes::router(app.clone(), None);
         Harness {
             front: None,
             app,
@@ -618,7 +619,8 @@ pub async fn call(
 impl Tenant {
     /// A new tenant (unique id) with a credential of `role`.
     pub async fn new(role: shared::domain::tenant::Role) -> Tenant {
-        use shared::ports::{Credential, TenantStore};
+        use shared::domain::tenant::Credential;
+        use shared::ports::TenantStore;
         let id = format!("t-{}", &jti()[..12]);
         let token = shared::domain::tenant::new_token();
         let sdk = localstack().await;

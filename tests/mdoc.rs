@@ -1089,7 +1089,7 @@ async fn the_lambda_authorizer_and_a_function_behind_it() {
     let r = t.register(&dt).await;
     let id = r["credentialId"].as_str().unwrap();
     let app = shared::app::App::from_config(config()).await.unwrap();
-    let router = shared::http::router(app, Some("mdoc-status-get"));
+    let router = shared::routes::router(app, Some("mdoc-status-get"));
     let call = |tenant: &str| {
         let mut e: Value = serde_json::from_str(include_str!("../events/mdoc-status-get.json")).unwrap();
         e["path"] = json!(format!("/v2/credentials/mobile/{id}/status"));

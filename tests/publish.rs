@@ -564,7 +564,8 @@ async fn tokens_near_expiry_are_re_signed_without_changes() {
 /// list removed since is dropped.
 #[tokio::test]
 async fn the_scheduled_re_signer_queues_jobs_that_the_publisher_signs() {
-    use shared::ports::{IssuerStore, ListRecord};
+    use shared::domain::list::ListRecord;
+    use shared::ports::IssuerStore;
     ensure_pipeline();
     let h = Harness::in_process().await;
     let pool = format!("resign-jobs-{}", jti());
@@ -576,7 +577,7 @@ async fn the_scheduled_re_signer_queues_jobs_that_the_publisher_signs() {
         size: 1024,
         open,
         created_at: now(),
-        lifetime: Some(shared::ports::Lifetime {
+        lifetime: Some(shared::domain::lifetime::Lifetime {
             ttl: 600,
             validity: 3600,
         }),

@@ -73,7 +73,7 @@ async fn an_unreadable_job_fails_and_is_left_for_the_dead_letter_queue() {
     let sdk = localstack().await;
     let h = Harness::new().await;
     let queue = shared::adapters::sqs_queue::SqsQueue::new(&sdk, stack_env("PUBLISH_QUEUE_URL"));
-    let delivery = shared::pipeline::Delivery {
+    let delivery = shared::ports::Delivery {
         message_id: "m-1".into(),
         receipt: "not-a-receipt".into(),
         body: "{\"listId\": 7}".into(),

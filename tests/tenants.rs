@@ -4,8 +4,9 @@
 
 use integration_tests::*;
 use shared::adapters::dynamo::DynamoStore;
+use shared::domain::tenant::Credential;
 use shared::domain::tenant::{self, Role};
-use shared::ports::{Credential, TenantStore};
+use shared::ports::TenantStore;
 
 fn cli(args: &[&str]) -> std::process::Output {
     std::process::Command::new(statuslist_cli())

@@ -5,9 +5,10 @@ use clap::{Args, Subcommand};
 use p256::ecdsa::SigningKey;
 use serde_json::json;
 use shared::adapters::dynamo::{DynamoStore, Tables};
+use shared::domain::client::Client;
 use shared::domain::keys;
 use shared::handlers::now;
-use shared::ports::{Client, IssuerStore};
+use shared::ports::IssuerStore;
 
 type Error = Box<dyn std::error::Error>;
 
@@ -122,7 +123,8 @@ pub enum TenantCommand {
 
 pub async fn tenant(cmd: TenantCommand) -> Result<(), Error> {
     use shared::domain::tenant;
-    use shared::ports::{Credential, TenantStore};
+    use shared::domain::tenant::Credential;
+    use shared::ports::TenantStore;
     let store = store_from_env("TENANTS_TABLE", "TenantsTableName")?.await;
     match cmd {
         TenantCommand::Token {

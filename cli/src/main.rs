@@ -219,12 +219,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             };
             let mut out = std::io::stdout().lock();
             match format {
-                Format::Jwt => writeln!(out, "{}", jwt::sign(&token, &signer).await?)?,
+                Format::Jwt => writeln!(out, "{}", shared::signing::jwt(&token, &signer).await?)?,
                 Format::Cwt => {
                     if out.is_terminal() {
                         return Err("refusing to write a binary CWT to a terminal; redirect stdout to a file".into());
                     }
-                    out.write_all(&cwt::sign(&token, &signer).await?)?;
+                    out.write_all(&shared::signing::cwt(&token, &signer).await?)?;
                 }
             }
             out.flush()?;

@@ -407,12 +407,7 @@ fn check_with_an_iaca_goes_through_the_x5chain() {
             let compressed = token.list.compress();
             tokio::runtime::Runtime::new()
                 .unwrap()
-                .block_on(shared::domain::token::cwt::sign_compressed(
-                    &token,
-                    &compressed,
-                    &key,
-                    &[leaf],
-                ))
+                .block_on(shared::signing::cwt_compressed(&token, &compressed, &key, &[leaf]))
                 .unwrap()
         },
         "200 OK",

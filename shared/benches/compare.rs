@@ -14,7 +14,8 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use shared::domain::deflate::Encoder;
-use shared::domain::status_list::{MAX_LIST_BYTES, compress_level9};
+use shared::domain::deflate::compress_level9;
+use shared::domain::status_list::MAX_LIST_BYTES;
 use shared::{Bits, Status, StatusList};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -138,10 +139,7 @@ fn main() {
             aggregation_uri: None,
             list: render(Bits::TWO, size, &positions),
         };
-        runtime
-            .block_on(shared::domain::token::jwt::sign(&token, &signer))
-            .unwrap()
-            .len()
+        runtime.block_on(shared::signing::jwt(&token, &signer)).unwrap().len()
     };
     let (_, encode_ours) = paired(|| compress_level9(list.as_bytes()).len(), encode_in_process);
     let ratio = t_ours.as_secs_f64() / t_ref.as_secs_f64();

@@ -6,7 +6,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use criterion::{Criterion, criterion_group, criterion_main};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use shared::adapters::local_signer::LocalSigner;
-use shared::domain::status_list::compress_level9;
+use shared::domain::deflate::compress_level9;
 use shared::domain::token::{cwt, jwt};
 use shared::{Bits, Signer, Status, StatusList, StatusListToken};
 use std::hint::black_box;
@@ -43,10 +43,10 @@ fn bench(c: &mut Criterion) {
         list: list.clone(),
     };
     let jwt_token = runtime
-        .block_on(jwt::sign_compressed(&token, &compressed, &signer, &[]))
+        .block_on(shared::signing::jwt_compressed(&token, &compressed, &signer, &[]))
         .unwrap();
     let cwt_token = runtime
-        .block_on(cwt::sign_compressed(&token, &compressed, &signer, &[]))
+        .block_on(shared::signing::cwt_compressed(&token, &compressed, &signer, &[]))
         .unwrap();
     println!(
         "list: {} entries x 2 bits = {} bytes; {} INVALID writes ({} distinct); zlib-9: {} bytes; JWT: {} bytes; CWT: {} bytes",
@@ -93,7 +93,7 @@ fn bench(c: &mut Criterion) {
                 list: render(&positions),
                 ..token.clone()
             };
-            runtime.block_on(jwt::sign(&t, &signer)).unwrap()
+            runtime.block_on(shared::signing::jwt(&t, &signer)).unwrap()
         })
     });
     g.bench_function("all_cwt", |b| {
@@ -102,7 +102,7 @@ fn bench(c: &mut Criterion) {
                 list: render(&positions),
                 ..token.clone()
             };
-            runtime.block_on(cwt::sign(&t, &signer)).unwrap()
+            runtime.block_on(shared::signing::cwt(&t, &signer)).unwrap()
         })
     });
     g.finish();

@@ -19,6 +19,8 @@ use async_trait::async_trait;
 use serde_json::json;
 use shared::adapters::memory::{MemHistory, MemLists, MemObjects, MemQueue};
 use shared::config::Config;
+use shared::domain::client::Client;
+use shared::domain::list::ListRecord;
 use shared::issuer::IssuerService;
 use shared::ports::*;
 use shared::publisher::Publisher;
@@ -110,10 +112,10 @@ fn config() -> Config {
         issuer_jwks_ttl: Duration::from_secs(300),
         issuer_jwks_grace: Duration::from_secs(3600),
         issuer_jwks_timeout: Duration::from_millis(3000),
-        list_pool: shared::issuer::GOVUK_POOL.into(),
+        list_pool: shared::domain::list::GOVUK_POOL.into(),
         tokens_bucket: "capacity-tokens".into(),
-        token_ttl: shared::publisher::DEFAULT_TTL,
-        token_validity: shared::publisher::DEFAULT_VALIDITY,
+        token_ttl: shared::domain::lifetime::DEFAULT_TTL,
+        token_validity: shared::domain::lifetime::DEFAULT_VALIDITY,
         freshness: shared::domain::lifetime::Freshness {
             interval: 3600,
             slack: shared::domain::lifetime::RESIGN_SLACK,
@@ -124,7 +126,7 @@ fn config() -> Config {
         resign_sign_rate: 50,
         history_retention_days: 90,
         analytics_bus: None,
-        mdoc_list_size: shared::issuer::allocator::LIST_SIZE,
+        mdoc_list_size: shared::domain::list::LIST_SIZE,
     }
 }
 

@@ -254,10 +254,10 @@ mod tests {
             issuer_jwks_ttl: Duration::from_secs(300),
             issuer_jwks_grace: Duration::from_secs(3600),
             issuer_jwks_timeout: Duration::from_millis(3000),
-            list_pool: crate::issuer::GOVUK_POOL.into(),
+            list_pool: crate::domain::list::GOVUK_POOL.into(),
             tokens_bucket: "statuslist-tokens".into(),
-            token_ttl: crate::publisher::DEFAULT_TTL,
-            token_validity: crate::publisher::DEFAULT_VALIDITY,
+            token_ttl: crate::domain::lifetime::DEFAULT_TTL,
+            token_validity: crate::domain::lifetime::DEFAULT_VALIDITY,
             freshness: crate::domain::lifetime::Freshness {
                 interval: 3600,
                 slack: crate::domain::lifetime::RESIGN_SLACK,
@@ -277,7 +277,7 @@ mod tests {
     }
 
     async fn call_router(app: &Arc<App>, only: Option<&str>, request: Request<Body>) -> (StatusCode, Value) {
-        let mut router = crate::http::router(app.clone(), only);
+        let mut router = crate::routes::router(app.clone(), only);
         let response = router.call(request).await.unwrap();
         let status = response.status();
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
@@ -290,7 +290,7 @@ mod tests {
     async fn each_function_serves_its_route_of_the_table() {
         let sdk = aws::test_config(aws::UNREACHABLE).await;
         let app = App::from_sdk(config(), &sdk);
-        for route in crate::http::ROUTES {
+        for route in crate::routes::ROUTES {
             let path = route
                 .path
                 .replace("{id}", "x")
@@ -312,7 +312,7 @@ mod tests {
                 .uri(&path)
                 .body(Body::empty())
                 .unwrap();
-            let response = crate::http::router(app.clone(), Some(route.function))
+            let response = crate::routes::router(app.clone(), Some(route.function))
                 .call(request)
                 .await
                 .unwrap();

@@ -14,7 +14,7 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How long the public key set may be cached by clients.
     pub jwks_max_age: Duration,
-    pub tables: crate::adapters::dynamo::Tables,
+    pub tables: Tables,
     /// Allow `http://` issuer JWKS URIs on loopback hosts: local runs only.
     pub allow_http_loopback_jwks: bool,
     /// How long fetched issuer keys are trusted before refetching.
@@ -77,8 +77,8 @@ fn var_or<T: std::str::FromStr>(name: &str, default: T) -> Result<T, ConfigError
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let public_base_url = var("PUBLIC_BASE_URL")?.trim_end_matches('/').to_string();
-        let ttl: u64 = var_or("TOKEN_TTL_SECONDS", crate::publisher::DEFAULT_TTL)?;
-        let validity: i64 = var_or("TOKEN_VALIDITY_SECONDS", crate::publisher::DEFAULT_VALIDITY)?;
+        let ttl: u64 = var_or("TOKEN_TTL_SECONDS", crate::domain::lifetime::DEFAULT_TTL)?;
+        let validity: i64 = var_or("TOKEN_VALIDITY_SECONDS", crate::domain::lifetime::DEFAULT_VALIDITY)?;
         if ttl == 0 || validity <= 0 || ttl as i64 > validity {
             return Err(ConfigError(
                 "TOKEN_TTL_SECONDS must be positive and at most TOKEN_VALIDITY_SECONDS".into(),
@@ -112,7 +112,7 @@ impl Config {
             public_base_url,
             max_body_bytes: var_or("MAX_BODY_BYTES", 16 * 1024)?,
             jwks_max_age: Duration::from_secs(var_or("JWKS_MAX_AGE_SECONDS", 3600)?),
-            tables: crate::adapters::dynamo::Tables {
+            tables: Tables {
                 clients: var("CLIENTS_TABLE")?,
                 lists: var("LISTS_TABLE")?,
                 entries: var("ENTRIES_TABLE")?,
@@ -127,7 +127,7 @@ impl Config {
             issuer_jwks_ttl: Duration::from_secs(var_or("ISSUER_JWKS_TTL_SECONDS", 300)?),
             issuer_jwks_grace: Duration::from_secs(var_or("ISSUER_JWKS_GRACE_SECONDS", 3600)?),
             issuer_jwks_timeout: Duration::from_millis(var_or("ISSUER_JWKS_TIMEOUT_MS", 3000)?),
-            list_pool: var_or("LIST_POOL", crate::issuer::GOVUK_POOL.to_string())?,
+            list_pool: var_or("LIST_POOL", crate::domain::list::GOVUK_POOL.to_string())?,
             tokens_bucket: var("TOKENS_BUCKET")?,
             token_ttl: ttl,
             token_validity: validity,
@@ -147,7 +147,7 @@ impl Config {
                 rate => rate,
             },
             analytics_bus: var("ANALYTICS_BUS_NAME").ok(),
-            mdoc_list_size: var_or("MDOC_LIST_SIZE", crate::issuer::allocator::LIST_SIZE)?,
+            mdoc_list_size: var_or("MDOC_LIST_SIZE", crate::domain::list::LIST_SIZE)?,
             retired_signing_key_ids: std::env::var("RETIRED_SIGNING_KEY_IDS")
                 .unwrap_or_default()
                 .split(',')
@@ -157,4 +157,23 @@ impl Config {
                 .collect(),
         })
     }
+}
+
+/// The DynamoDB tables, by name.
+#[derive(Clone, Debug, Default)]
+pub struct Tables {
+    pub clients: String,
+    pub lists: String,
+    pub entries: String,
+    pub idempotency: String,
+    /// Entries whose status is not VALID (streamed to the publisher).
+    pub statuses: String,
+    /// Management-API credentials (mDoc API tenants), keyed on the token's SHA-256.
+    pub tenants: String,
+    /// mDoc status list configurations, and their docType claims, keyed (tenantId, sk).
+    pub configurations: String,
+    /// Registered mDocs, keyed on credentialId.
+    pub mdocs: String,
+    /// Published token versions, keyed (objectKey, iat): what `?time=` reads.
+    pub history: String,
 }

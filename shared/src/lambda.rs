@@ -8,7 +8,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::Config;
-use crate::http::Endpoint;
+use crate::routes::Endpoint;
 use crate::wiring::{self, EndpointState};
 
 /// The configuration and the AWS SDK's settings, from the environment (no AWS call).
@@ -56,14 +56,14 @@ pub async fn serve_endpoint<S: EndpointState>(
 /// recompiling the runtime 23 times).
 ///
 /// A function whose state holds analytic events for after the response
-/// ([`deferred_analytics`]) also runs an internal extension: each request signals when its
+/// ([`crate::adapters::analytics::DeferredAnalytics::install`]) also runs an internal extension: each request signals when its
 /// response is ready, and on that invocation's `INVOKE` event the extension waits for the signal
 /// and sends the events. Lambda sends the response as soon as the runtime posts it, and freezes
 /// the environment only once the extension asks for its next event, so the events are sent, and
 /// no response waits on them.
 #[inline(never)]
 pub async fn serve_router(router: axum::Router) -> Result<(), lambda_http::Error> {
-    let Some(deferred) = AFTER_RESPONSE.get().cloned() else {
+    let Some(deferred) = crate::adapters::analytics::DeferredAnalytics::installed() else {
         return lambda_http::run(router).await;
     };
     let (done, responses) = tokio::sync::mpsc::unbounded_channel::<()>();
@@ -79,21 +79,6 @@ pub async fn serve_router(router: axum::Router) -> Result<(), lambda_http::Error
     ));
     let extension = flush_extension(deferred, responses).await?;
     tokio::try_join!(lambda_http::run(router), extension.run()).map(|_| ())
-}
-
-/// The events of a function that sends them after each response; set by [`deferred_analytics`]
-/// while the function's state is built, read by [`serve_router`].
-static AFTER_RESPONSE: std::sync::OnceLock<std::sync::Arc<crate::adapters::analytics::DeferredAnalytics>> =
-    std::sync::OnceLock::new();
-
-/// The analytic events of a Lambda function: held until its response is out, then sent by
-/// [`serve_router`]'s extension. One holder per process.
-pub fn deferred_analytics(
-    sink: crate::adapters::analytics::EventBridgeAnalytics,
-) -> std::sync::Arc<crate::adapters::analytics::DeferredAnalytics> {
-    AFTER_RESPONSE
-        .get_or_init(|| std::sync::Arc::new(crate::adapters::analytics::DeferredAnalytics::new(sink)))
-        .clone()
 }
 
 /// Signals, when dropped, that a request's response is ready (also when the request fails or
@@ -158,7 +143,7 @@ async fn flush_extension(
 /// Runs the catch-all function: no configuration and no AWS client, just the family's 404.
 pub async fn serve_not_found() -> Result<(), lambda_http::Error> {
     init_tracing();
-    serve_router(crate::http::not_found_router()).await
+    serve_router(crate::routes::not_found_router()).await
 }
 
 /// Runs the scheduled re-signer under the Lambda runtime (the EventBridge event is ignored: every

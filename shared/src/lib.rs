@@ -28,6 +28,8 @@ pub mod mdoc;
 pub mod pipeline;
 pub mod ports;
 pub mod publisher;
+pub mod routes;
+pub mod signing;
 #[cfg(test)]
 mod testing;
 pub mod wiring;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::adapters::dynamo_stream::{StartAt, StreamPoller};
+use crate::adapters::dynamo::stream::{StartAt, StreamPoller};
 use crate::adapters::sqs_queue::SqsQueue;
 use crate::app::App;
 use crate::pipeline::run_jobs;

@@ -29,63 +29,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::ports::{ListSource, PublishQueue, QueueError, StoreError};
+use crate::ports::{Delivery, EntryChange, ListSource, PublishJob, PublishQueue, QueueError, StoreError};
 use crate::publisher::{PublishError, Publisher};
-
-/// One committed change to an entry, as the table's stream reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EntryChange {
-    pub list_id: String,
-    /// The stored status before and after (`None`: the item did not exist).
-    pub old_status: Option<u8>,
-    pub new_status: Option<u8>,
-}
-
-impl EntryChange {
-    /// Whether the published token changes: a new VALID entry, or an update of other fields,
-    /// renders exactly as before.
-    pub fn changes_token(&self) -> bool {
-        self.old_status.unwrap_or(0) != self.new_status.unwrap_or(0)
-    }
-}
-
-/// A request to publish a list at (at least) a change sequence; a re-signing job also asks for
-/// a token issued at or after `resign_after`, whatever its sequence.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PublishJob {
-    pub list_id: String,
-    pub seq: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resign_after: Option<i64>,
-}
-
-impl PublishJob {
-    /// The job of a change: publish `list_id` at sequence `seq` or later.
-    pub fn change(list_id: impl Into<String>, seq: u64) -> PublishJob {
-        PublishJob {
-            list_id: list_id.into(),
-            seq,
-            resign_after: None,
-        }
-    }
-
-    /// The job of a re-signing pass at `pass_at`: a token issued at or after it, even if nothing
-    /// changed. A job delivered after another publish (or twice) finds such a token and signs
-    /// nothing.
-    pub fn resign(list_id: impl Into<String>, pass_at: i64) -> PublishJob {
-        PublishJob {
-            list_id: list_id.into(),
-            seq: 0,
-            resign_after: Some(pass_at),
-        }
-    }
-
-    /// The FIFO deduplication id: the same change is never queued twice within the window.
-    pub fn dedup_id(&self) -> String {
-        format!("{}-{}", self.list_id, self.seq)
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -125,17 +70,6 @@ impl Forwarder {
         }
         Ok(jobs)
     }
-}
-
-/// One queued message as delivered to a consumer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Delivery {
-    pub message_id: String,
-    /// What the queue needs to change the message's visibility.
-    pub receipt: String,
-    pub body: String,
-    /// How many times the message has been received, this time included.
-    pub receive_count: u32,
 }
 
 /// What a batch of jobs came to.
@@ -508,7 +442,7 @@ mod tests {
             lists.add_mdoc_list(
                 "0b5f4b8e-0000-4000-8000-000000000001",
                 "c",
-                crate::ports::Lifetime {
+                crate::domain::lifetime::Lifetime {
                     ttl: 600,
                     validity: 3_600,
                 },

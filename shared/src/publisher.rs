@@ -10,20 +10,17 @@
 use std::sync::Arc;
 
 use crate::domain::lifetime::Freshness;
+use crate::domain::lifetime::Lifetime;
+use crate::domain::list::PublishedToken;
 use crate::domain::resign;
 use crate::domain::status::{Bits, Status};
 use crate::domain::status_list::StatusList;
-use crate::domain::token::{StatusListToken, TokenError, TokenFormat, cwt, jwt};
-use crate::pipeline::PublishJob;
+use crate::domain::token::{StatusListToken, TokenError, TokenFormat};
+use crate::ports::PublishJob;
 use crate::ports::{
-    Lifetime, ListSource, ObjectError, ObjectStore, ObjectWrite, Precondition, PublishedToken, PutOutcome, ResignQueue,
-    Signer, StoreError, TenantKeys, TokenHistory, TokenVersion,
+    ListSource, ObjectError, ObjectStore, ObjectWrite, Precondition, PutOutcome, ResignQueue, Signer, StoreError,
+    TenantKeys, TokenHistory, TokenVersion,
 };
-
-/// GOV.UK's token ttl (12 h): how long relying parties may cache.
-pub const DEFAULT_TTL: u64 = 43_200;
-/// Token lifetime: twice the ttl, so a cached token never outlives its `exp`.
-pub const DEFAULT_VALIDITY: i64 = 86_400;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -35,12 +32,23 @@ pub enum PublishError {
     Objects(#[from] ObjectError),
     #[error(transparent)]
     Token(#[from] TokenError),
+    #[error(transparent)]
+    Signer(#[from] crate::ports::SignerError),
     #[error("list {0} is corrupt: {1}")]
     Corrupt(String, String),
     /// An mDoc list whose tenant has no signer now (no active IACA, or no signer certificate
     /// valid under it): not signed, so its token expires and leaves the distribution.
     #[error("list {list_id}: tenant {tenant_id} has no status list signer now")]
     NoTenantKey { list_id: String, tenant_id: String },
+}
+
+impl From<crate::signing::SignError> for PublishError {
+    fn from(e: crate::signing::SignError) -> Self {
+        match e {
+            crate::signing::SignError::Token(e) => PublishError::Token(e),
+            crate::signing::SignError::Signer(e) => PublishError::Signer(e),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,8 +226,8 @@ impl Publisher {
             Some(key) => (key.signer.as_ref(), vec![key.certificate_der.clone()]),
             None => (self.signer.as_ref(), Vec::new()),
         };
-        let jwt = jwt::sign_compressed(&token, &compressed, signer, &chain).await?;
-        let cwt = cwt::sign_compressed(&token, &compressed, signer, &chain).await?;
+        let jwt = crate::signing::jwt_compressed(&token, &compressed, signer, &chain).await?;
+        let cwt = crate::signing::cwt_compressed(&token, &compressed, signer, &chain).await?;
         // Never cached past what the re-signer keeps fresh (see `domain::lifetime`).
         let max_age = self.freshness.max_age(lifetime);
         let cache = if max_age == 0 {
@@ -455,12 +463,12 @@ impl PublishedTokens {
 }
 
 /// The distribution document of `kind` among `lists`.
-fn aggregation_of(base_url: &str, lists: &[crate::ports::ListSummary], now: i64, kind: ListKind) -> Aggregation {
+fn aggregation_of(base_url: &str, lists: &[crate::domain::list::ListSummary], now: i64, kind: ListKind) -> Aggregation {
     let mdoc = kind == ListKind::Mdoc;
     let mut uris: Vec<_> = lists
         .iter()
         .filter(|l| l.published_exp > now && l.tenant_id.is_some() == mdoc)
-        .map(|l| crate::ports::list_uri(base_url, &l.list_id, mdoc))
+        .map(|l| crate::domain::list::list_uri(base_url, &l.list_id, mdoc))
         .collect();
     uris.sort();
     Aggregation { status_lists: uris }
@@ -604,6 +612,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::domain::token::{cwt, jwt};
     use crate::ports::{IssuerStore, ObjectStore};
     use crate::testing::{MemLists, MemObjects, mdoc_publisher, publisher, resign, tenant_trust};
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 pub use crate::adapters::memory::*;
-use crate::pipeline::Delivery;
+use crate::ports::Delivery;
 use crate::publisher::{Publisher, ResignReport};
 
 /// What a re-signing pass and the delivery of its jobs came to.

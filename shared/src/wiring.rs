@@ -1,7 +1,7 @@
 //! What each function holds, and how it is built: one state per family of endpoints, each with
 //! only the ports its handlers use, wired from the configuration and the AWS SDK's settings.
 //!
-//! A function's `main` names its endpoint ([`crate::http::endpoints`]) and one constructor here,
+//! A function's `main` names its endpoint ([`crate::routes::endpoints`]) and one constructor here,
 //! so its binary links only that handler and those adapters: `/issue` carries no KMS, S3 or
 //! EventBridge client, the token endpoints no signing key. The constructors make no AWS call
 //! (clients connect on first use and signing keys are read lazily), so a cold start asks for its
@@ -179,7 +179,7 @@ pub fn analytics(config: &Config, sdk: &SdkConfig) -> Arc<dyn Analytics> {
 /// log.
 pub fn lambda_analytics(config: &Config, sdk: &SdkConfig) -> Arc<dyn Analytics> {
     match &config.analytics_bus {
-        Some(bus) => crate::lambda::deferred_analytics(EventBridgeAnalytics::new(sdk, bus)),
+        Some(bus) => crate::adapters::analytics::DeferredAnalytics::install(EventBridgeAnalytics::new(sdk, bus)),
         None => Arc::new(LogAnalytics),
     }
 }
@@ -226,7 +226,7 @@ fn published_tokens(config: &Config, sdk: &SdkConfig) -> PublishedTokens {
 
 /// The index of published token versions, in DynamoDB.
 pub fn token_history(config: &Config, sdk: &SdkConfig) -> Arc<dyn crate::ports::TokenHistory> {
-    Arc::new(crate::adapters::dynamo_history::DynamoHistory::new(
+    Arc::new(crate::adapters::dynamo::history::DynamoHistory::new(
         aws_sdk_dynamodb::Client::new(sdk),
         config.tables.history.clone(),
     ))

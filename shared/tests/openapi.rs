@@ -1,12 +1,12 @@
 //! `openapi.yaml` documents exactly the routes the service serves: every path and method of
-//! `shared::http::ROUTES`, named by its function (`operationId`), with a bearer requirement exactly
+//! `shared::routes::ROUTES`, named by its function (`operationId`), with a bearer requirement exactly
 //! on the tenant routes and a declared parameter for every path variable. Response shapes are
 //! checked against the running service by Schemathesis (`make test`, tests/api-fuzz).
 
 use std::collections::BTreeSet;
 
 use serde_yaml::Value;
-use shared::http::ROUTES;
+use shared::routes::ROUTES;
 
 fn spec() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml");
@@ -86,7 +86,7 @@ fn every_route_and_only_the_routes_are_documented() {
         .collect();
     assert_eq!(
         documented, served,
-        "openapi.yaml (left) differs from shared::http::ROUTES (right)"
+        "openapi.yaml (left) differs from shared::routes::ROUTES (right)"
     );
 }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use serde_yaml::Value;
-use shared::http::ROUTES;
+use shared::routes::ROUTES;
 
 fn template() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
@@ -28,7 +28,7 @@ fn template_routes_equal_the_route_table() {
     for (_, f) in functions(&t) {
         let code = f["Properties"]["CodeUri"].as_str().expect("CodeUri");
         let function = code.strip_prefix("functions/").expect("CodeUri is functions/<name>");
-        if function == shared::http::CATCH_ALL_FUNCTION {
+        if function == shared::routes::CATCH_ALL_FUNCTION {
             continue; // API Gateway's catch-all routes, not API routes
         }
         if let Some(events) = f["Properties"]["Events"].as_mapping() {
@@ -48,7 +48,7 @@ fn template_routes_equal_the_route_table() {
         .collect();
     assert_eq!(
         declared, handled,
-        "template.yaml routes (left) differ from shared::http::ROUTES (right)"
+        "template.yaml routes (left) differ from shared::routes::ROUTES (right)"
     );
 }
 

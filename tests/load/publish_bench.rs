@@ -15,6 +15,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use integration_tests::{localstack, now, stack_env, tables};
 use rand::SeedableRng;
 use shared::adapters::{dynamo::DynamoStore, kms_signer::KmsSigner, s3_objects::S3Objects};
+use shared::domain::lifetime::Lifetime;
+use shared::domain::list::{ListRecord, ListState, ListSummary, PublishedToken};
 use shared::ports::*;
 use shared::publisher::Publisher;
 
@@ -155,7 +157,7 @@ async fn main() {
             calls.clone(),
         )),
         history: Arc::new(CountingHistory(
-            Arc::new(shared::adapters::dynamo_history::DynamoHistory::new(
+            Arc::new(shared::adapters::dynamo::history::DynamoHistory::new(
                 ddb.clone(),
                 tables().history,
             )),

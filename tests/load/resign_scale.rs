@@ -19,6 +19,8 @@ use async_trait::async_trait;
 use integration_tests::{localstack, now, stack_env, tables};
 use shared::adapters::{dynamo::DynamoStore, kms_signer::KmsSigner, s3_objects::S3Objects, sqs_queue::SqsQueue};
 use shared::domain::lifetime::Freshness;
+use shared::domain::lifetime::Lifetime;
+use shared::domain::list::ListRecord;
 use shared::ports::*;
 use shared::publisher::Publisher;
 
@@ -41,8 +43,8 @@ impl Signer for CountingSigner {
 
 /// The lists' lifetime: GOV.UK's (12 h cache lifetime, a day's validity), the defaults.
 const LIFETIME: Lifetime = Lifetime {
-    ttl: shared::publisher::DEFAULT_TTL,
-    validity: shared::publisher::DEFAULT_VALIDITY,
+    ttl: shared::domain::lifetime::DEFAULT_TTL,
+    validity: shared::domain::lifetime::DEFAULT_VALIDITY,
 };
 /// Batches in flight at once by default: the template's ScalingConfig.MaximumConcurrency.
 const CONSUMERS: usize = 2;
@@ -73,7 +75,7 @@ async fn main() {
     let publisher = Arc::new(Publisher {
         lists: store.clone(),
         objects: Arc::new(S3Objects::new(&sdk, stack_env("TOKENS_BUCKET"))),
-        history: Arc::new(shared::adapters::dynamo_history::DynamoHistory::new(
+        history: Arc::new(shared::adapters::dynamo::history::DynamoHistory::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             tables().history,
         )),

@@ -1,4 +1,8 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_endpoint(&shared::http::endpoints::CONFIGURATION_DELETE, shared::wiring::mdoc_api).await
+    shared::lambda::serve_endpoint(
+        &shared::routes::endpoints::CONFIGURATION_DELETE,
+        shared::wiring::mdoc_api,
+    )
+    .await
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_endpoint(&shared::http::endpoints::JWKS, shared::wiring::keys_api).await
+    shared::lambda::serve_endpoint(&shared::routes::endpoints::JWKS, shared::wiring::keys_api).await
 }

@@ -1,7 +1,7 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::lambda::serve_endpoint(
-        &shared::http::endpoints::STATUS_LIST_SIGNER_UPDATE,
+        &shared::routes::endpoints::STATUS_LIST_SIGNER_UPDATE,
         shared::wiring::signer_api,
     )
     .await

@@ -123,6 +123,25 @@ impl Analytics for DeferredAnalytics {
     }
 }
 
+/// The events of a Lambda function that sends them after each response: installed while the
+/// function's state is built, read by [`crate::lambda::serve_router`].
+static AFTER_RESPONSE: std::sync::OnceLock<std::sync::Arc<DeferredAnalytics>> = std::sync::OnceLock::new();
+
+impl DeferredAnalytics {
+    /// The analytic events of a Lambda function: held until its response is out, then sent by
+    /// [`crate::lambda::serve_router`]'s extension. One holder per process.
+    pub fn install(sink: EventBridgeAnalytics) -> std::sync::Arc<DeferredAnalytics> {
+        AFTER_RESPONSE
+            .get_or_init(|| std::sync::Arc::new(DeferredAnalytics::new(sink)))
+            .clone()
+    }
+
+    /// The holder [`Self::install`] made, if any.
+    pub fn installed() -> Option<std::sync::Arc<DeferredAnalytics>> {
+        AFTER_RESPONSE.get().cloned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use serde::Deserialize;
 
-use crate::pipeline::{Delivery, EntryChange};
+use crate::ports::{Delivery, EntryChange};
 
 /// A DynamoDB stream event: only the fields the forwarder reads.
 #[derive(Debug, Deserialize)]

@@ -4,10 +4,6 @@
 pub mod analytics;
 pub mod aws;
 pub mod dynamo;
-pub mod dynamo_history;
-pub mod dynamo_iaca;
-pub mod dynamo_mdoc;
-pub mod dynamo_stream;
 pub mod jwks_http;
 pub mod kms_signer;
 pub mod kms_vault;

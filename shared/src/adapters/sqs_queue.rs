@@ -12,7 +12,7 @@ use aws_sdk_sqs::{
     types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName, SendMessageBatchRequestEntry},
 };
 
-use crate::pipeline::{Delivery, PublishJob};
+use crate::ports::{Delivery, PublishJob};
 use crate::ports::{PublishQueue, QueueError, ResignQueue};
 
 pub struct SqsQueue {

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use shared::adapters::dynamo_stream::StartAt;
+use shared::adapters::dynamo::stream::StartAt;
 use shared::app::App;
 
 #[tokio::main]
@@ -47,7 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         });
     }
-    axum::serve(listener, shared::http::router(app, None))
+    axum::serve(listener, shared::routes::router(app, None))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

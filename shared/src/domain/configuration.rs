@@ -151,6 +151,28 @@ pub fn parse(
     }
 }
 
+/// A status list configuration: how the lists of one docType of one tenant are published.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Configuration {
+    pub id: String,
+    pub tenant_id: String,
+    pub doc_type: String,
+    pub time_to_live: crate::domain::duration::Duration,
+    pub expiry: crate::domain::duration::Duration,
+    /// Bits per entry of its lists: 1 (valid/invalid) or 2 (also suspended).
+    pub bits: u8,
+    pub created_at: i64,
+}
+
+impl Configuration {
+    pub fn lifetime(&self) -> crate::domain::lifetime::Lifetime {
+        crate::domain::lifetime::Lifetime {
+            ttl: self.time_to_live.as_seconds(),
+            validity: self.expiry.as_seconds() as i64,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -547,6 +547,22 @@ pub fn read_certificate(pem: &str) -> Result<IacaCertificate, CertificateError> 
     })
 }
 
+/// A tenant's IACA (ISO/IEC 18013-5 Issuing Authority CA) as stored. Whether it is the active one
+/// is the tenant's separate record ([`IacaStore::active_iaca_id`]), so exactly one can be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Iaca {
+    pub id: String,
+    pub tenant_id: String,
+    /// The signing-service key of a managed IACA; `None` for an unmanaged one (the issuer keeps it).
+    pub key_id: Option<String>,
+    pub certificate_pem: String,
+    pub certificate_data: crate::domain::iaca::CertificateData,
+    pub fingerprint: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub created_at: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,6 +100,11 @@ impl Freshness {
     }
 }
 
+/// GOV.UK's token ttl (12 h): how long relying parties may cache.
+pub const DEFAULT_TTL: u64 = 43_200;
+/// Token lifetime: twice the ttl, so a cached token never outlives its `exp`.
+pub const DEFAULT_VALIDITY: i64 = 86_400;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -258,6 +258,37 @@ pub fn read_certificate(
     })
 }
 
+/// A status list signer: a key in the signing service whose certificate, issued by one of the
+/// tenant's IACAs, goes in the `x5chain` of the tenant's mDoc status list tokens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusListSigner {
+    pub id: String,
+    pub tenant_id: String,
+    pub iaca_id: String,
+    pub key_id: String,
+    /// Issued by the service under a managed IACA (and not counted); otherwise the tenant signs
+    /// [`Self::csr_pem`] with its IACA and uploads the certificate.
+    pub managed: bool,
+    pub csr_pem: Option<String>,
+    pub certificate: Option<SignerCertificateRecord>,
+    pub created_at: i64,
+}
+
+impl StatusListSigner {
+    /// Its certificate's validity, once it has one.
+    pub fn window(&self) -> Option<(i64, i64)> {
+        self.certificate.as_ref().map(|c| (c.not_before, c.not_after))
+    }
+}
+
+/// A signer's certificate as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignerCertificateRecord {
+    pub pem: String,
+    pub not_before: i64,
+    pub not_after: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,9 +2,9 @@
 //! compressed as a zlib stream (DEFLATE in the RFC 1950 container) by the encoder for the list's
 //! shape ([`super::deflate`]); decoded from any valid zlib stream, with a bound.
 
-use std::io::{Read, Write};
+use std::io::Read;
 
-use flate2::{Compression, read::ZlibDecoder, write::ZlibEncoder};
+use flate2::read::ZlibDecoder;
 
 use super::status::{Bits, Status, StatusError};
 
@@ -155,14 +155,6 @@ impl StatusList {
         }
         StatusList::from_bytes(bits, out).map_err(|_| ListDecodeError::Empty)
     }
-}
-
-/// Stock zlib (the system library) at level 9: the reference every peer uses, and what the
-/// benchmark measures our encoder against. It reproduces the spec's compressed bytes exactly.
-pub fn compress_level9(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = ZlibEncoder::new(Vec::with_capacity(bytes.len() / 64 + 64), Compression::best());
-    encoder.write_all(bytes).expect("writing to a Vec cannot fail");
-    encoder.finish().expect("writing to a Vec cannot fail")
 }
 
 #[cfg(test)]

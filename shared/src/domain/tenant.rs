@@ -95,6 +95,16 @@ pub fn bearer_token(header: Option<&str>) -> Result<&str, BearerError> {
     }
 }
 
+/// A management-API credential, stored under the SHA-256 of its bearer token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    pub tenant_id: String,
+    pub role: crate::domain::tenant::Role,
+    pub created_at: i64,
+    /// Who or what it was issued for (operator's note).
+    pub label: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

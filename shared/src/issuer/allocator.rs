@@ -18,8 +18,10 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use tokio::sync::Mutex;
 
-use crate::pipeline::PublishJob;
-use crate::ports::{IssuerStore, Lifetime, ListOwner, ListRecord, PublishQueue, StoreError};
+use crate::domain::lifetime::Lifetime;
+use crate::domain::list::{ListOwner, ListRecord};
+use crate::ports::PublishJob;
+use crate::ports::{IssuerStore, PublishQueue, StoreError};
 
 /// What the lists of one allocation pool look like.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,8 +36,7 @@ pub struct ListSpec {
     pub concurrent: usize,
 }
 
-/// Entries per list and bits per entry for the GOV.UK pool (contract §1.6: 100,000 x 2 bits).
-pub const LIST_SIZE: u64 = 100_000;
+use crate::domain::list::LIST_SIZE;
 pub const LIST_BITS: u8 = 2;
 /// Lists open for allocation at once, so no single list (partition) is hot.
 pub const OPEN_LISTS: usize = 4;
@@ -71,7 +72,7 @@ pub fn is_list_id(id: &str) -> bool {
 
 /// A list's URI: where its token is served, and the `sub` of that token.
 pub fn list_uri(base_url: &str, list_id: &str) -> String {
-    crate::ports::list_uri(base_url, list_id, false)
+    crate::domain::list::list_uri(base_url, list_id, false)
 }
 
 impl Allocator {

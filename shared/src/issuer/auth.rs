@@ -7,8 +7,9 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 
 use super::{IssuerFailure, IssuerService};
+use crate::domain::client::Client;
 use crate::domain::issuer_request::{self as rules, IssuerError};
-use crate::ports::{Client, JwksError};
+use crate::ports::JwksError;
 
 pub struct Authenticated {
     pub client: Client,

@@ -12,17 +12,14 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::issuer_request::{self as rules, IDEMPOTENCY_RETENTION, IssuerError};
-use crate::ports::{
-    AuditEvent, Claim, Entry, EventSink, IdempotencyState, IssuerStore, Placement, Revocation, StoreError,
-};
+use crate::domain::list::Entry;
+use crate::ports::{AuditEvent, Claim, EventSink, IdempotencyState, IssuerStore, Placement, Revocation, StoreError};
 use allocator::{Allocator, MAX_ATTEMPTS};
 use jwks_cache::JwksCache;
 
 /// How long an IN_PROGRESS claim blocks retries before it counts as abandoned (a crashed
 /// invocation). Above the Lambda timeout, so a live invocation never loses its claim.
 pub const IN_PROGRESS_TIMEOUT: i64 = 30;
-/// The pool of lists the issuer API allocates from.
-pub const GOVUK_POOL: &str = "govuk";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssueResponse {
@@ -89,7 +86,8 @@ pub struct IssuerService {
     pub base_url: String,
     pub metrics: Metrics,
     /// Client registry lookups, cached (see `auth::CLIENT_TTL`).
-    pub clients: tokio::sync::Mutex<std::collections::HashMap<String, (Instant, Option<crate::ports::Client>)>>,
+    pub clients:
+        tokio::sync::Mutex<std::collections::HashMap<String, (Instant, Option<crate::domain::client::Client>)>>,
 }
 
 fn event(name: &'static str, now: i64) -> AuditEvent {

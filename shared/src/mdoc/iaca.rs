@@ -12,9 +12,10 @@ use serde_json::{Value, json};
 use super::signers::SignerService;
 use super::{PageQuery, Principal, not_found, page_json, uuid_param};
 use crate::domain::configuration::{FieldError, object_fields};
+use crate::domain::iaca::Iaca;
 use crate::domain::iaca::{self, CertificateError, IacaRequest, MAX_PER_TENANT};
 use crate::http::ApiError;
-use crate::ports::{Iaca, IacaCreate, IacaDelete, IacaStore, KeyPurpose, KeyVault};
+use crate::ports::{IacaCreate, IacaDelete, IacaStore, KeyPurpose, KeyVault};
 
 pub struct IacaService {
     pub store: Arc<dyn IacaStore>,

@@ -17,16 +17,18 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+use crate::domain::configuration::Configuration;
 use crate::domain::configuration::{self, FieldError};
 use crate::domain::lifetime::Freshness;
+use crate::domain::list::{Entry, ListOwner, ListRecord};
+use crate::domain::mdoc::Mdoc;
 use crate::domain::mdoc_status::{MdocStatus, TransitionError};
 use crate::domain::status::{Bits, Status};
 use crate::domain::token::TokenFormat;
 use crate::http::ApiError;
 use crate::issuer::allocator::{Allocator, ListSpec};
 use crate::ports::{
-    Configuration, ConfigurationDelete, Entry, IacaStore, IssuerStore, ListOwner, ListRecord, Mdoc, MdocStore,
-    Placement, PublishQueue, StatusUpdate, StoreError,
+    ConfigurationDelete, IacaStore, IssuerStore, MdocStore, Placement, PublishQueue, StatusUpdate, StoreError,
 };
 use crate::publisher::object_key;
 

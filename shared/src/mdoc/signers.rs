@@ -19,13 +19,12 @@ use serde_json::{Value, json};
 
 use super::{PageQuery, Principal, not_found, page_json, path_uuid, uuid_param};
 use crate::domain::configuration::{FieldError, object_fields};
+use crate::domain::iaca::Iaca;
 use crate::domain::iaca::{self, CertificateError, IacaCertificate};
 use crate::domain::signer::{self, MAX_PER_TENANT};
+use crate::domain::signer::{SignerCertificateRecord, StatusListSigner};
 use crate::http::ApiError;
-use crate::ports::{
-    Iaca, IacaStore, KeyPurpose, KeyVault, SignerCertificateRecord, SignerCreate, SignerError, StatusListSigner,
-    StoreError, TenantKeys, TenantSigning,
-};
+use crate::ports::{IacaStore, KeyPurpose, KeyVault, SignerCreate, SignerError, StoreError, TenantKeys, TenantSigning};
 
 /// Why a signer could not be issued.
 #[derive(Debug, thiserror::Error)]

@@ -10,12 +10,15 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use crate::pipeline::{Delivery, PublishJob};
+use crate::domain::client::Client;
+use crate::domain::lifetime::Lifetime;
+use crate::domain::list::{Entry, ListRecord, ListState, ListSummary, PublishedToken};
 use crate::ports::{
-    Claim, Client, Entry, IdempotencyState, IssuerStore, Lifetime, ListRecord, ListSource, ListState, ListSummary,
-    ObjectError, ObjectMeta, ObjectStore, ObjectVersion, ObjectWrite, Placement, Precondition, PublishQueue,
-    PublishedObject, PublishedToken, PutOutcome, QueueError, ResignQueue, Revocation, StatusUpdate, StoreError,
+    Claim, IdempotencyState, IssuerStore, ListSource, ObjectError, ObjectMeta, ObjectStore, ObjectVersion, ObjectWrite,
+    Placement, Precondition, PublishQueue, PublishedObject, PutOutcome, QueueError, ResignQueue, Revocation,
+    StatusUpdate, StoreError,
 };
+use crate::ports::{Delivery, PublishJob};
 
 /// One stored list: its record, change sequence and the token recorded as in place.
 #[derive(Clone, Debug)]
@@ -91,7 +94,7 @@ impl MemLists {
         let mut lists = self.lists.lock().unwrap();
         let stored = lists.get_mut(list_id).unwrap();
         stored.list.lifetime = Some(lifetime);
-        stored.list.owner = Some(crate::ports::ListOwner {
+        stored.list.owner = Some(crate::domain::list::ListOwner {
             tenant_id: "tenant".into(),
             configuration_id: configuration_id.into(),
         });
@@ -696,7 +699,7 @@ fn tenant_page<T: Clone>(
     tenant_id: &str,
     after: Option<&str>,
     limit: usize,
-) -> crate::ports::Page<T> {
+) -> crate::domain::page::Page<T> {
     let mut ids = items
         .iter()
         .filter(|((t, id), _)| t == tenant_id && after.is_none_or(|a| id.as_str() > a));
@@ -705,7 +708,7 @@ fn tenant_page<T: Clone>(
         Some(_) => page.last().map(|((_, id), _)| id.clone()),
         None => None,
     };
-    crate::ports::Page {
+    crate::domain::page::Page {
         items: page.into_iter().map(|(_, item)| item.clone()).collect(),
         next_after,
     }
@@ -716,15 +719,19 @@ fn tenant_page<T: Clone>(
 /// as storage would.
 #[derive(Default)]
 pub struct MemIacas {
-    iacas: Mutex<BTreeMap<(String, String), crate::ports::Iaca>>,
+    iacas: Mutex<BTreeMap<(String, String), crate::domain::iaca::Iaca>>,
     active: Mutex<HashMap<String, String>>,
-    signers: Mutex<BTreeMap<(String, String), crate::ports::StatusListSigner>>,
+    signers: Mutex<BTreeMap<(String, String), crate::domain::signer::StatusListSigner>>,
     pub fail_creates: Mutex<usize>,
 }
 
 #[async_trait]
 impl crate::ports::IacaStore for MemIacas {
-    async fn create_iaca(&self, iaca: &crate::ports::Iaca, max: usize) -> Result<crate::ports::IacaCreate, StoreError> {
+    async fn create_iaca(
+        &self,
+        iaca: &crate::domain::iaca::Iaca,
+        max: usize,
+    ) -> Result<crate::ports::IacaCreate, StoreError> {
         {
             let mut fail = self.fail_creates.lock().unwrap();
             if *fail > 0 {
@@ -740,7 +747,7 @@ impl crate::ports::IacaStore for MemIacas {
         Ok(crate::ports::IacaCreate::Created)
     }
 
-    async fn iaca(&self, tenant_id: &str, id: &str) -> Result<Option<crate::ports::Iaca>, StoreError> {
+    async fn iaca(&self, tenant_id: &str, id: &str) -> Result<Option<crate::domain::iaca::Iaca>, StoreError> {
         Ok(self
             .iacas
             .lock()
@@ -754,7 +761,7 @@ impl crate::ports::IacaStore for MemIacas {
         tenant_id: &str,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<crate::ports::Page<crate::ports::Iaca>, StoreError> {
+    ) -> Result<crate::domain::page::Page<crate::domain::iaca::Iaca>, StoreError> {
         Ok(tenant_page(&self.iacas.lock().unwrap(), tenant_id, after, limit))
     }
 
@@ -804,7 +811,7 @@ impl crate::ports::IacaStore for MemIacas {
 
     async fn create_signer(
         &self,
-        signer: &crate::ports::StatusListSigner,
+        signer: &crate::domain::signer::StatusListSigner,
         max: Option<usize>,
     ) -> Result<crate::ports::SignerCreate, StoreError> {
         if self.iaca(&signer.tenant_id, &signer.iaca_id).await?.is_none() {
@@ -822,7 +829,11 @@ impl crate::ports::IacaStore for MemIacas {
         Ok(crate::ports::SignerCreate::Created)
     }
 
-    async fn signer(&self, tenant_id: &str, id: &str) -> Result<Option<crate::ports::StatusListSigner>, StoreError> {
+    async fn signer(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<crate::domain::signer::StatusListSigner>, StoreError> {
         Ok(self
             .signers
             .lock()
@@ -836,7 +847,7 @@ impl crate::ports::IacaStore for MemIacas {
         tenant_id: &str,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<crate::ports::Page<crate::ports::StatusListSigner>, StoreError> {
+    ) -> Result<crate::domain::page::Page<crate::domain::signer::StatusListSigner>, StoreError> {
         Ok(tenant_page(&self.signers.lock().unwrap(), tenant_id, after, limit))
     }
 
@@ -844,7 +855,7 @@ impl crate::ports::IacaStore for MemIacas {
         &self,
         tenant_id: &str,
         id: &str,
-        certificate: &crate::ports::SignerCertificateRecord,
+        certificate: &crate::domain::signer::SignerCertificateRecord,
     ) -> Result<bool, StoreError> {
         Ok(
             match self
@@ -866,7 +877,7 @@ impl crate::ports::IacaStore for MemIacas {
         &self,
         tenant_id: &str,
         id: &str,
-    ) -> Result<Option<crate::ports::StatusListSigner>, StoreError> {
+    ) -> Result<Option<crate::domain::signer::StatusListSigner>, StoreError> {
         Ok(self
             .signers
             .lock()

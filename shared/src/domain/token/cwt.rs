@@ -19,7 +19,6 @@ use super::{CWT_TYP, Expectations, StatusListToken, TokenError, TokenFormat, Ver
 use crate::domain::keys::KeySet;
 use crate::domain::status::Bits;
 use crate::domain::status_list::{MAX_LIST_BYTES, StatusList};
-use crate::ports::Signer;
 
 pub const CLAIM_ISS: i64 = 1;
 pub const CLAIM_SUB: i64 = 2;
@@ -64,25 +63,37 @@ fn claims_payload(token: &StatusListToken, compressed: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Signs `token` as a tagged COSE_Sign1 (the raw bytes served over HTTP).
-pub async fn sign(token: &StatusListToken, signer: &dyn Signer) -> Result<Vec<u8>, TokenError> {
-    sign_compressed(token, &token.list.compress(), signer, &[]).await
+/// A COSE_Sign1 of a token, all but its signature.
+#[derive(Clone, Debug)]
+pub struct UnsignedCwt(CoseSign1);
+
+impl UnsignedCwt {
+    /// What the signature covers (the `Sig_structure`, RFC 9052 §4.4).
+    pub fn signing_input(&self) -> Vec<u8> {
+        self.0.tbs_data(b"")
+    }
+
+    /// The tagged COSE_Sign1 (the raw bytes served over HTTP) with its raw ES256 signature.
+    pub fn assemble(self, signature: &[u8; 64]) -> Result<Vec<u8>, TokenError> {
+        let mut sign1 = self.0;
+        sign1.signature = signature.to_vec();
+        sign1.to_tagged_vec().map_err(|e| TokenError::Cbor(e.to_string()))
+    }
 }
 
-/// [`sign`] with the list already compressed, and the signer's certificate chain (DER, leaf
-/// first; empty for none) as `x5chain`.
-pub async fn sign_compressed(
+/// `token` as a COSE_Sign1 to sign with the key `kid`; `compressed` is the zlib'd list, and
+/// `x5chain` the signer's certificate chain (DER, leaf first; empty for none).
+pub fn unsigned(
     token: &StatusListToken,
     compressed: &[u8],
-    signer: &dyn Signer,
+    kid: &str,
     x5chain: &[Vec<u8>],
-) -> Result<Vec<u8>, TokenError> {
+) -> Result<UnsignedCwt, TokenError> {
     super::check_ttl(token.ttl)?;
     let protected = HeaderBuilder::new()
         .algorithm(iana::Algorithm::ES256)
         .value(HEADER_TYP, Value::Text(CWT_TYP.into()))
         .build();
-    let kid = &signer.identity().await?.kid;
     let mut unprotected = HeaderBuilder::new().key_id(kid.as_bytes().to_vec());
     match x5chain {
         [] => {}
@@ -92,15 +103,12 @@ pub async fn sign_compressed(
             unprotected = unprotected.value(HEADER_X5CHAIN, Value::Array(certs));
         }
     }
-    let unprotected = unprotected.build();
-    let mut sign1 = CoseSign1Builder::new()
+    let sign1 = CoseSign1Builder::new()
         .protected(protected)
-        .unprotected(unprotected)
+        .unprotected(unprotected.build())
         .payload(claims_payload(token, compressed))
         .build();
-    let signature = signer.sign(&sign1.tbs_data(b"")).await?;
-    sign1.signature = signature.raw.to_vec();
-    sign1.to_tagged_vec().map_err(|e| TokenError::Cbor(e.to_string()))
+    Ok(UnsignedCwt(sign1))
 }
 
 /// A CWT decoded, nothing verified: headers and claims rendered as JSON for display.

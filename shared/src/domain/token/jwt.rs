@@ -1,7 +1,7 @@
 //! JWT Status List Token (spec §3): compact JWS, header `{alg: ES256, kid, typ: statuslist+jwt}`,
 //! claims `sub`, `iat`, `exp`, `ttl`, `iss`, `status_list {bits, lst, aggregation_uri}`.
 //! Built by hand rather than with `jsonwebtoken::encode` because the key lives in KMS: the
-//! signing input is signed through the [`Signer`] port.
+//! signing input is signed outside the domain (see [`crate::signing`]) and assembled here.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Serialize;
@@ -11,7 +11,6 @@ use super::{Expectations, JWT_TYP, StatusListToken, TokenError, TokenFormat, Ver
 use crate::domain::keys::KeySet;
 use crate::domain::status::Bits;
 use crate::domain::status_list::{MAX_LIST_BYTES, StatusList};
-use crate::ports::Signer;
 
 const FORM: &str = "JWT";
 
@@ -84,24 +83,16 @@ pub fn signing_input(token: &StatusListToken, kid: &str, x5c: &[Vec<u8>], compre
     format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims))
 }
 
-/// Signs `token` as a compact JWS.
-pub async fn sign(token: &StatusListToken, signer: &dyn Signer) -> Result<String, TokenError> {
-    sign_compressed(token, &token.list.compress(), signer, &[]).await
+/// The signing input of `token` once its ttl is checked: [`signing_input`] for callers that
+/// sign (see [`crate::signing`]) and then [`assemble`] the compact JWS.
+pub fn unsigned(token: &StatusListToken, kid: &str, x5c: &[Vec<u8>], compressed: &[u8]) -> Result<String, TokenError> {
+    super::check_ttl(token.ttl)?;
+    Ok(signing_input(token, kid, x5c, compressed))
 }
 
-/// [`sign`] with the list already compressed, and the signer's certificate chain (DER, leaf
-/// first; empty for none) as `x5c`.
-pub async fn sign_compressed(
-    token: &StatusListToken,
-    compressed: &[u8],
-    signer: &dyn Signer,
-    x5c: &[Vec<u8>],
-) -> Result<String, TokenError> {
-    super::check_ttl(token.ttl)?;
-    let kid = &signer.identity().await?.kid;
-    let input = signing_input(token, kid, x5c, compressed);
-    let signature = signer.sign(input.as_bytes()).await?;
-    Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.raw)))
+/// The compact JWS of a signing input and its raw ES256 signature (`r || s`).
+pub fn assemble(input: &str, signature: &[u8; 64]) -> String {
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
 
 /// A JWT split and decoded, nothing verified.

@@ -1,5 +1,5 @@
 //! Status List Tokens (spec §3 JWT, §4 CWT): one domain value, [`StatusListToken`], signed
-//! through the [`Signer`](crate::ports::Signer) port and verified against a [`KeySet`].
+//! outside the domain (see [`crate::signing`]) and verified against a [`KeySet`].
 
 pub mod cwt;
 pub mod jwt;
@@ -7,7 +7,6 @@ pub mod jwt;
 use crate::domain::keys::KeySet;
 use crate::domain::status::StatusError;
 use crate::domain::status_list::{ListDecodeError, MAX_LIST_BYTES, StatusList};
-use crate::ports::SignerError;
 
 pub const JWT_TYP: &str = "statuslist+jwt";
 pub const CWT_TYP: &str = "application/statuslist+cwt";
@@ -124,8 +123,6 @@ pub enum TokenError {
     List(#[from] ListDecodeError),
     #[error(transparent)]
     Status(#[from] StatusError),
-    #[error(transparent)]
-    Signing(#[from] SignerError),
 }
 
 /// Checks shared by both forms once the signature is good: `sub` and `exp`.

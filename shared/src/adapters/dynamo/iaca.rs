@@ -10,21 +10,14 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
-use super::dynamo::{DynamoStore, Item, bad, build_err, get_n, get_s, n, s};
+use super::DynamoStore;
+use super::codec::*;
+use super::keys::{ACTIVE, COUNT, IACA, SIGNER, SIGNER_COUNT, iaca_key, signer_key};
 use crate::domain::iaca::CertificateData;
-use crate::ports::{
-    Iaca, IacaCreate, IacaDelete, IacaStore, Page, SignerCertificateRecord, SignerCreate, StatusListSigner, StoreError,
-};
-
-const IACA: &str = "iaca#";
-const COUNT: &str = "iaca-count";
-const ACTIVE: &str = "iaca-active";
-const SIGNER: &str = "signer#";
-const SIGNER_COUNT: &str = "signer-count";
-
-fn signer_key(id: &str) -> String {
-    format!("{SIGNER}{id}")
-}
+use crate::domain::iaca::Iaca;
+use crate::domain::page::Page;
+use crate::domain::signer::{SignerCertificateRecord, StatusListSigner};
+use crate::ports::{IacaCreate, IacaDelete, IacaStore, SignerCreate, StoreError};
 
 fn signer_from(item: &Item) -> Result<StatusListSigner, StoreError> {
     let certificate = match (
@@ -54,10 +47,6 @@ fn signer_from(item: &Item) -> Result<StatusListSigner, StoreError> {
         certificate,
         created_at: get_n(item, "createdAt").unwrap_or(0),
     })
-}
-
-fn iaca_key(id: &str) -> String {
-    format!("{IACA}{id}")
 }
 
 fn iaca_from(item: &Item) -> Result<Iaca, StoreError> {
@@ -334,7 +323,7 @@ impl IacaStore for DynamoStore {
             {
                 Ok(false)
             }
-            Err(e) => Err(super::dynamo::classify(e)),
+            Err(e) => Err(super::codec::classify(e)),
         }
     }
 

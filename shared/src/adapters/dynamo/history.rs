@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 
-use super::dynamo::{bad, classify, get_n, get_s, n, s};
+use super::codec::*;
 use crate::ports::{StoreError, TokenHistory, TokenVersion};
 
 pub struct DynamoHistory {

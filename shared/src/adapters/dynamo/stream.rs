@@ -9,7 +9,7 @@ use aws_sdk_dynamodbstreams::{
     types::{AttributeValue, ShardIteratorType},
 };
 
-use crate::pipeline::EntryChange;
+use crate::ports::EntryChange;
 
 /// Where a poller starts in the shards that exist when it starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -16,25 +16,17 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue as Av, ConditionCheck, Delete, Put, TransactWriteItem};
-use sha2::{Digest, Sha256};
 
-use super::dynamo::{DynamoStore, Item, bad, build_err, classify, get_n, get_s, list_from, n, s};
+use super::DynamoStore;
+use super::codec::*;
+use crate::domain::configuration::Configuration;
 use crate::domain::duration::Duration;
-use crate::ports::{
-    Configuration, ConfigurationDelete, Entry, ListRecord, Mdoc, MdocStore, Page, Placement, StoreError,
-};
+use crate::domain::list::{Entry, ListRecord};
+use crate::domain::mdoc::Mdoc;
+use crate::domain::page::Page;
+use crate::ports::{ConfigurationDelete, MdocStore, Placement, StoreError};
 
-const CFG: &str = "cfg#";
-
-pub fn configuration_key(id: &str) -> String {
-    format!("{CFG}{id}")
-}
-
-fn doc_type_key(doc_type: &str) -> String {
-    let digest = Sha256::digest(doc_type.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("doc#{hex}")
-}
+use super::keys::{CFG, configuration_key, doc_type_key};
 
 fn duration_from(item: &Item, k: &str) -> Result<Duration, StoreError> {
     let text = get_s(item, k).ok_or_else(|| bad(k))?;
@@ -65,7 +57,7 @@ impl DynamoStore {
     /// tenant), for the re-signer's pass.
     pub(crate) async fn all_configuration_lifetimes(
         &self,
-    ) -> Result<std::collections::HashMap<String, crate::ports::Lifetime>, StoreError> {
+    ) -> Result<std::collections::HashMap<String, crate::domain::lifetime::Lifetime>, StoreError> {
         let items = self
             .scan_all(&self.t.configurations, |q| {
                 q.filter_expression("begins_with(sk, :cfg)")
