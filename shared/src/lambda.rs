@@ -258,8 +258,8 @@ pub enum AuthorizerRefusal {
 }
 
 /// The authorizer's answer to a REQUEST authorizer event: an Allow policy carrying the tenant and
-/// role, or a refusal. The check is [`crate::mdoc::auth::authorize`], the one the local server's
-/// middleware also uses.
+/// role ([`crate::http::mdoc::allow_policy`]), or a refusal. The check is
+/// [`crate::mdoc::auth::authorize`], the one the local server's middleware also uses.
 pub async fn authorizer_answer(
     tenants: &dyn crate::ports::TenantStore,
     request: &serde_json::Value,
@@ -270,9 +270,9 @@ pub async fn authorizer_answer(
         .and_then(|(_, v)| v.as_str());
     let method_arn = request["methodArn"].as_str().unwrap_or_default();
     match crate::mdoc::auth::authorize(tenants, header).await {
-        Ok(principal) => Ok(crate::mdoc::auth::allow_policy(&principal, method_arn)),
-        Err(e) if e.status == axum::http::StatusCode::UNAUTHORIZED => Err(AuthorizerRefusal::Unauthorized),
-        Err(e) => Err(AuthorizerRefusal::Failed(e.description)),
+        Ok(principal) => Ok(crate::http::mdoc::allow_policy(&principal, method_arn)),
+        Err(crate::mdoc::MdocError::Unauthorized(_)) => Err(AuthorizerRefusal::Unauthorized),
+        Err(e) => Err(AuthorizerRefusal::Failed(crate::http::ApiError::from(e).description)),
     }
 }
 

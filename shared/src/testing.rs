@@ -90,12 +90,9 @@ pub async fn tenant_trust(now: i64) -> Arc<crate::mdoc::signers::SignerService> 
         role: crate::domain::tenant::Role::Admin,
     };
     let body = serde_json::json!({"commonName": "Test IACA", "country": "AU"});
-    let created = iacas.create(&p, &body, now).await.expect("IACA created");
-    let id = created["id"].as_str().expect("an id").to_string();
-    iacas
-        .update(&p, &id, &serde_json::json!({"active": true}), now)
-        .await
-        .expect("IACA activated");
+    let request = crate::domain::iaca::parse_request(&body, now).expect("a managed IACA's request");
+    let created = iacas.create(&p, request, now).await.expect("IACA created");
+    iacas.update(&p, created.iaca, true, now).await.expect("IACA activated");
     Arc::new(crate::mdoc::signers::SignerService::new(store, vault, base))
 }
 

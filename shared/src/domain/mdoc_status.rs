@@ -32,6 +32,15 @@ impl MdocStatus {
         }
     }
 
+    /// The API's name of the status (its JSON value).
+    pub fn name(self) -> &'static str {
+        match self {
+            MdocStatus::Valid => "valid",
+            MdocStatus::Suspended => "suspended",
+            MdocStatus::Invalid => "invalid",
+        }
+    }
+
     /// The API value of a stored status (application-specific values read as `invalid`: they
     /// are not VALID, and the API has no name for them).
     pub fn from_status(status: Status) -> MdocStatus {
@@ -91,6 +100,7 @@ mod tests {
         assert!(serde_json::from_str::<MdocStatus>("\"Valid\"").is_err());
         for s in [Valid, Suspended, Invalid] {
             assert_eq!(MdocStatus::from_status(s.status()), s);
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.name()));
         }
     }
 }

@@ -1,6 +1,9 @@
 //! The mDoc management API's endpoints (`/v2/credentials/mobile/...`). Each is a thin adapter:
-//! path, query and body in, one [`MdocService`](crate::mdoc::MdocService) call between its
-//! analytic events (see [`crate::http::mdoc::observe`]).
+//! path, query and body read into typed inputs ([`crate::http::mdoc_json`]), one call of
+//! [`MdocService`](crate::mdoc::MdocService), [`IacaService`](crate::mdoc::iaca::IacaService) or
+//! [`SignerService`](crate::mdoc::signers::SignerService), its answer written as JSON, all between
+//! its analytic events (see [`crate::http::mdoc::observe`]). Errors reach the wire through
+//! `From<MdocError> for ApiError`.
 
 use axum::body::Body;
 use axum::extract::{Extension, Path, RawQuery, State};
@@ -11,9 +14,18 @@ use serde_json::json;
 use super::now;
 use crate::http::body;
 use crate::http::mdoc::{Reply, RequestId, observe};
+use crate::http::mdoc_json::{
+    PageQuery, active_of, certificate_pem_of, configuration_input, configuration_json, doc_type_of, iaca_json,
+    iaca_request_of, new_signer_of, page_json, path_uuid, registration_json, signer_json, status_list_json, status_of,
+    uuid_param,
+};
+use crate::mdoc::Principal;
 use crate::mdoc::events::Operation as Op;
-use crate::mdoc::{PageQuery, Principal};
 use crate::wiring::{IacaApi, MdocApi, MdocListsApi, MdocPublicApi, SignerApi};
+
+#[cfg(test)]
+#[path = "mdoc_tests.rs"]
+mod tests;
 
 pub async fn create_configuration(
     State(api): State<MdocApi>,
@@ -30,8 +42,9 @@ pub async fn create_configuration(
         json!({}),
         async {
             let body = body::json(&headers, req, api.max_body_bytes).await?;
-            let c = api.mdoc.create_configuration(&p, &body, now()).await?;
-            Ok(Reply::Json(StatusCode::CREATED, c))
+            let input = configuration_input(&body, true, &api.mdoc.freshness)?;
+            let c = api.mdoc.create_configuration(&p, input, now()).await?;
+            Ok(Reply::Json(StatusCode::CREATED, configuration_json(&c)))
         },
     )
     .await
@@ -51,8 +64,9 @@ pub async fn list_configurations(
         &rid,
         start,
         async {
-            let q = PageQuery::from_raw(query.as_deref())?;
-            Ok(Reply::Json(StatusCode::OK, api.mdoc.list_configurations(&p, &q).await?))
+            let (limit, after) = PageQuery::from_raw(query.as_deref())?.parse()?;
+            let page = api.mdoc.list_configurations(&p, limit, after.as_deref()).await?;
+            Ok(Reply::Json(StatusCode::OK, page_json(&page, configuration_json)))
         },
     )
     .await
@@ -70,7 +84,10 @@ pub async fn get_configuration(
         Some(&p),
         &rid,
         json!({ "id": id }),
-        async { Ok(Reply::Json(StatusCode::OK, api.mdoc.get_configuration(&p, &id).await?)) },
+        async {
+            let c = api.mdoc.get_configuration(&p, &uuid_param(&id)?).await?;
+            Ok(Reply::Json(StatusCode::OK, configuration_json(&c)))
+        },
     )
     .await
 }
@@ -91,10 +108,10 @@ pub async fn update_configuration(
         json!({ "id": id }),
         async {
             let body = body::json(&headers, req, api.max_body_bytes).await?;
-            Ok(Reply::Json(
-                StatusCode::OK,
-                api.mdoc.update_configuration(&p, &id, &body).await?,
-            ))
+            let canonical = uuid_param(&id)?;
+            let input = configuration_input(&body, false, &api.mdoc.freshness)?;
+            let c = api.mdoc.update_configuration(&p, &canonical, input).await?;
+            Ok(Reply::Json(StatusCode::OK, configuration_json(&c)))
         },
     )
     .await
@@ -113,7 +130,7 @@ pub async fn delete_configuration(
         &rid,
         json!({ "id": id }),
         async {
-            api.mdoc.delete_configuration(&p, &id).await?;
+            api.mdoc.delete_configuration(&p, &uuid_param(&id)?).await?;
             Ok(Reply::Empty {
                 data: json!({ "id": id }),
             })
@@ -136,14 +153,14 @@ pub async fn list_status_lists(
         &rid,
         start,
         async {
-            let q = PageQuery::from_raw(query.as_deref())?;
-            let page = api.mdoc.list_status_lists(&api.views, &p, &q).await?;
-            let ids: Vec<_> = page["data"]
-                .as_array()
-                .map(|d| d.iter().map(|l| l["id"].clone()).collect())
-                .unwrap_or_default();
+            let (limit, after) = PageQuery::from_raw(query.as_deref())?.parse()?;
+            let page = api
+                .mdoc
+                .list_status_lists(&api.views, &p, limit, after.as_deref())
+                .await?;
+            let ids: Vec<_> = page.items.iter().map(|v| v.list.list_id.clone()).collect();
             Ok(Reply::Raw(
-                (StatusCode::OK, axum::Json(page)).into_response(),
+                (StatusCode::OK, axum::Json(page_json(&page, status_list_json))).into_response(),
                 json!({ "ids": ids }),
             ))
         },
@@ -164,9 +181,9 @@ pub async fn get_status_list(
         &rid,
         json!({ "id": id }),
         async {
-            let list = api.mdoc.get_status_list(&api.views, &p, &id).await?;
+            let list = api.mdoc.get_status_list(&api.views, &p, &uuid_param(&id)?).await?;
             Ok(Reply::Raw(
-                (StatusCode::OK, axum::Json(list)).into_response(),
+                (StatusCode::OK, axum::Json(status_list_json(&list))).into_response(),
                 json!({ "id": id }),
             ))
         },
@@ -190,8 +207,7 @@ pub async fn status_list_token(
         &rid,
         json!({ "id": id }),
         async {
-            let id =
-                crate::mdoc::path_uuid(&id).ok_or_else(|| crate::http::ApiError::not_found(super::token::NOT_FOUND))?;
+            let id = path_uuid(&id).ok_or_else(|| crate::http::ApiError::not_found(super::token::NOT_FOUND))?;
             let mut response =
                 super::token::serve(&api.tokens, &id, crate::domain::token::TokenFormat::Cwt, None).await?;
             let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
@@ -241,8 +257,8 @@ pub async fn register(
         json!({}),
         async {
             let body = body::json(&headers, req, api.max_body_bytes).await?;
-            let r = api.mdoc.register(&p, &body, now()).await?;
-            Ok(Reply::Json(StatusCode::CREATED, json!(r)))
+            let r = api.mdoc.register(&p, &doc_type_of(&body)?, now()).await?;
+            Ok(Reply::Json(StatusCode::CREATED, registration_json(&r)))
         },
     )
     .await
@@ -261,7 +277,7 @@ pub async fn get_status(
         &rid,
         json!({ "credentialId": id }),
         async {
-            let status = api.mdoc.status(&p, &id).await?;
+            let status = api.mdoc.status(&p, &uuid_param(&id)?).await?;
             Ok(Reply::Json(StatusCode::OK, json!({ "status": status })))
         },
     )
@@ -284,7 +300,8 @@ pub async fn set_status(
         json!({ "credentialId": id }),
         async {
             let body = body::json(&headers, req, api.max_body_bytes).await?;
-            let status = api.mdoc.set_status(&p, &id, &body, now()).await?;
+            let to = status_of(&body)?;
+            let status = api.mdoc.set_status(&p, &uuid_param(&id)?, to, now()).await?;
             Ok(Reply::Json(StatusCode::CREATED, json!({ "status": status })))
         },
     )
@@ -304,7 +321,7 @@ pub async fn delete(
         &rid,
         json!({ "credentialId": id }),
         async {
-            api.mdoc.delete(&p, &id).await?;
+            api.mdoc.delete(&p, &uuid_param(&id)?).await?;
             Ok(Reply::Empty {
                 data: json!({ "credentialId": id }),
             })
@@ -330,10 +347,9 @@ pub async fn create_iaca(
         json!({}),
         async {
             let body = body::json(&headers, req, api.max_body_bytes).await?;
-            Ok(Reply::Json(
-                StatusCode::CREATED,
-                api.iacas.create(&p, &body, now()).await?,
-            ))
+            let now = now();
+            let created = api.iacas.create(&p, iaca_request_of(&body, now)?, now).await?;
+            Ok(Reply::Json(StatusCode::CREATED, iaca_json(&created)))
         },
     )
     .await
@@ -353,8 +369,9 @@ pub async fn list_iacas(
         &rid,
         start,
         async {
-            let q = PageQuery::from_raw(query.as_deref())?;
-            Ok(Reply::Json(StatusCode::OK, api.iacas.list(&p, &q).await?))
+            let (limit, after) = PageQuery::from_raw(query.as_deref())?.parse()?;
+            let page = api.iacas.list(&p, limit, after.as_deref()).await?;
+            Ok(Reply::Json(StatusCode::OK, page_json(&page, iaca_json)))
         },
     )
     .await
@@ -372,7 +389,10 @@ pub async fn get_iaca(
         Some(&p),
         &rid,
         json!({ "id": id }),
-        async { Ok(Reply::Json(StatusCode::OK, api.iacas.get(&p, &id).await?)) },
+        async {
+            let iaca = api.iacas.get(&p, &uuid_param(&id)?).await?;
+            Ok(Reply::Json(StatusCode::OK, iaca_json(&iaca)))
+        },
     )
     .await
 }
@@ -393,10 +413,12 @@ pub async fn update_iaca(
         json!({ "id": id }),
         async {
             let body = body::json(&headers, req, api.max_body_bytes).await?;
-            Ok(Reply::Json(
-                StatusCode::OK,
-                api.iacas.update(&p, &id, &body, now()).await?,
-            ))
+            // The IACA is looked up before its body is read: an unknown one is 404 whatever the
+            // body says.
+            let iaca = api.iacas.find(&p, &uuid_param(&id)?).await?;
+            let active = active_of(&body)?;
+            let updated = api.iacas.update(&p, iaca, active, now()).await?;
+            Ok(Reply::Json(StatusCode::OK, iaca_json(&updated)))
         },
     )
     .await
@@ -415,7 +437,7 @@ pub async fn delete_iaca(
         &rid,
         json!({ "id": id }),
         async {
-            api.iacas.delete(&p, &id).await?;
+            api.iacas.delete(&p, &uuid_param(&id)?).await?;
             Ok(Reply::Empty {
                 data: json!({ "id": id }),
             })
@@ -441,10 +463,8 @@ pub async fn create_signer(
         json!({}),
         async {
             let body = body::json(&headers, req, api.max_body_bytes).await?;
-            Ok(Reply::Json(
-                StatusCode::CREATED,
-                api.signers.create(&p, &body, now()).await?,
-            ))
+            let created = api.signers.create(&p, new_signer_of(&body)?, now()).await?;
+            Ok(Reply::Json(StatusCode::CREATED, signer_json(&created)))
         },
     )
     .await
@@ -464,8 +484,9 @@ pub async fn list_signers(
         &rid,
         start,
         async {
-            let q = PageQuery::from_raw(query.as_deref())?;
-            Ok(Reply::Json(StatusCode::OK, api.signers.list(&p, &q, now()).await?))
+            let (limit, after) = PageQuery::from_raw(query.as_deref())?.parse()?;
+            let page = api.signers.list(&p, limit, after.as_deref(), now()).await?;
+            Ok(Reply::Json(StatusCode::OK, page_json(&page, signer_json)))
         },
     )
     .await
@@ -483,7 +504,10 @@ pub async fn get_signer(
         Some(&p),
         &rid,
         json!({ "id": id }),
-        async { Ok(Reply::Json(StatusCode::OK, api.signers.get(&p, &id, now()).await?)) },
+        async {
+            let signer = api.signers.get(&p, &uuid_param(&id)?, now()).await?;
+            Ok(Reply::Json(StatusCode::OK, signer_json(&signer)))
+        },
     )
     .await
 }
@@ -504,10 +528,12 @@ pub async fn update_signer(
         json!({ "id": id }),
         async {
             let body = body::json(&headers, req, api.max_body_bytes).await?;
-            Ok(Reply::Json(
-                StatusCode::OK,
-                api.signers.update(&p, &id, &body, now()).await?,
-            ))
+            // The signer is looked up before its body is read: an unknown one is 404 whatever the
+            // body says.
+            let signer = api.signers.find(&p, &uuid_param(&id)?).await?;
+            let pem = certificate_pem_of(&body)?;
+            let updated = api.signers.update(&p, signer, &pem, now()).await?;
+            Ok(Reply::Json(StatusCode::OK, signer_json(&updated)))
         },
     )
     .await
@@ -526,7 +552,7 @@ pub async fn delete_signer(
         &rid,
         json!({ "id": id }),
         async {
-            api.signers.delete(&p, &id).await?;
+            api.signers.delete(&p, &uuid_param(&id)?).await?;
             Ok(Reply::Empty {
                 data: json!({ "id": id }),
             })

@@ -3,6 +3,10 @@
 //! - the mDoc management API uses MATTR's `{code, message}`, with `details: [{location, param, msg,
 //!   value}]` on validation errors (the only ones that have details), chosen with
 //!   [`ApiError::in_family`] where those routes answer.
+//!
+//! Each service's error family has its one mapping here: [`crate::issuer::IssuerFailure`] (the
+//! issuer API) and [`crate::mdoc::MdocError`] (the mDoc API, which also carries the storage,
+//! signing-service and object-store failures as that API sees them).
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -165,6 +169,29 @@ impl From<crate::issuer::IssuerFailure> for ApiError {
     }
 }
 
+/// The mDoc API's errors, in MATTR's body. A dependency's detail is logged, never shown.
+impl From<crate::mdoc::MdocError> for ApiError {
+    fn from(e: crate::mdoc::MdocError) -> Self {
+        use crate::mdoc::MdocError::*;
+        let e = match e {
+            Validation(details) => ApiError::validation(details),
+            NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            Conflict(message) => ApiError::conflict(message),
+            BadRequest(message) => ApiError::bad_request(message),
+            Unauthorized(message) => ApiError::unauthorized(message),
+            Unavailable(detail) => {
+                tracing::warn!(%detail, "dependency unavailable");
+                ApiError::unavailable()
+            }
+            Internal { description, detail } => {
+                tracing::error!(%detail, "internal error");
+                ApiError::internal(description)
+            }
+        };
+        e.in_family(Family::Mattr)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +234,76 @@ mod tests {
             body(ApiError::unavailable().in_family(Family::Mattr)).await.1["code"],
             "ServiceUnavailable"
         );
+    }
+
+    /// Each mDoc error as MATTR's body, the storage, signing and object failures as 503 while
+    /// unavailable and 500 otherwise, their detail never shown.
+    #[tokio::test]
+    async fn mdoc_errors_in_mattrs_body() {
+        use crate::mdoc::MdocError;
+        use crate::ports::{ObjectError, SignerError, StoreError};
+        let cases: Vec<(MdocError, u16, Value)> = vec![
+            (
+                MdocError::NotFound("mDoc"),
+                404,
+                json!({"code": "NotFound", "message": "mDoc not found"}),
+            ),
+            (
+                MdocError::Conflict("taken".into()),
+                409,
+                json!({"code": "Conflict", "message": "taken"}),
+            ),
+            (
+                MdocError::BadRequest("in use".into()),
+                400,
+                json!({"code": "BadRequest", "message": "in use"}),
+            ),
+            (
+                MdocError::Unauthorized("no token".into()),
+                401,
+                json!({"code": "Unauthorized", "message": "no token"}),
+            ),
+            (
+                MdocError::Validation(vec![FieldError::body("status", "must be one", Value::Null)]),
+                400,
+                json!({"code": "BadRequest", "message": "Validation Error",
+                       "details": [{"location": "body", "param": "status", "msg": "must be one", "value": null}]}),
+            ),
+            (
+                StoreError::Unavailable("throttled".into()).into(),
+                503,
+                json!({"code": "ServiceUnavailable", "message": "Service is temporarily unavailable"}),
+            ),
+            (
+                StoreError::Other("ValidationException: secret".into()).into(),
+                500,
+                json!({"code": "InternalServerError", "message": "Unable to complete the request"}),
+            ),
+            (
+                SignerError::Unavailable("connect refused".into()).into(),
+                503,
+                json!({"code": "ServiceUnavailable", "message": "Service is temporarily unavailable"}),
+            ),
+            (
+                SignerError::Key("NotFoundException: secret".into()).into(),
+                500,
+                json!({"code": "InternalServerError", "message": "The signing key is unavailable"}),
+            ),
+            (
+                ObjectError::Unavailable("slow down".into()).into(),
+                503,
+                json!({"code": "ServiceUnavailable", "message": "Service is temporarily unavailable"}),
+            ),
+            (
+                ObjectError::Other("AccessDenied: secret".into()).into(),
+                500,
+                json!({"code": "InternalServerError", "message": "Unable to read the status list"}),
+            ),
+        ];
+        for (e, status, expected) in cases {
+            let shown = format!("{e:?}");
+            assert_eq!(body(ApiError::from(e)).await, (status, expected), "{shown}");
+        }
     }
 
     #[tokio::test]

@@ -1,6 +1,6 @@
 //! Request plumbing of the mDoc API, written once: who is calling (the bearer check, or the API
-//! Gateway authorizer's verdict), the request id, MATTR's error body, and the analytic events
-//! around every operation.
+//! Gateway authorizer's verdict, and the policy the authorizer answers), the request id, MATTR's
+//! error body, and the analytic events around every operation (their envelope and `data`).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,13 +11,13 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::ApiError;
 use super::error::Family;
 use crate::mdoc::Principal;
-use crate::mdoc::events::{Operation, Phase, event, failure_data};
-use crate::ports::{Analytics, TenantStore};
+use crate::mdoc::events::{Operation, Phase};
+use crate::ports::{AnalyticEvent, Analytics, TenantStore};
 
 /// The API Gateway request context, when running as a Lambda behind API Gateway.
 fn gateway_context(parts: &Parts) -> Option<&lambda_http::aws_lambda_events::apigw::ApiGatewayProxyRequestContext> {
@@ -32,20 +32,72 @@ fn gateway_context(parts: &Parts) -> Option<&lambda_http::aws_lambda_events::api
 /// otherwise the same bearer check the authorizer makes. Refusals are 401 in MATTR's body.
 pub async fn authenticate(State(tenants): State<Arc<dyn TenantStore>>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
-    let from_gateway =
-        gateway_context(&parts).and_then(|c| crate::mdoc::auth::from_authorizer_context(&c.authorizer.fields));
+    let from_gateway = gateway_context(&parts).and_then(|c| from_authorizer_context(&c.authorizer.fields));
     let principal = match from_gateway {
         Some(p) => p,
         None => {
             let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
             match crate::mdoc::auth::authorize(tenants.as_ref(), header).await {
                 Ok(p) => p,
-                Err(e) => return e.in_family(Family::Mattr).into_response(),
+                Err(e) => return ApiError::from(e).in_family(Family::Mattr).into_response(),
             }
         }
     };
     parts.extensions.insert(principal);
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// The authorizer's answer for an authorized request: allow every method of this API (API
+/// Gateway caches the answer per token), with the tenant and role as context for the function.
+pub fn allow_policy(principal: &Principal, method_arn: &str) -> Value {
+    // arn:aws:execute-api:region:account:api-id/stage/METHOD/path -> .../stage/*
+    let parts: Vec<&str> = method_arn.splitn(3, '/').collect();
+    let resource = match parts.as_slice() {
+        [api, stage, _] => format!("{api}/{stage}/*"),
+        _ => method_arn.to_string(),
+    };
+    json!({
+        "principalId": principal.tenant_id,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{ "Action": "execute-api:Invoke", "Effect": "Allow", "Resource": resource }],
+        },
+        "context": { "tenantId": principal.tenant_id, "role": principal.role.as_str() },
+    })
+}
+
+/// The principal an API Gateway authorizer put in the request context, if any.
+pub fn from_authorizer_context(fields: &std::collections::HashMap<String, Value>) -> Option<Principal> {
+    let tenant_id = fields.get("tenantId")?.as_str()?.to_string();
+    let role = fields.get("role")?.as_str()?.parse().ok()?;
+    Some(Principal { tenant_id, role })
+}
+
+/// One analytic event. `tenant_id` is empty for the public endpoints, which no tenant calls.
+pub fn event(op: Operation, phase: Phase, tenant_id: &str, request_id: &str, data: Value) -> AnalyticEvent {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    AnalyticEvent {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind: format!("{}_{}", op.name(), phase.suffix()),
+        category: op.category().into(),
+        tenant_id: tenant_id.into(),
+        request_id: request_id.into(),
+        timestamp: now,
+        version: "1".into(),
+        data,
+    }
+}
+
+/// The `data` of a FAIL event: the error as the caller saw it.
+pub fn failure_data(e: &ApiError) -> Value {
+    json!({
+        "status": e.status.as_u16(),
+        "message": e.description,
+        "details": e.details,
+    })
 }
 
 /// The request id events carry: API Gateway's, else a valid `X-Request-Id`, else a new UUID.
@@ -111,5 +163,52 @@ pub async fn observe(
                 .await;
             e.in_family(Family::Mattr).into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::tenant::Role;
+
+    #[test]
+    fn names_and_envelope() {
+        let e = event(Operation::StatusSet, Phase::Start, "acme", "r1", json!({"a": 1}));
+        assert_eq!(e.kind, "MOBILE_CREDENTIAL_STATUS_SET_START");
+        let v = serde_json::to_value(&e).unwrap();
+        for field in [
+            "id",
+            "type",
+            "category",
+            "tenantId",
+            "requestId",
+            "timestamp",
+            "version",
+            "data",
+        ] {
+            assert!(v.get(field).is_some(), "{field}");
+        }
+        assert_eq!(v["category"], "mobile-credential");
+        let d = event(Operation::CredentialDelete, Phase::Fail, "acme", "r1", Value::Null);
+        assert_eq!(d.kind, "USER_CREDENTIAL_DELETE_FAIL");
+        assert_eq!(d.category, "user-credential");
+    }
+
+    #[test]
+    fn the_policy_allows_the_whole_stage_and_carries_the_tenant() {
+        let p = Principal {
+            tenant_id: "acme".into(),
+            role: Role::Issuer,
+        };
+        let v = allow_policy(
+            &p,
+            "arn:aws:execute-api:eu-west-2:123456789012:abc123/dev/GET/v2/credentials/mobile/x",
+        );
+        assert_eq!(
+            v["policyDocument"]["Statement"][0]["Resource"],
+            "arn:aws:execute-api:eu-west-2:123456789012:abc123/dev/*"
+        );
+        let fields = serde_json::from_value(v["context"].clone()).unwrap();
+        assert_eq!(from_authorizer_context(&fields), Some(p));
     }
 }

@@ -5,6 +5,7 @@
 pub mod body;
 pub mod error;
 pub mod mdoc;
+pub mod mdoc_json;
 
 pub use error::ApiError;
 

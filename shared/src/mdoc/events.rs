@@ -1,11 +1,7 @@
 //! Analytic events of the mDoc API: every operation emits `<NAME>_START`, then `<NAME>_SUCCESS`
 //! or `<NAME>_FAIL`, in MATTR's envelope (`id`, `type`, `category`, `tenantId`, `requestId`,
-//! `timestamp`, `version`, `data`).
-
-use serde_json::{Value, json};
-
-use crate::http::ApiError;
-use crate::ports::AnalyticEvent;
+//! `timestamp`, `version`, `data`). Here are the operations and their names; the envelope and
+//! its `data` are written where the requests are answered (`http::mdoc::event`).
 
 /// The operations of the mDoc API; each is one route and one event name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,66 +79,11 @@ pub enum Phase {
 }
 
 impl Phase {
-    fn suffix(self) -> &'static str {
+    pub fn suffix(self) -> &'static str {
         match self {
             Phase::Start => "START",
             Phase::Success => "SUCCESS",
             Phase::Fail => "FAIL",
         }
-    }
-}
-
-/// One event. `tenant_id` is empty for the public endpoints, which no tenant calls.
-pub fn event(op: Operation, phase: Phase, tenant_id: &str, request_id: &str, data: Value) -> AnalyticEvent {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    AnalyticEvent {
-        id: uuid::Uuid::new_v4().to_string(),
-        kind: format!("{}_{}", op.name(), phase.suffix()),
-        category: op.category().into(),
-        tenant_id: tenant_id.into(),
-        request_id: request_id.into(),
-        timestamp: now,
-        version: "1".into(),
-        data,
-    }
-}
-
-/// The `data` of a FAIL event: the error as the caller saw it.
-pub fn failure_data(e: &ApiError) -> Value {
-    json!({
-        "status": e.status.as_u16(),
-        "message": e.description,
-        "details": e.details,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_and_envelope() {
-        let e = event(Operation::StatusSet, Phase::Start, "acme", "r1", json!({"a": 1}));
-        assert_eq!(e.kind, "MOBILE_CREDENTIAL_STATUS_SET_START");
-        let v = serde_json::to_value(&e).unwrap();
-        for field in [
-            "id",
-            "type",
-            "category",
-            "tenantId",
-            "requestId",
-            "timestamp",
-            "version",
-            "data",
-        ] {
-            assert!(v.get(field).is_some(), "{field}");
-        }
-        assert_eq!(v["category"], "mobile-credential");
-        let d = event(Operation::CredentialDelete, Phase::Fail, "acme", "r1", Value::Null);
-        assert_eq!(d.kind, "USER_CREDENTIAL_DELETE_FAIL");
-        assert_eq!(d.category, "user-credential");
     }
 }

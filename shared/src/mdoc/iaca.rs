@@ -7,14 +7,12 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
-
 use super::signers::SignerService;
-use super::{PageQuery, Principal, not_found, page_json, uuid_param};
-use crate::domain::configuration::{FieldError, object_fields};
+use super::{MdocError, Principal};
+use crate::domain::configuration::FieldError;
 use crate::domain::iaca::Iaca;
 use crate::domain::iaca::{self, CertificateError, IacaRequest, MAX_PER_TENANT};
-use crate::http::ApiError;
+use crate::domain::page::Page;
 use crate::ports::{IacaCreate, IacaDelete, IacaStore, KeyPurpose, KeyVault};
 
 pub struct IacaService {
@@ -27,28 +25,19 @@ pub struct IacaService {
     pub signers: SignerService,
 }
 
-/// The API's view of an IACA.
-pub fn iaca_json(i: &Iaca, active: bool) -> Value {
-    json!({
-        "id": i.id,
-        "active": active,
-        "isManaged": i.key_id.is_some(),
-        "certificatePem": i.certificate_pem,
-        "certificateData": i.certificate_data,
-        "certificateFingerprint": i.fingerprint,
-    })
+/// An IACA as the API shows it: the record, and whether it is the tenant's active one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IacaView {
+    pub iaca: Iaca,
+    pub active: bool,
 }
 
-fn certificate_error(e: CertificateError, value: &str) -> ApiError {
-    ApiError::validation(vec![FieldError::body(
-        "certificatePem",
-        e.to_string(),
-        Value::String(value.into()),
-    )])
+fn certificate_error(e: CertificateError, value: &str) -> MdocError {
+    MdocError::Validation(vec![FieldError::body("certificatePem", e.to_string(), value.into())])
 }
 
-fn limit_reached() -> ApiError {
-    ApiError::bad_request(format!("A tenant can have at most {MAX_PER_TENANT} IACAs"))
+fn limit_reached() -> MdocError {
+    MdocError::BadRequest(format!("A tenant can have at most {MAX_PER_TENANT} IACAs"))
 }
 
 impl IacaService {
@@ -62,10 +51,9 @@ impl IacaService {
         }
     }
 
-    /// Creates a managed IACA, or registers an unmanaged one (`certificatePem`). Answers the IACA
-    /// as created: inactive.
-    pub async fn create(&self, p: &Principal, body: &Value, now: i64) -> Result<Value, ApiError> {
-        let request = iaca::parse_request(body, now).map_err(ApiError::validation)?;
+    /// Creates a managed IACA, or registers an unmanaged one (from its certificate). Answers the
+    /// IACA as created: inactive.
+    pub async fn create(&self, p: &Principal, request: IacaRequest, now: i64) -> Result<IacaView, MdocError> {
         // Refused before any key is made; the store's conditional count decides races.
         if self.store.iacas(&p.tenant_id, None, MAX_PER_TENANT).await?.items.len() >= MAX_PER_TENANT {
             return Err(limit_reached());
@@ -113,7 +101,10 @@ impl IacaService {
             self.signers.retire(key_id).await;
         }
         match created? {
-            IacaCreate::Created => Ok(iaca_json(&stored, false)),
+            IacaCreate::Created => Ok(IacaView {
+                iaca: stored,
+                active: false,
+            }),
             IacaCreate::LimitReached => Err(limit_reached()),
         }
     }
@@ -124,12 +115,12 @@ impl IacaService {
         request: &iaca::ManagedRequest,
         key_id: &str,
         id: &str,
-    ) -> Result<iaca::IacaCertificate, ApiError> {
+    ) -> Result<iaca::IacaCertificate, MdocError> {
         let signer = self.vault.signer(key_id);
         let public_key = signer.identity().await?.public_key;
         let serial: [u8; 20] = rand::random();
         let issuer_uri = format!("{}/v2/credentials/mobile/iacas/{id}", self.base_url);
-        let internal = |e: CertificateError| ApiError::internal(format!("IACA certificate not built: {e}"));
+        let internal = |e: CertificateError| MdocError::internal(format!("IACA certificate not built: {e}"));
         let tbs = iaca::managed_certificate(request, &public_key, serial, &issuer_uri).map_err(internal)?;
         let signature = signer.sign(tbs.bytes()).await?.ecdsa()?;
         let der = tbs.assemble(&signature).map_err(internal)?;
@@ -138,79 +129,73 @@ impl IacaService {
         iaca::read_certificate(&pem).map_err(internal)
     }
 
-    pub async fn list(&self, p: &Principal, q: &PageQuery) -> Result<Value, ApiError> {
-        let (limit, after) = q.parse()?;
-        let page = self.store.iacas(&p.tenant_id, after.as_deref(), limit).await?;
+    /// The tenant's IACAs in id order, after the id `after`.
+    pub async fn list(&self, p: &Principal, limit: usize, after: Option<&str>) -> Result<Page<IacaView>, MdocError> {
+        let page = self.store.iacas(&p.tenant_id, after, limit).await?;
         let active = self.store.active_iaca_id(&p.tenant_id).await?;
-        Ok(page_json(
-            page.items
-                .iter()
-                .map(|i| iaca_json(i, active.as_deref() == Some(&i.id)))
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(|iaca| IacaView {
+                    active: active.as_deref() == Some(&iaca.id),
+                    iaca,
+                })
                 .collect(),
-            page.next_after,
-        ))
+            next_after: page.next_after,
+        })
     }
 
-    async fn own(&self, p: &Principal, id: &str) -> Result<Iaca, ApiError> {
-        let id = uuid_param(id)?;
+    /// The tenant's IACA `id` (a canonical UUID), as stored.
+    pub async fn find(&self, p: &Principal, id: &str) -> Result<Iaca, MdocError> {
         self.store
-            .iaca(&p.tenant_id, &id)
+            .iaca(&p.tenant_id, id)
             .await?
-            .ok_or_else(|| not_found("IACA"))
+            .ok_or(MdocError::NotFound("IACA"))
     }
 
-    pub async fn get(&self, p: &Principal, id: &str) -> Result<Value, ApiError> {
-        let iaca = self.own(p, id).await?;
+    pub async fn get(&self, p: &Principal, id: &str) -> Result<IacaView, MdocError> {
+        let iaca = self.find(p, id).await?;
         let active = self.store.active_iaca_id(&p.tenant_id).await?;
-        Ok(iaca_json(&iaca, active.as_deref() == Some(&iaca.id)))
+        Ok(IacaView {
+            active: active.as_deref() == Some(&iaca.id),
+            iaca,
+        })
     }
 
-    /// `{"active": true|false}`. Only an IACA valid at `now` can be activated; activating one
-    /// deactivates the tenant's other. Activating a managed IACA issues its status list signer
-    /// (if it has no current one); should that fail, the IACA stays active and the request can be
-    /// repeated (or the re-signer's next pass issues it).
-    pub async fn update(&self, p: &Principal, id: &str, body: &Value, now: i64) -> Result<Value, ApiError> {
-        let iaca = self.own(p, id).await?;
-        let (map, mut errors) = object_fields(body, &["active"]).map_err(ApiError::validation)?;
-        let active = match map.get("active") {
-            Some(Value::Bool(b)) => Some(*b),
-            Some(other) => {
-                errors.push(FieldError::body("active", "must be a boolean", other.clone()));
-                None
-            }
-            None => {
-                errors.push(FieldError::body("active", "is required", Value::Null));
-                None
-            }
-        };
-        let Some(active) = active.filter(|_| errors.is_empty()) else {
-            return Err(ApiError::validation(errors));
-        };
+    /// Activates (`active`) or deactivates the tenant's IACA `iaca` (as [`Self::find`] read it).
+    /// Only an IACA valid at `now` can be activated; activating one deactivates the tenant's
+    /// other. Activating a managed IACA issues its status list signer (if it has no current
+    /// one); should that fail, the IACA stays active and the request can be repeated (or the
+    /// re-signer's next pass issues it).
+    pub async fn update(&self, p: &Principal, iaca: Iaca, active: bool, now: i64) -> Result<IacaView, MdocError> {
         if active && (now < iaca.not_before || now > iaca.not_after) {
-            return Err(ApiError::validation(vec![FieldError::body(
+            return Err(MdocError::Validation(vec![FieldError::body(
                 "active",
                 format!(
                     "an IACA can only be activated within its validity ({} to {})",
                     iaca.certificate_data.not_before, iaca.certificate_data.not_after
                 ),
-                Value::Bool(true),
+                true.into(),
             )]));
         }
         if !self.store.set_active_iaca(&p.tenant_id, &iaca.id, active).await? {
-            return Err(not_found("IACA"));
+            return Err(MdocError::NotFound("IACA"));
         }
         if active && iaca.key_id.is_some() {
             self.signers.ensure_managed(&p.tenant_id, now).await?;
         }
         let now_active = self.store.active_iaca_id(&p.tenant_id).await?;
-        Ok(iaca_json(&iaca, now_active.as_deref() == Some(&iaca.id)))
+        Ok(IacaView {
+            active: now_active.as_deref() == Some(&iaca.id),
+            iaca,
+        })
     }
 
     /// Deletes an inactive IACA with its status list signers; their keys, and a managed IACA's,
     /// are scheduled for deletion.
-    pub async fn delete(&self, p: &Principal, id: &str) -> Result<(), ApiError> {
-        let id = uuid_param(id)?;
-        match self.store.delete_iaca(&p.tenant_id, &id).await? {
+    pub async fn delete(&self, p: &Principal, id: &str) -> Result<(), MdocError> {
+        match self.store.delete_iaca(&p.tenant_id, id).await? {
             IacaDelete::Deleted(iaca) => {
                 self.signers.remove_all_of(&p.tenant_id, &iaca.id).await?;
                 if let Some(key_id) = &iaca.key_id {
@@ -218,9 +203,9 @@ impl IacaService {
                 }
                 Ok(())
             }
-            IacaDelete::NotFound => Err(not_found("IACA")),
-            IacaDelete::Active => Err(ApiError::bad_request(
-                "The active IACA cannot be deleted: deactivate it first",
+            IacaDelete::NotFound => Err(MdocError::NotFound("IACA")),
+            IacaDelete::Active => Err(MdocError::BadRequest(
+                "The active IACA cannot be deleted: deactivate it first".into(),
             )),
         }
     }
@@ -248,28 +233,31 @@ mod tests {
         }
     }
 
-    fn managed() -> Value {
-        json!({"commonName": "Example IACA", "country": "AU"})
+    fn managed() -> IacaRequest {
+        IacaRequest::Managed(iaca::ManagedRequest {
+            common_name: "Example IACA".into(),
+            country: "AU".into(),
+            state_or_province: None,
+            not_before: NOW,
+            not_after: iaca::add_years(NOW, iaca::DEFAULT_VALIDITY_YEARS),
+        })
     }
 
     #[tokio::test]
     async fn a_managed_iaca_is_signed_by_its_own_key_and_keeps_it() {
         let (s, store, vault) = service();
-        let created = s.create(&tenant("a"), &managed(), NOW).await.unwrap();
+        let created = s.create(&tenant("a"), managed(), NOW).await.unwrap();
         assert_eq!(vault.live_keys(), 1);
-        let pem = created["certificatePem"].as_str().unwrap();
+        let pem = &created.iaca.certificate_pem;
         let cert = iaca::read_certificate(pem).unwrap();
         // The certificate certifies the key kept for it (and verifies under it: read_certificate).
-        let id = created["id"].as_str().unwrap();
+        let id = &created.iaca.id;
         let key_id = store.iaca("a", id).await.unwrap().unwrap().key_id.unwrap();
         let key = vault.signer(&key_id).identity().await.unwrap().public_key;
         assert_eq!(cert.public_key, key);
-        assert_eq!(created["certificateFingerprint"], json!(cert.fingerprint));
-        assert_eq!(created["active"], false);
-        let uri = format!(
-            "https://status.example/v2/credentials/mobile/iacas/{}",
-            created["id"].as_str().unwrap()
-        );
+        assert_eq!(created.iaca.fingerprint, cert.fingerprint);
+        assert!(!created.active);
+        let uri = format!("https://status.example/v2/credentials/mobile/iacas/{id}");
         assert!(String::from_utf8_lossy(&cert.der).contains(&uri));
     }
 
@@ -278,39 +266,35 @@ mod tests {
         let (s, store, vault) = service();
         // Storage fails after the key was made and the certificate signed.
         *store.fail_creates.lock().unwrap() = 1;
-        assert_eq!(
-            s.create(&tenant("a"), &managed(), NOW)
-                .await
-                .unwrap_err()
-                .status
-                .as_u16(),
-            503
-        );
+        assert!(matches!(
+            s.create(&tenant("a"), managed(), NOW).await.unwrap_err(),
+            MdocError::Unavailable(_)
+        ));
         assert_eq!(vault.live_keys(), 0);
         // At the limit, no key is made at all.
         for _ in 0..MAX_PER_TENANT {
-            s.create(&tenant("b"), &managed(), NOW).await.unwrap();
+            s.create(&tenant("b"), managed(), NOW).await.unwrap();
         }
         assert_eq!(vault.live_keys(), MAX_PER_TENANT);
-        let refused = s.create(&tenant("b"), &managed(), NOW).await.unwrap_err();
-        assert_eq!(refused.status.as_u16(), 400);
+        let refused = s.create(&tenant("b"), managed(), NOW).await.unwrap_err();
+        assert!(matches!(refused, MdocError::BadRequest(_)), "{refused:?}");
         assert_eq!(
             vault.live_keys(),
             MAX_PER_TENANT,
             "no key was made for a refused request"
         );
         // Deleting a managed IACA retires its key; the active one is kept.
-        let page = s.list(&tenant("b"), &PageQuery::default()).await.unwrap();
-        let id = page["data"][0]["id"].as_str().unwrap().to_string();
-        s.update(&tenant("b"), &id, &json!({"active": true}), NOW)
-            .await
-            .unwrap();
-        assert_eq!(s.delete(&tenant("b"), &id).await.unwrap_err().status.as_u16(), 400);
-        s.update(&tenant("b"), &id, &json!({"active": false}), NOW)
-            .await
-            .unwrap();
+        let page = s.list(&tenant("b"), 100, None).await.unwrap();
+        let id = page.items[0].iaca.id.clone();
+        let found = s.find(&tenant("b"), &id).await.unwrap();
+        s.update(&tenant("b"), found.clone(), true, NOW).await.unwrap();
+        assert!(matches!(
+            s.delete(&tenant("b"), &id).await.unwrap_err(),
+            MdocError::BadRequest(_)
+        ));
+        s.update(&tenant("b"), found, false, NOW).await.unwrap();
         s.delete(&tenant("b"), &id).await.unwrap();
         assert_eq!(vault.live_keys(), MAX_PER_TENANT - 1);
-        assert_eq!(s.get(&tenant("b"), &id).await.unwrap_err().status.as_u16(), 404);
+        assert_eq!(s.get(&tenant("b"), &id).await.unwrap_err(), MdocError::NotFound("IACA"));
     }
 }

@@ -15,15 +15,14 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::{Value, json};
 
-use super::{PageQuery, Principal, not_found, page_json, path_uuid, uuid_param};
-use crate::domain::configuration::{FieldError, object_fields};
+use super::{MdocError, Principal};
+use crate::domain::configuration::FieldError;
 use crate::domain::iaca::Iaca;
 use crate::domain::iaca::{self, CertificateError, IacaCertificate};
+use crate::domain::page::Page;
 use crate::domain::signer::{self, MAX_PER_TENANT};
 use crate::domain::signer::{SignerCertificateRecord, StatusListSigner};
-use crate::http::ApiError;
 use crate::ports::{IacaStore, KeyPurpose, KeyVault, SignerCreate, SignerError, StoreError, TenantKeys, TenantSigning};
 
 /// Why a signer could not be issued.
@@ -37,12 +36,12 @@ pub enum TrustError {
     Certificate(#[from] CertificateError),
 }
 
-impl From<TrustError> for ApiError {
+impl From<TrustError> for MdocError {
     fn from(e: TrustError) -> Self {
         match e {
             TrustError::Store(e) => e.into(),
             TrustError::Key(e) => e.into(),
-            TrustError::Certificate(e) => ApiError::internal(format!("status list signer not issued: {e}")),
+            TrustError::Certificate(e) => MdocError::internal(format!("status list signer not issued: {e}")),
         }
     }
 }
@@ -147,35 +146,34 @@ pub struct SignerService {
     keys: std::sync::Mutex<std::collections::HashMap<String, Arc<dyn crate::ports::Signer>>>,
 }
 
-/// The API's view of a signer; `active` when it is the one signing the tenant's lists now.
-pub fn signer_json(s: &StatusListSigner, active: bool) -> Value {
-    let mut view = json!({
-        "id": s.id,
-        "iacaId": s.iaca_id,
-        "active": active,
-        "isManaged": s.managed,
-    });
-    if let Some(csr) = &s.csr_pem {
-        view["csrPem"] = json!(csr);
-    }
-    if let Some(c) = &s.certificate {
-        view["certificatePem"] = json!(c.pem);
-        view["certificateData"] = json!({
-            "notBefore": iaca::rfc3339(c.not_before),
-            "notAfter": iaca::rfc3339(c.not_after),
-        });
-    }
-    view
+/// A signer as the API shows it: the record, and whether it is the one signing the tenant's
+/// lists now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignerView {
+    pub signer: StatusListSigner,
+    pub active: bool,
 }
 
-fn limit_reached() -> ApiError {
-    ApiError::bad_request(format!(
+/// The IACA a new signer is asked for: its id (a canonical UUID) and the `iacaId` as the request
+/// gave it (what a refusal names).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewSigner {
+    pub iaca_id: String,
+    pub given: String,
+}
+
+fn limit_reached() -> MdocError {
+    MdocError::BadRequest(format!(
         "A tenant can have at most {MAX_PER_TENANT} status list signers of its own"
     ))
 }
 
-fn iaca_id_error(msg: &str, value: &Value) -> ApiError {
-    ApiError::validation(vec![FieldError::body("iacaId", msg, value.clone())])
+fn iaca_id_error(msg: &str, given: &str) -> MdocError {
+    MdocError::Validation(vec![FieldError::body("iacaId", msg, given.into())])
+}
+
+fn managed_refusal(what: &str) -> MdocError {
+    MdocError::BadRequest(format!("This status list signer is managed by the service: {what}"))
 }
 
 impl SignerService {
@@ -357,40 +355,24 @@ impl SignerService {
             .map(|(_, s)| s.id))
     }
 
-    /// `{iacaId}`: a new signer of one of the tenant's unmanaged IACAs: a key, and its PKCS#10
-    /// request (`csrPem`) for the tenant to sign with that IACA. Inactive until its certificate
-    /// is uploaded.
-    pub async fn create(&self, p: &Principal, body: &Value, now: i64) -> Result<Value, ApiError> {
-        let (map, mut errors) = object_fields(body, &["iacaId"]).map_err(ApiError::validation)?;
-        let value = map.get("iacaId").cloned().unwrap_or(Value::Null);
-        let iaca_id = match &value {
-            Value::String(s) => path_uuid(s),
-            _ => None,
-        };
-        let Some(iaca_id) = iaca_id else {
-            errors.push(FieldError::body(
-                "iacaId",
-                "must be the id (a UUID) of one of your IACAs",
-                value,
-            ));
-            return Err(ApiError::validation(errors));
-        };
-        if !errors.is_empty() {
-            return Err(ApiError::validation(errors));
-        }
-        let Some(iaca) = self.store.iaca(&p.tenant_id, &iaca_id).await? else {
-            return Err(iaca_id_error("must be the id of one of your IACAs", &value));
+    /// A new signer of one of the tenant's unmanaged IACAs: a key, and its PKCS#10 request
+    /// (`csrPem`) for the tenant to sign with that IACA. Inactive until its certificate is
+    /// uploaded.
+    pub async fn create(&self, p: &Principal, request: NewSigner, now: i64) -> Result<SignerView, MdocError> {
+        let given = request.given.as_str();
+        let Some(iaca) = self.store.iaca(&p.tenant_id, &request.iaca_id).await? else {
+            return Err(iaca_id_error("must be the id of one of your IACAs", given));
         };
         if iaca.key_id.is_some() {
             return Err(iaca_id_error(
                 "is a managed IACA: the service issues and rotates its status list signers",
-                &value,
+                given,
             ));
         }
         if now >= iaca.not_after {
             return Err(iaca_id_error(
                 &format!("is an IACA that expired on {}", iaca.certificate_data.not_after),
-                &value,
+                given,
             ));
         }
         let own = |s: &&StatusListSigner| !s.managed;
@@ -427,9 +409,9 @@ impl SignerService {
             self.retire(&signer.key_id).await;
         }
         match created? {
-            SignerCreate::Created => Ok(signer_json(&signer, false)),
+            SignerCreate::Created => Ok(SignerView { signer, active: false }),
             SignerCreate::LimitReached => Err(limit_reached()),
-            SignerCreate::NoIaca => Err(iaca_id_error("must be the id of one of your IACAs", &value)),
+            SignerCreate::NoIaca => Err(iaca_id_error("must be the id of one of your IACAs", given)),
         }
     }
 
@@ -445,77 +427,73 @@ impl SignerService {
         Ok(tbs.assemble(&signature)?)
     }
 
-    async fn own(&self, p: &Principal, id: &str) -> Result<StatusListSigner, ApiError> {
-        let id = uuid_param(id)?;
+    /// The tenant's signer `id` (a canonical UUID), as stored.
+    pub async fn find(&self, p: &Principal, id: &str) -> Result<StatusListSigner, MdocError> {
         self.store
-            .signer(&p.tenant_id, &id)
+            .signer(&p.tenant_id, id)
             .await?
-            .ok_or_else(|| not_found("Status list signer"))
+            .ok_or(MdocError::NotFound("Status list signer"))
     }
 
-    pub async fn list(&self, p: &Principal, q: &PageQuery, now: i64) -> Result<Value, ApiError> {
-        let (limit, after) = q.parse()?;
-        let page = self.store.signers(&p.tenant_id, after.as_deref(), limit).await?;
+    async fn view(&self, p: &Principal, signer: StatusListSigner, now: i64) -> Result<SignerView, MdocError> {
         let active = self.active_id(&p.tenant_id, now).await?;
-        Ok(page_json(
-            page.items
-                .iter()
-                .map(|s| signer_json(s, active.as_deref() == Some(&s.id)))
+        Ok(SignerView {
+            active: active.as_deref() == Some(&signer.id),
+            signer,
+        })
+    }
+
+    /// The tenant's signers in id order, after the id `after`.
+    pub async fn list(
+        &self,
+        p: &Principal,
+        limit: usize,
+        after: Option<&str>,
+        now: i64,
+    ) -> Result<Page<SignerView>, MdocError> {
+        let page = self.store.signers(&p.tenant_id, after, limit).await?;
+        let active = self.active_id(&p.tenant_id, now).await?;
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(|signer| SignerView {
+                    active: active.as_deref() == Some(&signer.id),
+                    signer,
+                })
                 .collect(),
-            page.next_after,
-        ))
+            next_after: page.next_after,
+        })
     }
 
-    pub async fn get(&self, p: &Principal, id: &str, now: i64) -> Result<Value, ApiError> {
-        let signer = self.own(p, id).await?;
-        let active = self.active_id(&p.tenant_id, now).await?;
-        Ok(signer_json(&signer, active.as_deref() == Some(&signer.id)))
+    pub async fn get(&self, p: &Principal, id: &str, now: i64) -> Result<SignerView, MdocError> {
+        let signer = self.find(p, id).await?;
+        self.view(p, signer, now).await
     }
 
-    /// `{certificatePem}`: the certificate the tenant's IACA issued for the signer's request. It
-    /// must be issued by that IACA, certify the signer's key, be an end-entity certificate that
-    /// may sign, lie within the IACA's validity and not have ended. A new one replaces the old.
-    pub async fn update(&self, p: &Principal, id: &str, body: &Value, now: i64) -> Result<Value, ApiError> {
-        let signer = self.own(p, id).await?;
-        let (map, mut errors) = object_fields(body, &["certificatePem"]).map_err(ApiError::validation)?;
-        let pem = match map.get("certificatePem") {
-            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
-            Some(other) => {
-                errors.push(FieldError::body(
-                    "certificatePem",
-                    "must be a PEM-encoded X.509 certificate",
-                    other.clone(),
-                ));
-                None
-            }
-            None => {
-                errors.push(FieldError::body("certificatePem", "is required", Value::Null));
-                None
-            }
-        };
-        let Some(pem) = pem.filter(|_| errors.is_empty()) else {
-            return Err(ApiError::validation(errors));
-        };
-        let refused = |msg: String| {
-            ApiError::validation(vec![FieldError::body(
-                "certificatePem",
-                msg,
-                Value::String(pem.clone()),
-            )])
-        };
+    /// The certificate (`pem`) the tenant's IACA issued for the request of `signer` (as
+    /// [`Self::find`] read it). It must be issued by that IACA, certify the signer's key, be an
+    /// end-entity certificate that may sign, lie within the IACA's validity and not have ended.
+    /// A new one replaces the old.
+    pub async fn update(
+        &self,
+        p: &Principal,
+        signer: StatusListSigner,
+        pem: &str,
+        now: i64,
+    ) -> Result<SignerView, MdocError> {
+        let refused = |msg: String| MdocError::Validation(vec![FieldError::body("certificatePem", msg, pem.into())]);
         let (Some(csr), false) = (&signer.csr_pem, signer.managed) else {
-            return Err(ApiError::bad_request(
-                "This status list signer is managed by the service: its certificate is issued and rotated automatically",
-            ));
+            return Err(managed_refusal("its certificate is issued and rotated automatically"));
         };
         let iaca = self
             .store
             .iaca(&p.tenant_id, &signer.iaca_id)
             .await?
-            .ok_or_else(|| not_found("Status list signer"))?;
+            .ok_or(MdocError::NotFound("Status list signer"))?;
         let iaca_certificate = iaca::read_certificate(&iaca.certificate_pem).map_err(TrustError::from)?;
         let key = signer::request_key(csr).map_err(TrustError::from)?;
-        let checked = signer::read_certificate(&pem, &iaca_certificate, &key).map_err(|e| refused(e.to_string()))?;
+        let checked = signer::read_certificate(pem, &iaca_certificate, &key).map_err(|e| refused(e.to_string()))?;
         if now >= checked.not_after {
             return Err(refused(format!(
                 "has expired (valid until {})",
@@ -532,32 +510,29 @@ impl SignerService {
             .set_signer_certificate(&p.tenant_id, &signer.id, &record)
             .await?
         {
-            return Err(not_found("Status list signer"));
+            return Err(MdocError::NotFound("Status list signer"));
         }
         let updated = StatusListSigner {
             certificate: Some(record),
             ..signer
         };
-        let active = self.active_id(&p.tenant_id, now).await?;
-        Ok(signer_json(&updated, active.as_deref() == Some(&updated.id)))
+        self.view(p, updated, now).await
     }
 
     /// Deletes one of the tenant's own signers and retires its key. Tokens it signed stay
     /// verifiable (they carry its certificate) until they expire; the next ones are signed by
     /// another signer, or not at all if the active IACA has none.
-    pub async fn delete(&self, p: &Principal, id: &str) -> Result<(), ApiError> {
-        let signer = self.own(p, id).await?;
+    pub async fn delete(&self, p: &Principal, id: &str) -> Result<(), MdocError> {
+        let signer = self.find(p, id).await?;
         if signer.managed {
-            return Err(ApiError::bad_request(
-                "This status list signer is managed by the service: it is retired automatically",
-            ));
+            return Err(managed_refusal("it is retired automatically"));
         }
         match self.store.delete_signer(&p.tenant_id, &signer.id).await? {
             Some(gone) => {
                 self.retire(&gone.key_id).await;
                 Ok(())
             }
-            None => Err(not_found("Status list signer")),
+            None => Err(MdocError::NotFound("Status list signer")),
         }
     }
 }
@@ -632,28 +607,50 @@ mod tests {
         }
     }
 
-    async fn activate(w: &World, p: &Principal, body: Value) -> String {
-        let created = w.iacas.create(p, &body, NOW).await.unwrap();
-        let id = created["id"].as_str().unwrap().to_string();
-        w.iacas.update(p, &id, &json!({"active": true}), NOW).await.unwrap();
+    async fn activate(w: &World, p: &Principal, request: iaca::IacaRequest) -> String {
+        let created = w.iacas.create(p, request, NOW).await.unwrap();
+        let id = created.iaca.id.clone();
+        w.iacas.update(p, created.iaca, true, NOW).await.unwrap();
         id
+    }
+
+    fn managed(common_name: &str, country: &str) -> iaca::IacaRequest {
+        iaca::IacaRequest::Managed(iaca::ManagedRequest {
+            common_name: common_name.into(),
+            country: country.into(),
+            state_or_province: None,
+            not_before: NOW,
+            not_after: iaca::add_years(NOW, iaca::DEFAULT_VALIDITY_YEARS),
+        })
+    }
+
+    fn new_signer(iaca_id: &str) -> NewSigner {
+        NewSigner {
+            iaca_id: iaca_id.into(),
+            given: iaca_id.into(),
+        }
+    }
+
+    fn details(e: MdocError) -> Vec<FieldError> {
+        match e {
+            MdocError::Validation(details) => details,
+            other => panic!("not a validation error: {other:?}"),
+        }
     }
 
     #[tokio::test]
     async fn a_managed_iaca_gets_one_signer_and_the_next_before_it_ends() {
         let w = world();
         let p = tenant("a");
-        let iaca_id = activate(&w, &p, json!({"commonName": "A", "country": "AU"})).await;
+        let iaca_id = activate(&w, &p, managed("A", "AU")).await;
         let all = all_signers(w.store.as_ref(), "a").await.unwrap();
         assert_eq!(all.len(), 1);
         let first = all[0].clone();
         assert!(first.managed && first.iaca_id == iaca_id);
         // Nothing to do while it lasts; a second activation issues nothing either.
         assert!(w.signers.ensure_managed("a", NOW + DAY).await.unwrap().is_none());
-        w.iacas
-            .update(&p, &iaca_id, &json!({"active": true}), NOW)
-            .await
-            .unwrap();
+        let found = w.iacas.find(&p, &iaca_id).await.unwrap();
+        w.iacas.update(&p, found.clone(), true, NOW).await.unwrap();
         assert_eq!(all_signers(w.store.as_ref(), "a").await.unwrap().len(), 1);
         // 90 days before it ends, the pass issues the next, which becomes the current one.
         let (_, end) = first.window().unwrap();
@@ -668,10 +665,7 @@ mod tests {
         assert_eq!(w.vault.live_keys(), keys - 1);
         assert!(w.store.signer("a", &first.id).await.unwrap().is_none());
         // Deleting the (deactivated) IACA takes its signers and their keys with it.
-        w.iacas
-            .update(&p, &iaca_id, &json!({"active": false}), NOW)
-            .await
-            .unwrap();
+        w.iacas.update(&p, found, false, NOW).await.unwrap();
         w.iacas.delete(&p, &iaca_id).await.unwrap();
         assert!(all_signers(w.store.as_ref(), "a").await.unwrap().is_empty());
         assert_eq!(w.vault.live_keys(), 0);
@@ -694,17 +688,21 @@ mod tests {
             iaca::managed_certificate(&req, &ca_key.verifying_key().into(), [3; 20], "https://b.example").unwrap();
         let sig: p256::ecdsa::Signature = ca_key.sign(tbs.bytes());
         let ca_pem = iaca::pem_of(&tbs.assemble(&sig).unwrap()).unwrap();
-        let iaca_id = activate(&w, &p, json!({ "certificatePem": ca_pem })).await;
+        let unmanaged = iaca::IacaRequest::Unmanaged {
+            certificate_pem: ca_pem.clone(),
+        };
+        let iaca_id = activate(&w, &p, unmanaged).await;
         assert!(all_signers(w.store.as_ref(), "b").await.unwrap().is_empty());
         assert!(matches!(
             current_signer(w.store.as_ref(), "b", NOW).await.unwrap(),
             Err(NotReady::NoSigner { managed: false, .. })
         ));
-        let made = w.signers.create(&p, &json!({ "iacaId": iaca_id }), NOW).await.unwrap();
-        assert_eq!(made["active"], false);
-        let id = made["id"].as_str().unwrap();
+        let made = w.signers.create(&p, new_signer(&iaca_id), NOW).await.unwrap();
+        assert!(!made.active);
+        let id = made.signer.id.as_str();
+        let found = || async { w.signers.find(&p, id).await.unwrap() };
         // The issuer signs the CSR's key with its IACA.
-        let key = signer::request_key(made["csrPem"].as_str().unwrap()).unwrap();
+        let key = signer::request_key(made.signer.csr_pem.as_deref().unwrap()).unwrap();
         let ca = iaca::read_certificate(&ca_pem).unwrap();
         let issue = |by: &SigningKey, window: (i64, i64)| {
             let tbs = signer::certificate(&ca, &key, [4; 20], window, "https://b.example").unwrap();
@@ -712,43 +710,27 @@ mod tests {
             iaca::pem_of(&tbs.assemble(&sig).unwrap()).unwrap()
         };
         let forged = issue(&SigningKey::random(&mut rand::thread_rng()), (NOW, NOW + 30 * DAY));
-        let refused = w
-            .signers
-            .update(&p, id, &json!({ "certificatePem": forged }), NOW)
-            .await
-            .unwrap_err();
-        assert_eq!(refused.details[0].param, "certificatePem");
+        let refused = w.signers.update(&p, found().await, &forged, NOW).await.unwrap_err();
+        assert_eq!(details(refused)[0].param, "certificatePem");
         let ended = issue(&ca_key, (NOW - 30 * DAY, NOW - DAY));
-        let refused = w
-            .signers
-            .update(&p, id, &json!({ "certificatePem": ended }), NOW)
-            .await
-            .unwrap_err();
-        assert!(refused.details[0].msg.starts_with("has expired"), "{refused:?}");
+        let refused = details(w.signers.update(&p, found().await, &ended, NOW).await.unwrap_err());
+        assert!(refused[0].msg.starts_with("has expired"), "{refused:?}");
         let good = issue(&ca_key, (NOW, NOW + 30 * DAY));
-        let updated = w
-            .signers
-            .update(&p, id, &json!({ "certificatePem": good }), NOW)
-            .await
-            .unwrap();
-        assert_eq!(updated["active"], true);
+        let updated = w.signers.update(&p, found().await, &good, NOW).await.unwrap();
+        assert!(updated.active);
         let signing = w.signers.signing_key("b", NOW).await.unwrap().unwrap();
         assert_eq!(signing.iaca_id, iaca_id);
         assert_eq!(signing.not_after, NOW + 30 * DAY);
         assert_eq!(signing.signer.identity().await.unwrap().public_key, key);
         // Three of its own at most; another tenant's are invisible to it.
         for _ in 0..2 {
-            w.signers.create(&p, &json!({ "iacaId": iaca_id }), NOW).await.unwrap();
+            w.signers.create(&p, new_signer(&iaca_id), NOW).await.unwrap();
         }
-        let refused = w
-            .signers
-            .create(&p, &json!({ "iacaId": iaca_id }), NOW)
-            .await
-            .unwrap_err();
-        assert_eq!(refused.status.as_u16(), 400);
+        let refused = w.signers.create(&p, new_signer(&iaca_id), NOW).await.unwrap_err();
+        assert!(matches!(refused, MdocError::BadRequest(_)), "{refused:?}");
         assert_eq!(
-            w.signers.get(&tenant("c"), id, NOW).await.unwrap_err().status.as_u16(),
-            404
+            w.signers.get(&tenant("c"), id, NOW).await.unwrap_err(),
+            MdocError::NotFound("Status list signer")
         );
         w.signers.delete(&p, id).await.unwrap();
         assert!(w.signers.signing_key("b", NOW).await.unwrap().is_none());
