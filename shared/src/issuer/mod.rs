@@ -4,6 +4,8 @@
 pub mod allocator;
 pub mod auth;
 pub mod jwks_cache;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,11 +1,14 @@
-//! In-memory adapters of the store, object, history and queue ports: a second implementation
-//! beside the AWS ones, for service behaviour tested in process and for drivers that measure the
-//! service's own code at its ceiling. They keep the AWS adapters' rules (conditional writes,
+//! In-memory adapters of the store, object, history, queue and issuer-JWKS ports: a second
+//! implementation beside the AWS ones, for service behaviour tested in process and for drivers
+//! that measure the service's own code at its ceiling. They keep the AWS adapters' rules (conditional writes,
 //! compare-and-swap on ETags, versions, INVALID final, idempotency claims that lapse). A few
 //! knobs inject faults (a slow or hung object store, a writer that gets in first, a queue that
 //! refuses).
 
+mod jwks;
 mod mdoc;
+
+pub use jwks::MemJwks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -148,6 +151,13 @@ impl MemLists {
 
     pub fn list_ids(&self) -> Vec<String> {
         self.lists.lock().unwrap().keys().cloned().collect()
+    }
+
+    /// Every entry placed, in (list, idx) order.
+    pub fn entries(&self) -> Vec<Entry> {
+        let mut entries: Vec<Entry> = self.issuer.lock().unwrap().entries.values().cloned().collect();
+        entries.sort_by(|a, b| (&a.list_id, a.idx).cmp(&(&b.list_id, b.idx)));
+        entries
     }
 }
 
