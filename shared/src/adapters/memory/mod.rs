@@ -5,6 +5,10 @@
 //! knobs inject faults (a slow or hung object store, a writer that gets in first, a queue that
 //! refuses).
 
+mod tenants;
+
+pub use tenants::MemTenants;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
