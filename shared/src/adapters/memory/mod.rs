@@ -5,6 +5,7 @@
 //! knobs inject faults (a slow or hung object store, a writer that gets in first, a queue that
 //! refuses).
 
+mod mdoc;
 mod tenants;
 
 pub use tenants::MemTenants;
@@ -42,6 +43,8 @@ pub struct MemLists {
     configurations: Mutex<HashMap<String, Lifetime>>,
     /// The issuer API's records: clients, idempotency claims, entries.
     issuer: Mutex<IssuerRecords>,
+    /// The mDoc API's configurations and mDoc records (see [`mdoc`]).
+    mdoc: Mutex<mdoc::MdocRecords>,
 }
 
 /// What the issuer API stores besides lists (the DynamoDB adapter's clients, idempotency and
@@ -241,6 +244,10 @@ impl IssuerStore for MemLists {
         let mut lists = self.lists.lock().unwrap();
         if lists.contains_key(&list.list_id) {
             return Ok(false);
+        }
+        // An mDoc list is counted on its configuration, which must still exist.
+        if let Some(owner) = &list.owner {
+            self.count_list_of(owner, &list.list_id)?;
         }
         let stored = StoredList {
             list: list.clone(),
