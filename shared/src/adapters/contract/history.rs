@@ -49,14 +49,24 @@ pub async fn the_version_issued_by_a_time_is_found<S: TokenHistory + ?Sized>(his
     assert_eq!(at(t - 1).await, None, "nothing issued yet");
     assert_eq!(at(t).await.as_deref(), Some("v0"), "issued at that second");
     assert_eq!(at(t + 99).await.as_deref(), Some("v0"));
-    assert_eq!(at(t + 150).await.as_deref(), Some("v1"), "another key's versions do not count");
+    assert_eq!(
+        at(t + 150).await.as_deref(),
+        Some("v1"),
+        "another key's versions do not count"
+    );
     assert_eq!(at(t + 10_000).await.as_deref(), Some("v2"));
     assert_eq!(
         history.issued_by(&k, t + 100).await.unwrap(),
         Some(version(t + 100, "v1")),
         "the whole record"
     );
-    assert_eq!(history.issued_by(&format!("t/{}", ids.id("list")), t + 10).await.unwrap(), None);
+    assert_eq!(
+        history
+            .issued_by(&format!("t/{}", ids.id("list")), t + 10)
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 pub async fn a_version_recorded_again_is_replaced<S: TokenHistory + ?Sized>(history: Arc<S>, ids: Ids) {

@@ -113,12 +113,19 @@ pub fn expected_pages(expected: &[String], limit: usize) -> Vec<(Vec<String>, Op
 
 pub async fn an_iaca_is_stored_as_created<S: IacaStore + ?Sized>(store: Arc<S>, ids: Ids) {
     let tenant = ids.id("tenant");
-    let (managed, unmanaged) = (iaca(&tenant, &ids.id("iaca"), true), iaca(&tenant, &ids.id("iaca"), false));
+    let (managed, unmanaged) = (
+        iaca(&tenant, &ids.id("iaca"), true),
+        iaca(&tenant, &ids.id("iaca"), false),
+    );
     for i in [&managed, &unmanaged] {
         assert_eq!(store.create_iaca(i, 5).await.unwrap(), IacaCreate::Created);
         assert_eq!(store.iaca(&tenant, &i.id).await.unwrap().as_ref(), Some(i));
     }
-    assert_eq!(store.iaca(&ids.id("tenant"), &managed.id).await.unwrap(), None, "another tenant's");
+    assert_eq!(
+        store.iaca(&ids.id("tenant"), &managed.id).await.unwrap(),
+        None,
+        "another tenant's"
+    );
     assert_eq!(store.iaca(&tenant, &ids.id("iaca")).await.unwrap(), None);
     assert_eq!(store.active_iaca_id(&tenant).await.unwrap(), None, "created inactive");
 }
@@ -152,7 +159,10 @@ pub async fn iacas_are_bounded_per_tenant<S: IacaStore + ?Sized>(store: Arc<S>, 
     assert_eq!(store.create_iaca(&third, 2).await.unwrap(), IacaCreate::LimitReached);
     assert_eq!(store.iaca(&tenant, &third.id).await.unwrap(), None, "nothing stored");
     assert_eq!(
-        store.create_iaca(&iaca(&other, &ids.id("iaca"), true), 2).await.unwrap(),
+        store
+            .create_iaca(&iaca(&other, &ids.id("iaca"), true), 2)
+            .await
+            .unwrap(),
         IacaCreate::Created,
         "each tenant has its own count"
     );
@@ -165,7 +175,13 @@ pub async fn iacas_are_bounded_per_tenant<S: IacaStore + ?Sized>(store: Arc<S>, 
         IacaCreate::Created,
         "a deleted IACA is uncounted"
     );
-    assert_eq!(store.create_iaca(&iaca(&tenant, &ids.id("iaca"), true), 3).await.unwrap(), IacaCreate::Created);
+    assert_eq!(
+        store
+            .create_iaca(&iaca(&tenant, &ids.id("iaca"), true), 3)
+            .await
+            .unwrap(),
+        IacaCreate::Created
+    );
 }
 
 pub async fn concurrent_creates_never_pass_the_max<S: IacaStore + ?Sized + 'static>(store: Arc<S>, ids: Ids) {
@@ -193,7 +209,13 @@ pub async fn iacas_page_in_id_order<S: IacaStore + ?Sized>(store: Arc<S>, ids: I
     for i in made.iter().rev() {
         assert_eq!(store.create_iaca(i, 10).await.unwrap(), IacaCreate::Created);
     }
-    assert_eq!(store.create_iaca(&iaca(&other, &ids.id("iaca"), false), 10).await.unwrap(), IacaCreate::Created);
+    assert_eq!(
+        store
+            .create_iaca(&iaca(&other, &ids.id("iaca"), false), 10)
+            .await
+            .unwrap(),
+        IacaCreate::Created
+    );
     let expected: Vec<_> = made.iter().map(|i| i.id.clone()).collect();
     for limit in [1, 2, 5, 7] {
         let pages = all_pages(
@@ -231,7 +253,11 @@ pub async fn one_iaca_is_active_and_it_is_not_deleted<S: IacaStore + ?Sized>(sto
         store.set_active_iaca(&tenant, &a.id, false).await.unwrap(),
         "deactivating an inactive IACA is done already"
     );
-    assert_eq!(store.active_iaca_id(&tenant).await.unwrap(), Some(b.id.clone()), "b stays active");
+    assert_eq!(
+        store.active_iaca_id(&tenant).await.unwrap(),
+        Some(b.id.clone()),
+        "b stays active"
+    );
     assert_eq!(store.delete_iaca(&tenant, &b.id).await.unwrap(), IacaDelete::Active);
     assert_eq!(store.iaca(&tenant, &b.id).await.unwrap(), Some(b.clone()), "kept");
     assert_eq!(
@@ -284,9 +310,16 @@ pub async fn a_signer_needs_its_iaca<S: IacaStore + ?Sized>(store: Arc<S>, ids: 
     );
     let s = signer(&tenant, &i.id, &ids.id("signer"), true);
     assert_eq!(store.create_signer(&s, None).await.unwrap(), SignerCreate::Created);
-    assert_eq!(store.signer(&tenant, &s.id).await.unwrap(), Some(s.clone()), "as created");
+    assert_eq!(
+        store.signer(&tenant, &s.id).await.unwrap(),
+        Some(s.clone()),
+        "as created"
+    );
     assert_eq!(store.signer(&ids.id("tenant"), &s.id).await.unwrap(), None);
-    assert!(matches!(store.delete_iaca(&tenant, &i.id).await.unwrap(), IacaDelete::Deleted(_)));
+    assert!(matches!(
+        store.delete_iaca(&tenant, &i.id).await.unwrap(),
+        IacaDelete::Deleted(_)
+    ));
     let late = signer(&tenant, &i.id, &ids.id("signer"), false);
     assert_eq!(
         store.create_signer(&late, Some(3)).await.unwrap(),
@@ -299,9 +332,14 @@ pub async fn signers_the_tenant_creates_are_bounded<S: IacaStore + ?Sized>(store
     let (tenant, i) = tenant_with_iaca(&*store, &ids).await;
     for _ in 0..2 {
         let managed = signer(&tenant, &i.id, &ids.id("signer"), true);
-        assert_eq!(store.create_signer(&managed, None).await.unwrap(), SignerCreate::Created);
+        assert_eq!(
+            store.create_signer(&managed, None).await.unwrap(),
+            SignerCreate::Created
+        );
     }
-    let own: Vec<_> = (0..3).map(|_| signer(&tenant, &i.id, &ids.id("signer"), false)).collect();
+    let own: Vec<_> = (0..3)
+        .map(|_| signer(&tenant, &i.id, &ids.id("signer"), false))
+        .collect();
     for s in &own[..2] {
         assert_eq!(
             store.create_signer(s, Some(2)).await.unwrap(),
@@ -309,7 +347,10 @@ pub async fn signers_the_tenant_creates_are_bounded<S: IacaStore + ?Sized>(store
             "managed signers are not counted"
         );
     }
-    assert_eq!(store.create_signer(&own[2], Some(2)).await.unwrap(), SignerCreate::LimitReached);
+    assert_eq!(
+        store.create_signer(&own[2], Some(2)).await.unwrap(),
+        SignerCreate::LimitReached
+    );
     assert_eq!(store.signer(&tenant, &own[2].id).await.unwrap(), None);
     assert_eq!(
         store.delete_signer(&tenant, &own[0].id).await.unwrap(),
@@ -337,10 +378,16 @@ pub async fn signers_the_tenant_creates_are_bounded<S: IacaStore + ?Sized>(store
 pub async fn a_signer_id_is_created_once<S: IacaStore + ?Sized>(store: Arc<S>, ids: Ids) {
     let (tenant, i) = tenant_with_iaca(&*store, &ids).await;
     let first = signer(&tenant, &i.id, &ids.id("signer"), false);
-    assert_eq!(store.create_signer(&first, Some(5)).await.unwrap(), SignerCreate::Created);
+    assert_eq!(
+        store.create_signer(&first, Some(5)).await.unwrap(),
+        SignerCreate::Created
+    );
     let mut again = first.clone();
     again.key_id = "another key".into();
-    assert!(store.create_signer(&again, Some(5)).await.is_err(), "an id in use is a bug");
+    assert!(
+        store.create_signer(&again, Some(5)).await.is_err(),
+        "an id in use is a bug"
+    );
     assert_eq!(store.signer(&tenant, &first.id).await.unwrap(), Some(first));
 }
 
@@ -354,7 +401,12 @@ pub async fn a_signer_gets_its_certificate<S: IacaStore + ?Sized>(store: Arc<S>,
         not_before: now(),
         not_after: now() + 86_400,
     };
-    assert!(store.set_signer_certificate(&tenant, &s.id, &certificate).await.unwrap());
+    assert!(
+        store
+            .set_signer_certificate(&tenant, &s.id, &certificate)
+            .await
+            .unwrap()
+    );
     let stored = store.signer(&tenant, &s.id).await.unwrap().unwrap();
     assert_eq!(stored.certificate, Some(certificate.clone()));
     assert_eq!(stored.window(), Some((certificate.not_before, certificate.not_after)));
@@ -366,19 +418,33 @@ pub async fn a_signer_gets_its_certificate<S: IacaStore + ?Sized>(store: Arc<S>,
         s,
         "the rest unchanged"
     );
-    assert!(!store.set_signer_certificate(&tenant, &ids.id("signer"), &certificate).await.unwrap());
-    assert_eq!(store.signer(&tenant, &ids.id("signer")).await.unwrap(), None, "not created by it");
+    assert!(
+        !store
+            .set_signer_certificate(&tenant, &ids.id("signer"), &certificate)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.signer(&tenant, &ids.id("signer")).await.unwrap(),
+        None,
+        "not created by it"
+    );
 }
 
 pub async fn signers_page_in_id_order<S: IacaStore + ?Sized>(store: Arc<S>, ids: Ids) {
     let (tenant, i) = tenant_with_iaca(&*store, &ids).await;
-    let made: Vec<_> = (0..4).map(|n| signer(&tenant, &i.id, &ids.id("signer"), n % 2 == 0)).collect();
+    let made: Vec<_> = (0..4)
+        .map(|n| signer(&tenant, &i.id, &ids.id("signer"), n % 2 == 0))
+        .collect();
     for s in made.iter().rev() {
         assert_eq!(store.create_signer(s, None).await.unwrap(), SignerCreate::Created);
     }
     let (other, theirs) = tenant_with_iaca(&*store, &ids).await;
     let foreign = signer(&other, &theirs.id, &ids.id("signer"), true);
-    assert_eq!(store.create_signer(&foreign, None).await.unwrap(), SignerCreate::Created);
+    assert_eq!(
+        store.create_signer(&foreign, None).await.unwrap(),
+        SignerCreate::Created
+    );
     let expected: Vec<_> = made.iter().map(|s| s.id.clone()).collect();
     for limit in [1, 3, 4] {
         let pages = all_pages(
@@ -391,5 +457,9 @@ pub async fn signers_page_in_id_order<S: IacaStore + ?Sized>(store: Arc<S>, ids:
         .await;
         assert_eq!(pages, expected_pages(&expected, limit), "pages of {limit}");
     }
-    assert_eq!(store.signers(&tenant, None, 10).await.unwrap().items, made, "whole records");
+    assert_eq!(
+        store.signers(&tenant, None, 10).await.unwrap().items,
+        made,
+        "whole records"
+    );
 }

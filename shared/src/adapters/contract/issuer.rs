@@ -91,7 +91,13 @@ pub async fn created_list<S: IssuerStore + ?Sized>(store: &S, ids: &Ids) -> List
 }
 
 /// An entry of `client_id` placed at `idx` under a claim of its own.
-pub async fn placed_entry<S: IssuerStore + ?Sized>(store: &S, ids: &Ids, list_id: &str, idx: u64, client_id: &str) -> Entry {
+pub async fn placed_entry<S: IssuerStore + ?Sized>(
+    store: &S,
+    ids: &Ids,
+    list_id: &str,
+    idx: u64,
+    client_id: &str,
+) -> Entry {
     let (key, owner) = (ids.id("key"), ids.id("owner"));
     assert_eq!(claim(store, &key, &owner, "h", now()).await, Claim::Acquired);
     let e = entry(list_id, idx, client_id);
@@ -146,7 +152,11 @@ pub async fn allocations_are_counted_per_list<S: IssuerStore + ?Sized>(store: Ar
     for expected in 1..=3 {
         assert_eq!(store.count_allocation(&a.list_id).await.unwrap(), expected);
     }
-    assert_eq!(store.count_allocation(&b.list_id).await.unwrap(), 1, "each list counts its own");
+    assert_eq!(
+        store.count_allocation(&b.list_id).await.unwrap(),
+        1,
+        "each list counts its own"
+    );
     assert!(
         store.count_allocation(&ids.id("list")).await.is_err(),
         "an unknown list has no count"
@@ -182,7 +192,11 @@ pub async fn clients_are_stored_listed_and_deleted<S: IssuerStore + ?Sized>(stor
     assert_eq!(store.client(&a.client_id).await.unwrap(), Some(a.clone()));
     let renamed = client(a.client_id.clone(), "A renamed");
     store.put_client(&renamed).await.unwrap();
-    assert_eq!(store.client(&a.client_id).await.unwrap(), Some(renamed.clone()), "a put replaces");
+    assert_eq!(
+        store.client(&a.client_id).await.unwrap(),
+        Some(renamed.clone()),
+        "a put replaces"
+    );
     let ours: Vec<_> = store
         .clients()
         .await
@@ -192,7 +206,10 @@ pub async fn clients_are_stored_listed_and_deleted<S: IssuerStore + ?Sized>(stor
         .collect();
     assert_eq!(ours, vec![renamed, b.clone()], "in client id order");
     assert!(store.delete_client(&a.client_id).await.unwrap());
-    assert!(!store.delete_client(&a.client_id).await.unwrap(), "nothing left to delete");
+    assert!(
+        !store.delete_client(&a.client_id).await.unwrap(),
+        "nothing left to delete"
+    );
     assert_eq!(store.client(&a.client_id).await.unwrap(), None);
     assert_eq!(store.client(&b.client_id).await.unwrap(), Some(b));
 }
@@ -238,7 +255,10 @@ pub async fn an_abandoned_claim_is_taken_over<S: IssuerStore + ?Sized>(store: Ar
     let l = created_list(&*store, &ids).await;
     let (key, t) = (ids.id("key"), now());
     assert_eq!(claim(&*store, &key, "a", "hash-a", t).await, Claim::Acquired);
-    assert!(matches!(claim(&*store, &key, "b", "hash-b", t + 30).await, Claim::Existing(_)));
+    assert!(matches!(
+        claim(&*store, &key, "b", "hash-b", t + 30).await,
+        Claim::Existing(_)
+    ));
     assert_eq!(
         claim(&*store, &key, "b", "hash-b", t + 31).await,
         Claim::Acquired,
@@ -283,7 +303,11 @@ pub async fn a_completed_claim_replays_its_response<S: IssuerStore + ?Sized>(sto
     // failed condition returns the record (owners are unique per request, so only a retried
     // write of that request could ask).
     assert_eq!(claim(&*store, &key, "a", "hash-a", t + 2).await, Claim::Acquired);
-    assert_eq!(claim(&*store, &key, "b", "hash-b", t + 3).await, completed, "and stays completed");
+    assert_eq!(
+        claim(&*store, &key, "b", "hash-b", t + 3).await,
+        completed,
+        "and stays completed"
+    );
 }
 
 pub async fn a_claim_past_its_retention_is_taken_over<S: IssuerStore + ?Sized>(store: Arc<S>, ids: Ids) {
@@ -312,7 +336,11 @@ pub async fn a_claim_is_released_only_by_its_owner<S: IssuerStore + ?Sized>(stor
         "not b's to release"
     );
     store.release_idempotency(&key, "a").await.unwrap();
-    assert_eq!(claim(&*store, &key, "b", "h", t + 2).await, Claim::Acquired, "released by a");
+    assert_eq!(
+        claim(&*store, &key, "b", "h", t + 2).await,
+        Claim::Acquired,
+        "released by a"
+    );
     store
         .release_idempotency(&ids.id("key"), "a")
         .await
@@ -321,7 +349,10 @@ pub async fn a_claim_is_released_only_by_its_owner<S: IssuerStore + ?Sized>(stor
     // A completed claim is not released: its response is what retries replay.
     let l = created_list(&*store, &ids).await;
     let e = entry(&l.list_id, 0, "client");
-    assert_eq!(store.place_entry(&e, &key, "b", "done").await.unwrap(), Placement::Placed);
+    assert_eq!(
+        store.place_entry(&e, &key, "b", "done").await.unwrap(),
+        Placement::Placed
+    );
     store.release_idempotency(&key, "b").await.unwrap();
     assert_eq!(
         claim(&*store, &key, "c", "h", t + 3).await,
@@ -338,7 +369,10 @@ pub async fn an_entry_is_placed_and_its_claim_completed_at_once<S: IssuerStore +
     assert_eq!(claim(&*store, &key, "a", "h", t).await, Claim::Acquired);
     let e = entry(&l.list_id, 7, "client");
     assert_eq!(store.entry(&l.list_id, 7).await.unwrap(), None);
-    assert_eq!(store.place_entry(&e, &key, "a", "resp").await.unwrap(), Placement::Placed);
+    assert_eq!(
+        store.place_entry(&e, &key, "a", "resp").await.unwrap(),
+        Placement::Placed
+    );
     assert_eq!(store.entry(&l.list_id, 7).await.unwrap(), Some(e), "as placed");
     assert_eq!(store.entry(&l.list_id, 8).await.unwrap(), None);
     assert_eq!(
@@ -390,7 +424,10 @@ pub async fn a_lost_claim_writes_nothing<S: IssuerStore + ?Sized>(store: Arc<S>,
     let (key, t) = (ids.id("key"), now());
     assert_eq!(claim(&*store, &key, "a", "h", t).await, Claim::Acquired);
     assert_eq!(claim(&*store, &key, "b", "h", t + 31).await, Claim::Acquired);
-    assert_eq!(store.place_entry(&e, &key, "a", "resp").await.unwrap(), Placement::ClaimLost);
+    assert_eq!(
+        store.place_entry(&e, &key, "a", "resp").await.unwrap(),
+        Placement::ClaimLost
+    );
     assert_eq!(store.entry(&l.list_id, 9).await.unwrap(), None, "nothing written");
     assert_eq!(
         claim(&*store, &key, "c", "h", t + 32).await,
@@ -469,7 +506,11 @@ pub async fn invalid_is_final<S: IssuerStore + ListSource + ?Sized>(store: Arc<S
     );
     assert_eq!(set(1).await.unwrap(), StatusUpdate::Set);
     for status in [0, 2, 1] {
-        assert_eq!(set(status).await.unwrap(), StatusUpdate::Final, "INVALID, then {status}");
+        assert_eq!(
+            set(status).await.unwrap(),
+            StatusUpdate::Final,
+            "INVALID, then {status}"
+        );
     }
     assert_eq!(store.entry(&l.list_id, 2).await.unwrap().unwrap().status, 1);
     assert_eq!(store.non_valid_entries(&l.list_id).await.unwrap(), vec![(2, 1)]);
@@ -504,7 +545,10 @@ pub async fn concurrent_claims_of_one_key_acquire_once<S: IssuerStore + ?Sized +
         }
     }
     assert_eq!(winners.len(), 1, "exactly one owner: {winners:?}");
-    assert!(seen.iter().all(|h| *h == winners[0]), "every loser sees the winner's claim");
+    assert!(
+        seen.iter().all(|h| *h == winners[0]),
+        "every loser sees the winner's claim"
+    );
 }
 
 pub async fn concurrent_placements_at_one_index_place_once<S: IssuerStore + ?Sized + 'static>(store: Arc<S>, ids: Ids) {
@@ -541,4 +585,3 @@ pub async fn concurrent_placements_at_one_index_place_once<S: IssuerStore + ?Siz
         "the winner's"
     );
 }
-

@@ -72,7 +72,11 @@ pub async fn a_list_state_is_its_record_and_change_sequence<S: IssuerStore + Lis
     default_lifetime.lifetime = None;
     assert!(store.create_list(&default_lifetime).await.unwrap());
     assert_eq!(
-        store.list_state(&default_lifetime.list_id).await.unwrap().map(|s| s.list),
+        store
+            .list_state(&default_lifetime.list_id)
+            .await
+            .unwrap()
+            .map(|s| s.list),
         Some(default_lifetime),
         "no lifetime of its own: the publisher's defaults"
     );
@@ -106,7 +110,11 @@ pub async fn concurrent_bumps_count_each_once<S: IssuerStore + ListSource + ?Siz
         seen.push(task.await.unwrap().expect("the list exists"));
     }
     seen.sort_unstable();
-    assert_eq!(seen, (1..=RACERS as u64).collect::<Vec<_>>(), "each value handed out once");
+    assert_eq!(
+        seen,
+        (1..=RACERS as u64).collect::<Vec<_>>(),
+        "each value handed out once"
+    );
 }
 
 pub async fn non_valid_entries_are_the_changed_ones<S: IssuerStore + ListSource + ?Sized>(store: Arc<S>, ids: Ids) {
@@ -145,7 +153,10 @@ pub async fn a_published_record_is_ordered_by_seq_then_iat<S: IssuerStore + List
             .list
             .published_iaca_id
     };
-    assert_eq!((in_place().await.published_exp, in_place().await.published_max_age), (0, None));
+    assert_eq!(
+        (in_place().await.published_exp, in_place().await.published_max_age),
+        (0, None)
+    );
 
     let record = |p: PublishedToken| {
         let store = store.clone();
@@ -164,7 +175,11 @@ pub async fn a_published_record_is_ordered_by_seq_then_iat<S: IssuerStore + List
     record(token(2, t - 10, t + 9_000, None)).await;
     record(first.clone()).await;
     let s = in_place().await;
-    assert_eq!((s.published_exp, s.published_max_age), placed(&first), "never replaced by an older token");
+    assert_eq!(
+        (s.published_exp, s.published_max_age),
+        placed(&first),
+        "never replaced by an older token"
+    );
     assert_eq!(iaca().await.as_deref(), Some("iaca-1"));
 
     // Newer: the same sequence signed later, even with an earlier exp; a higher sequence.
@@ -187,7 +202,14 @@ pub async fn a_published_record_is_ordered_by_seq_then_iat<S: IssuerStore + List
         .await
         .expect("a list that does not exist records nothing");
     assert_eq!(store.list_state(&ghost).await.unwrap(), None, "and is not created");
-    assert!(store.published_lists().await.unwrap().iter().all(|s| s.list_id != ghost));
+    assert!(
+        store
+            .published_lists()
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| s.list_id != ghost)
+    );
 }
 
 pub async fn published_lists_name_every_list_with_its_summary<S: IssuerStore + ListSource + ?Sized>(

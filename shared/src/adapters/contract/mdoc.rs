@@ -117,20 +117,37 @@ pub async fn a_configuration_is_unique_per_doc_type<S: MdocStore + ?Sized>(store
     assert!(store.create_configuration(&first).await.unwrap());
     let mut twin = configuration(&tenant, &ids.id("cfg"), &doc_type);
     twin.bits = 1;
-    assert!(!store.create_configuration(&twin).await.unwrap(), "the docType is taken");
-    assert_eq!(store.configuration(&tenant, &twin.id).await.unwrap(), None, "nothing written");
+    assert!(
+        !store.create_configuration(&twin).await.unwrap(),
+        "the docType is taken"
+    );
+    assert_eq!(
+        store.configuration(&tenant, &twin.id).await.unwrap(),
+        None,
+        "nothing written"
+    );
     assert_eq!(
         store.configuration_for_doc_type(&tenant, &doc_type).await.unwrap(),
         Some(first.clone())
     );
-    assert_eq!(store.configuration(&tenant, &first.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(
+        store.configuration(&tenant, &first.id).await.unwrap(),
+        Some(first.clone())
+    );
     let theirs = configuration(&other, &ids.id("cfg"), &doc_type);
     assert!(store.create_configuration(&theirs).await.unwrap(), "per tenant");
     let another = configuration(&tenant, &ids.id("cfg"), &ids.id("org.example.pid"));
     assert!(store.create_configuration(&another).await.unwrap());
-    assert_eq!(store.configuration(&other, &first.id).await.unwrap(), None, "another tenant's");
     assert_eq!(
-        store.configuration_for_doc_type(&tenant, &ids.id("org.example.none")).await.unwrap(),
+        store.configuration(&other, &first.id).await.unwrap(),
+        None,
+        "another tenant's"
+    );
+    assert_eq!(
+        store
+            .configuration_for_doc_type(&tenant, &ids.id("org.example.none"))
+            .await
+            .unwrap(),
         None
     );
 }
@@ -170,25 +187,38 @@ pub async fn configurations_page_in_creation_order<S: MdocStore + ?Sized>(store:
     for c in &made {
         assert!(store.create_configuration(c).await.unwrap());
     }
-    assert!(store
-        .create_configuration(&configuration(&other, &ids.id("cfg"), &ids.id("doc")))
-        .await
-        .unwrap());
+    assert!(
+        store
+            .create_configuration(&configuration(&other, &ids.id("cfg"), &ids.id("doc")))
+            .await
+            .unwrap()
+    );
     let expected: Vec<_> = made.iter().map(|c| c.id.clone()).collect();
     for limit in [1, 2, 5, 6] {
         let mut pages = Vec::new();
         let mut after: Option<String> = None;
         loop {
             let page = store.configurations(&tenant, after.as_deref(), limit).await.unwrap();
-            pages.push((page.items.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), page.next_after.clone()));
+            pages.push((
+                page.items.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+                page.next_after.clone(),
+            ));
             match page.next_after {
                 Some(next) if pages.len() < 10 => after = Some(next),
                 _ => break,
             }
         }
-        assert_eq!(pages, super::iacas::expected_pages(&expected, limit), "pages of {limit}");
+        assert_eq!(
+            pages,
+            super::iacas::expected_pages(&expected, limit),
+            "pages of {limit}"
+        );
     }
-    assert_eq!(store.configurations(&tenant, None, 10).await.unwrap().items, made, "whole records");
+    assert_eq!(
+        store.configurations(&tenant, None, 10).await.unwrap().items,
+        made,
+        "whole records"
+    );
 }
 
 pub async fn a_configuration_is_updated_in_place<S: MdocStore + ListSource + ?Sized>(store: Arc<S>, ids: Ids) {
@@ -204,9 +234,15 @@ pub async fn a_configuration_is_updated_in_place<S: MdocStore + ListSource + ?Si
         ..c.clone()
     };
     assert_eq!(updated, expected, "the lifetimes, nothing else");
-    assert_eq!(store.configuration(&c.tenant_id, &c.id).await.unwrap(), Some(expected.clone()));
     assert_eq!(
-        store.configuration_for_doc_type(&c.tenant_id, &c.doc_type).await.unwrap(),
+        store.configuration(&c.tenant_id, &c.id).await.unwrap(),
+        Some(expected.clone())
+    );
+    assert_eq!(
+        store
+            .configuration_for_doc_type(&c.tenant_id, &c.doc_type)
+            .await
+            .unwrap(),
         Some(expected.clone())
     );
     assert_eq!(
@@ -231,7 +267,11 @@ pub async fn a_configuration_is_updated_in_place<S: MdocStore + ListSource + ?Si
         None,
         "another tenant's"
     );
-    assert_eq!(store.configuration(&c.tenant_id, &ids.id("cfg")).await.unwrap(), None, "not created");
+    assert_eq!(
+        store.configuration(&c.tenant_id, &ids.id("cfg")).await.unwrap(),
+        None,
+        "not created"
+    );
 }
 
 pub async fn a_configuration_in_use_is_not_deleted<S: MdocStore + IssuerStore + ?Sized>(store: Arc<S>, ids: Ids) {
@@ -241,7 +281,10 @@ pub async fn a_configuration_in_use_is_not_deleted<S: MdocStore + IssuerStore + 
         store.delete_configuration(&used.tenant_id, &used.id).await.unwrap(),
         ConfigurationDelete::InUse
     );
-    assert_eq!(store.configuration(&used.tenant_id, &used.id).await.unwrap(), Some(used.clone()));
+    assert_eq!(
+        store.configuration(&used.tenant_id, &used.id).await.unwrap(),
+        Some(used.clone())
+    );
 
     let unused = configured(&*store, &ids).await;
     assert_eq!(
@@ -250,7 +293,10 @@ pub async fn a_configuration_in_use_is_not_deleted<S: MdocStore + IssuerStore + 
     );
     assert_eq!(store.configuration(&unused.tenant_id, &unused.id).await.unwrap(), None);
     assert_eq!(
-        store.configuration_for_doc_type(&unused.tenant_id, &unused.doc_type).await.unwrap(),
+        store
+            .configuration_for_doc_type(&unused.tenant_id, &unused.doc_type)
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
@@ -258,7 +304,10 @@ pub async fn a_configuration_in_use_is_not_deleted<S: MdocStore + IssuerStore + 
         ConfigurationDelete::NotFound
     );
     let again = configuration(&unused.tenant_id, &ids.id("cfg"), &unused.doc_type);
-    assert!(store.create_configuration(&again).await.unwrap(), "its docType is free again");
+    assert!(
+        store.create_configuration(&again).await.unwrap(),
+        "its docType is free again"
+    );
     assert_eq!(
         store.delete_configuration(&ids.id("tenant"), &used.id).await.unwrap(),
         ConfigurationDelete::NotFound,
@@ -337,9 +386,18 @@ pub async fn an_mdoc_and_its_entry_are_written_both_or_neither<S: MdocStore + Is
 
     // The credential is registered already (ids are new UUIDs: a bug): no entry either.
     let again = mdoc(&first.credential_id, &c, &l, 4);
-    assert!(store.place_mdoc(&entry(&l.list_id, 4, &c.tenant_id), &again).await.is_err());
+    assert!(
+        store
+            .place_mdoc(&entry(&l.list_id, 4, &c.tenant_id), &again)
+            .await
+            .is_err()
+    );
     assert_eq!(store.entry(&l.list_id, 4).await.unwrap(), None);
-    assert_eq!(store.mdoc(&first.credential_id).await.unwrap(), Some(first), "the first record");
+    assert_eq!(
+        store.mdoc(&first.credential_id).await.unwrap(),
+        Some(first),
+        "the first record"
+    );
 
     // No such list: neither.
     let ghost = ListRecord {
@@ -347,7 +405,12 @@ pub async fn an_mdoc_and_its_entry_are_written_both_or_neither<S: MdocStore + Is
         ..l.clone()
     };
     let lost = mdoc(&ids.id("credential"), &c, &ghost, 0);
-    assert!(store.place_mdoc(&entry(&ghost.list_id, 0, &c.tenant_id), &lost).await.is_err());
+    assert!(
+        store
+            .place_mdoc(&entry(&ghost.list_id, 0, &c.tenant_id), &lost)
+            .await
+            .is_err()
+    );
     assert_eq!(store.entry(&ghost.list_id, 0).await.unwrap(), None);
     assert_eq!(store.mdoc(&lost.credential_id).await.unwrap(), None);
 }
@@ -362,7 +425,12 @@ pub async fn concurrent_registrations_at_one_index_place_once<S: MdocStore + Iss
         .map(|_| {
             let m = mdoc(&ids.id("credential"), &c, &l, 11);
             let (store, e) = (store.clone(), entry(&l.list_id, 11, &m.credential_id));
-            tokio::spawn(async move { (m.credential_id.clone(), retrying(|| store.place_mdoc(&e, &m)).await.unwrap()) })
+            tokio::spawn(async move {
+                (
+                    m.credential_id.clone(),
+                    retrying(|| store.place_mdoc(&e, &m)).await.unwrap(),
+                )
+            })
         })
         .collect();
     let (mut placed, mut refused) = (Vec::new(), Vec::new());
@@ -379,7 +447,11 @@ pub async fn concurrent_registrations_at_one_index_place_once<S: MdocStore + Iss
         Some(placed[0].clone())
     );
     for id in refused {
-        assert_eq!(store.mdoc(&id).await.unwrap(), None, "{id}: no record without its entry");
+        assert_eq!(
+            store.mdoc(&id).await.unwrap(),
+            None,
+            "{id}: no record without its entry"
+        );
     }
 }
 
@@ -389,11 +461,17 @@ pub async fn an_mdoc_is_deleted_by_its_tenant_only<S: MdocStore + IssuerStore + 
     let m = mdoc(&ids.id("credential"), &c, &l, 0);
     let e = entry(&l.list_id, 0, &c.tenant_id);
     assert_eq!(store.place_mdoc(&e, &m).await.unwrap(), Placement::Placed);
-    assert!(!store.delete_mdoc(&ids.id("tenant"), &m.credential_id).await.unwrap(), "not theirs");
+    assert!(
+        !store.delete_mdoc(&ids.id("tenant"), &m.credential_id).await.unwrap(),
+        "not theirs"
+    );
     assert_eq!(store.mdoc(&m.credential_id).await.unwrap(), Some(m.clone()));
     assert!(store.delete_mdoc(&c.tenant_id, &m.credential_id).await.unwrap());
     assert_eq!(store.mdoc(&m.credential_id).await.unwrap(), None);
-    assert!(!store.delete_mdoc(&c.tenant_id, &m.credential_id).await.unwrap(), "gone already");
+    assert!(
+        !store.delete_mdoc(&c.tenant_id, &m.credential_id).await.unwrap(),
+        "gone already"
+    );
     assert_eq!(
         store.entry(&l.list_id, 0).await.unwrap(),
         Some(e),
@@ -415,15 +493,26 @@ pub async fn tenant_lists_page_in_id_order<S: MdocStore + IssuerStore + ?Sized>(
         let mut after: Option<String> = None;
         loop {
             let page = store.tenant_lists(&c.tenant_id, after.as_deref(), limit).await.unwrap();
-            pages.push((page.items.iter().map(|l| l.list_id.clone()).collect::<Vec<_>>(), page.next_after.clone()));
+            pages.push((
+                page.items.iter().map(|l| l.list_id.clone()).collect::<Vec<_>>(),
+                page.next_after.clone(),
+            ));
             match page.next_after {
                 Some(next) if pages.len() < 10 => after = Some(next),
                 _ => break,
             }
         }
-        assert_eq!(pages, super::iacas::expected_pages(&expected, limit), "pages of {limit}");
+        assert_eq!(
+            pages,
+            super::iacas::expected_pages(&expected, limit),
+            "pages of {limit}"
+        );
     }
-    assert_eq!(store.tenant_lists(&c.tenant_id, None, 10).await.unwrap().items, made, "whole records");
+    assert_eq!(
+        store.tenant_lists(&c.tenant_id, None, 10).await.unwrap().items,
+        made,
+        "whole records"
+    );
     assert_eq!(store.list(&made[2].list_id).await.unwrap(), Some(made[2].clone()));
     assert_eq!(store.list(&ids.id("list")).await.unwrap(), None);
     let empty = store.tenant_lists(&ids.id("tenant"), None, 3).await.unwrap();

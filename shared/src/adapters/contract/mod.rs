@@ -117,6 +117,11 @@ mod memory {
         crate::list_source_contract!(|| async { Arc::new(MemLists::default()) });
     }
 
+    mod mdoc {
+        use super::*;
+        crate::mdoc_store_contract!(|| async { Arc::new(MemLists::default()) });
+    }
+
     mod tenants {
         use super::*;
         crate::tenant_store_contract!(|| async { Arc::new(MemTenants::default()) });

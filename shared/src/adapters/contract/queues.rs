@@ -123,7 +123,11 @@ pub async fn a_lists_jobs_are_delivered_in_order(q: PublishQueueUnderTest, ids: 
     for job in &queued {
         q.queue.enqueue(job).await.unwrap();
     }
-    assert_eq!(jobs(&q.probe.delivered(queued.len()).await), queued, "in order, each once");
+    assert_eq!(
+        jobs(&q.probe.delivered(queued.len()).await),
+        queued,
+        "in order, each once"
+    );
 }
 
 pub async fn a_change_is_queued_once(q: PublishQueueUnderTest, ids: Ids) {
@@ -135,7 +139,10 @@ pub async fn a_change_is_queued_once(q: PublishQueueUnderTest, ids: Ids) {
         PublishJob::change(&other, 1),
         PublishJob::change(&list, 1),
     ] {
-        q.queue.enqueue(&job).await.expect("a duplicate is accepted, and dropped");
+        q.queue
+            .enqueue(&job)
+            .await
+            .expect("a duplicate is accepted, and dropped");
     }
     assert_eq!(
         jobs(&q.probe.delivered(3).await),

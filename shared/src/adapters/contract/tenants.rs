@@ -34,7 +34,11 @@ pub async fn a_credential_is_stored_once<S: TenantStore + ?Sized>(store: Arc<S>,
     assert_eq!(store.credential(&hash).await.unwrap(), None);
     let stored = credential(&tenant, Role::Issuer, "ci pipeline");
     store.put_credential(&hash, &stored).await.unwrap();
-    assert_eq!(store.credential(&hash).await.unwrap(), Some(stored.clone()), "as stored");
+    assert_eq!(
+        store.credential(&hash).await.unwrap(),
+        Some(stored.clone()),
+        "as stored"
+    );
     let intruder = credential("intruder", Role::Admin, "");
     assert!(
         store.put_credential(&hash, &intruder).await.is_err(),
@@ -44,7 +48,11 @@ pub async fn a_credential_is_stored_once<S: TenantStore + ?Sized>(store: Arc<S>,
     let admin = credential(&tenant, Role::Admin, "");
     let other = ids.id("hash");
     store.put_credential(&other, &admin).await.unwrap();
-    assert_eq!(store.credential(&other).await.unwrap(), Some(admin), "a tenant may hold several");
+    assert_eq!(
+        store.credential(&other).await.unwrap(),
+        Some(admin),
+        "a tenant may hold several"
+    );
 }
 
 pub async fn a_credential_is_withdrawn_once<S: TenantStore + ?Sized>(store: Arc<S>, ids: Ids) {
@@ -54,9 +62,16 @@ pub async fn a_credential_is_withdrawn_once<S: TenantStore + ?Sized>(store: Arc<
     store.put_credential(&kept, &c).await.unwrap();
     assert!(store.delete_credential(&hash).await.unwrap());
     assert_eq!(store.credential(&hash).await.unwrap(), None);
-    assert!(!store.delete_credential(&hash).await.unwrap(), "nothing left to withdraw");
+    assert!(
+        !store.delete_credential(&hash).await.unwrap(),
+        "nothing left to withdraw"
+    );
     assert!(!store.delete_credential(&ids.id("hash")).await.unwrap());
-    assert_eq!(store.credential(&kept).await.unwrap(), Some(c.clone()), "the other one stays");
+    assert_eq!(
+        store.credential(&kept).await.unwrap(),
+        Some(c.clone()),
+        "the other one stays"
+    );
     store
         .put_credential(&hash, &c)
         .await

@@ -1,9 +1,9 @@
 //! In-memory adapters of the store, object, history and queue ports: a second implementation
 //! beside the AWS ones, for service behaviour tested in process and for drivers that measure the
 //! service's own code at its ceiling. They keep the AWS adapters' rules (conditional writes,
-//! compare-and-swap on ETags, versions, INVALID final, idempotency claims that lapse). A few
-//! knobs inject faults (a slow or hung object store, a writer that gets in first, a queue that
-//! refuses).
+//! compare-and-swap on ETags, versions, INVALID final, idempotency claims that lapse), held to
+//! the same contract suite as those (`adapters::contract`). A few knobs inject faults (a slow or
+//! hung object store, a writer that gets in first, a queue that refuses).
 
 mod mdoc;
 mod tenants;
@@ -560,7 +560,10 @@ impl ObjectStore for MemObjects {
             (Precondition::None, _) => true,
             (Precondition::Absent, current) => current.is_none(),
             (Precondition::Matches(etag), Some(current)) => etag == current,
-            (Precondition::Matches(_), None) => false,
+            // S3 answers an `If-Match` on no object with 404 NoSuchKey, not 412: an error.
+            (Precondition::Matches(_), None) => {
+                return Err(ObjectError::Other(format!("NoSuchKey: no object {key} to match")));
+            }
         };
         if !allowed {
             return Ok(PutOutcome::Conflict);
