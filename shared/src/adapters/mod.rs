@@ -3,6 +3,8 @@
 
 pub mod analytics;
 pub mod aws;
+#[cfg(any(test, feature = "contract"))]
+pub mod contract;
 pub mod dynamo;
 pub mod jwks_http;
 pub mod kms_signer;

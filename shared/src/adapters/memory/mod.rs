@@ -1,14 +1,17 @@
 //! In-memory adapters of the store, object, history, queue and issuer-JWKS ports: a second
 //! implementation beside the AWS ones, for service behaviour tested in process and for drivers
-//! that measure the service's own code at its ceiling. They keep the AWS adapters' rules (conditional writes,
-//! compare-and-swap on ETags, versions, INVALID final, idempotency claims that lapse). A few
-//! knobs inject faults (a slow or hung object store, a writer that gets in first, a queue that
+//! that measure the service's own code at its ceiling. They keep the AWS adapters' rules
+//! (conditional writes, compare-and-swap on ETags, versions, INVALID final, idempotency claims
+//! that lapse), held to the same contract suite as those (`adapters::contract`). A few knobs
+//! inject faults (a slow or hung object store, a writer that gets in first, a queue that
 //! refuses).
 
 mod jwks;
 mod mdoc;
+mod tenants;
 
 pub use jwks::MemJwks;
+pub use tenants::MemTenants;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -206,6 +209,7 @@ impl ListSource for MemLists {
                 .is_none_or(|p| (p.seq, p.iat) < (token.seq, token.iat));
             if newer {
                 stored.published = Some(token.clone());
+                // The list record names the IACA under which its token in place was signed.
                 stored.list.published_iaca_id = token.iaca_id.clone();
             }
         }
@@ -284,10 +288,13 @@ impl IssuerStore for MemLists {
         Ok(stored.allocated)
     }
 
+    /// An unknown list is an error, as DynamoDB's failed `attribute_exists` condition is.
     async fn close_list(&self, list_id: &str) -> Result<(), StoreError> {
-        if let Some(stored) = self.lists.lock().unwrap().get_mut(list_id) {
-            stored.list.open = false;
-        }
+        let mut lists = self.lists.lock().unwrap();
+        let stored = lists
+            .get_mut(list_id)
+            .ok_or_else(|| StoreError::Other(format!("list {list_id} does not exist")))?;
+        stored.list.open = false;
         Ok(())
     }
 
@@ -305,8 +312,11 @@ impl IssuerStore for MemLists {
     async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError> {
         Ok(self.issuer.lock().unwrap().clients.remove(client_id).is_some())
     }
+    /// In client id order, as the DynamoDB adapter sorts its scan.
     async fn clients(&self) -> Result<Vec<Client>, StoreError> {
-        Ok(self.issuer.lock().unwrap().clients.values().cloned().collect())
+        let mut clients: Vec<_> = self.issuer.lock().unwrap().clients.values().cloned().collect();
+        clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        Ok(clients)
     }
     async fn claim_idempotency(
         &self,
@@ -318,14 +328,19 @@ impl IssuerStore for MemLists {
         retain_until: i64,
     ) -> Result<Claim, StoreError> {
         let mut issuer = self.issuer.lock().unwrap();
-        // Free, or left behind by a crashed invocation, or past retention.
+        // Free, or left behind by a crashed invocation, or past retention: (re)written, with a
+        // new window, as DynamoDB's conditional put does (also when the owner is the same).
         let free = match issuer.idempotency.get(key) {
             None => true,
-            Some(r) if r.owner == owner && r.response.is_none() => return Ok(Claim::Acquired),
             Some(r) => r.retain_until < now || r.in_progress_until.is_some_and(|until| until < now),
         };
         if !free {
             let r = &issuer.idempotency[key];
+            // The record names its owner: that owner's claim (a retried write whose answer was
+            // lost) is its own, as DynamoDB answers from the record its condition failed on.
+            if r.owner == owner {
+                return Ok(Claim::Acquired);
+            }
             return Ok(Claim::Existing(match (&r.response, r.in_progress_until) {
                 (Some(response), _) => IdempotencyState::Completed {
                     claims_hash: r.claims_hash.clone(),
@@ -558,7 +573,10 @@ impl ObjectStore for MemObjects {
             (Precondition::None, _) => true,
             (Precondition::Absent, current) => current.is_none(),
             (Precondition::Matches(etag), Some(current)) => etag == current,
-            (Precondition::Matches(_), None) => false,
+            // S3 answers an `If-Match` on no object with 404 NoSuchKey, not 412: an error.
+            (Precondition::Matches(_), None) => {
+                return Err(ObjectError::Other(format!("NoSuchKey: no object {key} to match")));
+            }
         };
         if !allowed {
             return Ok(PutOutcome::Conflict);
@@ -643,13 +661,19 @@ impl crate::ports::TokenHistory for MemHistory {
     }
 }
 
+/// How long the FIFO queue drops a message whose deduplication id it has seen (SQS: 5 minutes).
+pub const DEDUP_WINDOW: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// The publish queue: records what was queued and which messages were handed back (receipt,
-/// delay), or refuses everything.
+/// delay), or refuses everything. As the FIFO queue does, a job whose deduplication id was queued
+/// within [`DEDUP_WINDOW`] is accepted and dropped.
 #[derive(Default)]
 pub struct MemQueue {
     pub jobs: Mutex<Vec<PublishJob>>,
     pub retries: Mutex<Vec<(String, std::time::Duration)>>,
     pub unavailable: bool,
+    /// When each deduplication id was last queued.
+    pub sent: Mutex<HashMap<String, tokio::time::Instant>>,
 }
 
 impl MemQueue {
@@ -676,6 +700,13 @@ impl PublishQueue for MemQueue {
         if self.unavailable {
             return Err(QueueError::Unavailable("queue down".into()));
         }
+        let now = tokio::time::Instant::now();
+        let mut sent = self.sent.lock().unwrap();
+        let id = job.dedup_id();
+        if sent.get(&id).is_some_and(|at| now.duration_since(*at) < DEDUP_WINDOW) {
+            return Ok(());
+        }
+        sent.insert(id, now);
         self.jobs.lock().unwrap().push(job.clone());
         Ok(())
     }
@@ -686,7 +717,8 @@ impl PublishQueue for MemQueue {
     }
 }
 
-/// The re-signing queue: records each job with its delay, or refuses everything.
+/// The re-signing queue: records each job with its delay, or refuses everything. A delay is kept
+/// as SQS keeps it: whole seconds, at most [`crate::domain::resign::MAX_DELAY`].
 #[derive(Default)]
 pub struct MemResignQueue {
     pub jobs: Mutex<Vec<(PublishJob, std::time::Duration)>>,
@@ -706,7 +738,11 @@ impl ResignQueue for MemResignQueue {
         if self.unavailable.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(QueueError::Unavailable("queue down".into()));
         }
-        self.jobs.lock().unwrap().extend_from_slice(jobs);
+        let max = crate::domain::resign::MAX_DELAY;
+        self.jobs.lock().unwrap().extend(
+            jobs.iter()
+                .map(|(job, delay)| (job.clone(), std::time::Duration::from_secs(delay.as_secs().min(max)))),
+        );
         Ok(())
     }
 }
@@ -759,10 +795,15 @@ impl crate::ports::IacaStore for MemIacas {
             }
         }
         let mut iacas = self.iacas.lock().unwrap();
+        let key = (iaca.tenant_id.clone(), iaca.id.clone());
+        // An id in use fails the write, as DynamoDB's `attribute_not_exists` does.
+        if iacas.contains_key(&key) {
+            return Err(StoreError::Other(format!("IACA {} exists already", iaca.id)));
+        }
         if iacas.keys().filter(|(t, _)| *t == iaca.tenant_id).count() >= max {
             return Ok(crate::ports::IacaCreate::LimitReached);
         }
-        iacas.insert((iaca.tenant_id.clone(), iaca.id.clone()), iaca.clone());
+        iacas.insert(key, iaca.clone());
         Ok(crate::ports::IacaCreate::Created)
     }
 
@@ -837,6 +878,9 @@ impl crate::ports::IacaStore for MemIacas {
             return Ok(crate::ports::SignerCreate::NoIaca);
         }
         let mut signers = self.signers.lock().unwrap();
+        if signers.contains_key(&(signer.tenant_id.clone(), signer.id.clone())) {
+            return Err(StoreError::Other(format!("signer {} exists already", signer.id)));
+        }
         let counted = signers
             .values()
             .filter(|s| s.tenant_id == signer.tenant_id && !s.managed)
