@@ -88,6 +88,9 @@ impl IssuerError {
     }
 }
 
+/// A request JWT's claims (or header), as the JSON object it carries.
+pub type Claims = Map<String, Value>;
+
 /// A JWS split into its decoded header and payload objects, nothing verified.
 pub struct RawRequest {
     pub header: Map<String, Value>,

@@ -4,17 +4,16 @@
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde_json::{Map, Value};
 
 use super::{IssuerFailure, IssuerService};
 use crate::domain::client::Client;
-use crate::domain::issuer_request::{self as rules, IssuerError};
+use crate::domain::issuer_request::{self as rules, Claims, IssuerError};
 use crate::ports::JwksError;
 
 pub struct Authenticated {
     pub client: Client,
     pub kid: String,
-    pub payload: Map<String, Value>,
+    pub payload: Claims,
 }
 
 impl IssuerService {
@@ -45,8 +44,8 @@ impl IssuerService {
         validation.validate_exp = false;
         validation.validate_aud = false;
         validation.required_spec_claims.clear();
-        let verified = jsonwebtoken::decode::<Map<String, Value>>(token.trim(), &key, &validation)
-            .map_err(|_| IssuerError::BadSignature)?;
+        let verified =
+            jsonwebtoken::decode::<Claims>(token.trim(), &key, &validation).map_err(|_| IssuerError::BadSignature)?;
         self.metrics.add_local(local);
         Ok(Authenticated {
             client,

@@ -464,6 +464,9 @@ pub struct MemObjects {
     /// Keys whose next put is written but answered as a conflict: what a client sees when the
     /// answer to its write is lost and its retry finds the precondition no longer met.
     lose_answer: Mutex<std::collections::HashSet<String>>,
+    /// Held from a put's precondition check to its write, so conditional writes are atomic as
+    /// S3's are (two `Absent` puts never both land).
+    writing: Mutex<()>,
 }
 
 impl MemObjects {
@@ -562,6 +565,7 @@ impl ObjectStore for MemObjects {
         if self.hung.lock().unwrap().contains(key) {
             std::future::pending::<()>().await;
         }
+        let _writing = self.writing.lock().unwrap();
         if precondition != Precondition::None {
             let other = self.interfere.lock().unwrap().remove(key);
             if let Some(other) = other {
