@@ -205,7 +205,7 @@ impl EventSink for RecordedEvents {
 }
 
 pub fn now() -> i64 {
-    shared::handlers::now()
+    shared::clock::now()
 }
 
 pub fn tables() -> Tables {

@@ -5,9 +5,9 @@ use clap::{Args, Subcommand};
 use p256::ecdsa::SigningKey;
 use serde_json::json;
 use shared::adapters::dynamo::{DynamoStore, Tables};
+use shared::clock::now;
 use shared::domain::client::Client;
 use shared::domain::keys;
-use shared::handlers::now;
 use shared::ports::IssuerStore;
 
 type Error = Box<dyn std::error::Error>;

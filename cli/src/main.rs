@@ -11,9 +11,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use shared::adapters::local_signer::LocalSigner;
+use shared::clock::now;
 use shared::domain::keys::{self, KeySet};
 use shared::domain::token::{self, cwt, jwt};
-use shared::handlers::now;
 use shared::{Bits, Expectations, Status, StatusList, StatusListToken, TokenFormat};
 
 #[derive(Parser)]

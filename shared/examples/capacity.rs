@@ -165,7 +165,7 @@ async fn main() {
     let issues: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(20_000);
     let publishes: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(400);
     let config = config();
-    let now = shared::handlers::now();
+    let now = shared::clock::now();
 
     // The issuer and its registration.
     let issuer = Arc::new(Issuer::generate("capacity-key"));

@@ -157,7 +157,7 @@ pub async fn serve_resigner() -> Result<(), lambda_runtime::Error> {
         move |_event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let (resigner, namespace) = (resigner.clone(), namespace.clone());
             async move {
-                let now = crate::handlers::now();
+                let now = crate::clock::now();
                 let report = resigner.pass(now).await?;
                 tracing::info!(?report, "re-signing pass");
                 println!(
@@ -228,7 +228,7 @@ pub async fn serve_publisher() -> Result<(), lambda_runtime::Error> {
                 let deliveries = crate::adapters::lambda_events::deliveries(&event.payload);
                 let deadline = crate::pipeline::batch_deadline(remaining(event.context.deadline));
                 let report =
-                    crate::pipeline::run_jobs(&publisher, queue.as_ref(), &deliveries, crate::handlers::now, deadline)
+                    crate::pipeline::run_jobs(&publisher, queue.as_ref(), &deliveries, crate::clock::now, deadline)
                         .await;
                 tracing::info!(?report, "publish jobs");
                 Ok::<_, lambda_runtime::Error>(crate::adapters::lambda_events::batch_response(&report.failed))

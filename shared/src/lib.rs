@@ -17,6 +17,7 @@
 
 pub mod adapters;
 pub mod app;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod handlers;

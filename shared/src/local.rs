@@ -96,14 +96,8 @@ fn spawn_consumers(app: &Arc<App>, queue: Arc<SqsQueue>, count: usize) -> Vec<to
                         continue;
                     }
                     let deadline = crate::pipeline::batch_deadline(PUBLISHER_TIMEOUT);
-                    let report = run_jobs(
-                        &app.publisher,
-                        queue.as_ref(),
-                        &deliveries,
-                        crate::handlers::now,
-                        deadline,
-                    )
-                    .await;
+                    let report =
+                        run_jobs(&app.publisher, queue.as_ref(), &deliveries, crate::clock::now, deadline).await;
                     if report.published > 0 || !report.failed.is_empty() {
                         tracing::info!(?report, "publish jobs");
                     }
@@ -140,7 +134,7 @@ pub fn spawn_resigner(
     };
     Ok(tokio::spawn(async move {
         loop {
-            match resigner.pass(crate::handlers::now()).await {
+            match resigner.pass(crate::clock::now()).await {
                 Ok(r) if r.lists.enqueued > 0 || r.lists.failed > 0 || r.signers.issued > 0 => {
                     tracing::info!(?r, "re-signing pass")
                 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use crate::domain::lifetime::Freshness;
 use crate::domain::lifetime::Lifetime;
+pub use crate::domain::list::ListFamily;
 use crate::domain::list::PublishedToken;
 use crate::domain::resign;
 use crate::domain::status::{Bits, Status};
@@ -49,6 +50,16 @@ impl From<crate::signing::SignError> for PublishError {
             crate::signing::SignError::Signer(e) => PublishError::Signer(e),
         }
     }
+}
+
+/// What [`PublishedTokens::current`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CurrentToken {
+    Live(crate::ports::PublishedObject),
+    /// Its `exp` has passed: relying parties must not use it.
+    Expired,
+    /// No token was published.
+    Missing,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,10 +103,10 @@ pub const AGGREGATION_KEY: &str = "status-lists";
 pub const MDOC_AGGREGATION_KEY: &str = "status-lists-mdoc";
 
 /// Object key of a kind of list's distribution document.
-pub fn aggregation_key(kind: ListKind) -> &'static str {
+pub fn aggregation_key(kind: ListFamily) -> &'static str {
     match kind {
-        ListKind::GovUk => AGGREGATION_KEY,
-        ListKind::Mdoc => MDOC_AGGREGATION_KEY,
+        ListFamily::GovUk => AGGREGATION_KEY,
+        ListFamily::Mdoc => MDOC_AGGREGATION_KEY,
     }
 }
 
@@ -103,16 +114,6 @@ pub fn aggregation_key(kind: ListKind) -> &'static str {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Aggregation {
     pub status_lists: Vec<String>,
-}
-
-/// The two kinds of list, each with its own URIs and distribution document.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ListKind {
-    /// The issuer API's lists: `<base>/t/<id>`, distributed at `<base>/status-lists`.
-    GovUk,
-    /// The mDoc API's lists: `<base>/v2/credentials/mobile/status-lists/<id>/token`, distributed
-    /// at `<base>/v2/credentials/mobile/status-lists/distribution`.
-    Mdoc,
 }
 
 /// Lifetimes for lists created without their own, from the configuration.
@@ -153,11 +154,8 @@ impl Publisher {
     }
 
     /// Where the distribution document of `kind` is served (`aggregation_uri` in its tokens).
-    pub fn aggregation_uri(&self, kind: ListKind) -> String {
-        match kind {
-            ListKind::GovUk => format!("{}/{AGGREGATION_KEY}", self.base_url),
-            ListKind::Mdoc => format!("{}/v2/credentials/mobile/status-lists/distribution", self.base_url),
-        }
+    pub fn aggregation_uri(&self, kind: ListFamily) -> String {
+        kind.distribution_uri(&self.base_url)
     }
 
     /// Lifetimes for lists created without their own.
@@ -208,11 +206,7 @@ impl Publisher {
             None => None,
         };
         let exp = now + lifetime.validity;
-        let kind = if state.list.owner.is_some() {
-            ListKind::Mdoc
-        } else {
-            ListKind::GovUk
-        };
+        let kind = state.list.family();
         let token = StatusListToken {
             sub: state.list.uri(&self.base_url),
             iat: now,
@@ -363,8 +357,8 @@ impl Publisher {
             exp: 0,
         };
         let mut pending = vec![
-            (ListKind::GovUk, aggregation_key(ListKind::GovUk)),
-            (ListKind::Mdoc, aggregation_key(ListKind::Mdoc)),
+            (ListFamily::GovUk, aggregation_key(ListFamily::GovUk)),
+            (ListFamily::Mdoc, aggregation_key(ListFamily::Mdoc)),
         ];
         let mut named = 0;
         for _ in 0..8 {
@@ -420,7 +414,7 @@ impl PublishedTokens {
     /// lists table. It names the lists whose token was unexpired at that write; a token that
     /// expires between two passes (re-signing failing past its margin) leaves it at the next
     /// pass. Empty until the first write.
-    pub async fn distribution(&self, kind: ListKind) -> Result<Aggregation, PublishError> {
+    pub async fn distribution(&self, kind: ListFamily) -> Result<Aggregation, PublishError> {
         let key = aggregation_key(kind);
         match self.objects.get(key).await? {
             None => Ok(Aggregation {
@@ -432,13 +426,14 @@ impl PublishedTokens {
         }
     }
 
-    /// The current token of `list_id` in `format`, expired or not; `None` if none was published.
-    pub async fn current(
-        &self,
-        list_id: &str,
-        format: TokenFormat,
-    ) -> Result<Option<crate::ports::PublishedObject>, ObjectError> {
-        self.objects.get(&object_key(list_id, format)).await
+    /// The current token of `list_id` in `format` at `now`: live, expired (its `exp` is `now` or
+    /// earlier), or missing (none was published).
+    pub async fn current(&self, list_id: &str, format: TokenFormat, now: i64) -> Result<CurrentToken, ObjectError> {
+        Ok(match self.objects.get(&object_key(list_id, format)).await? {
+            None => CurrentToken::Missing,
+            Some(object) if object.meta.exp <= now => CurrentToken::Expired,
+            Some(object) => CurrentToken::Live(object),
+        })
     }
 
     /// The token of `list_id` in `format` that was valid at `time` (`iat <= time <= exp`): the
@@ -463,12 +458,16 @@ impl PublishedTokens {
 }
 
 /// The distribution document of `kind` among `lists`.
-fn aggregation_of(base_url: &str, lists: &[crate::domain::list::ListSummary], now: i64, kind: ListKind) -> Aggregation {
-    let mdoc = kind == ListKind::Mdoc;
+fn aggregation_of(
+    base_url: &str,
+    lists: &[crate::domain::list::ListSummary],
+    now: i64,
+    kind: ListFamily,
+) -> Aggregation {
     let mut uris: Vec<_> = lists
         .iter()
-        .filter(|l| l.published_exp > now && l.tenant_id.is_some() == mdoc)
-        .map(|l| crate::domain::list::list_uri(base_url, &l.list_id, mdoc))
+        .filter(|l| l.published_exp > now && l.family() == kind)
+        .map(|l| kind.token_uri(base_url, &l.list_id))
         .collect();
     uris.sort();
     Aggregation { status_lists: uris }
@@ -631,7 +630,7 @@ mod tests {
         let p = publisher(lists.clone(), objects.clone());
         let tokens = p.tokens();
         // Nothing written yet: empty, though a list exists.
-        for kind in [ListKind::GovUk, ListKind::Mdoc] {
+        for kind in [ListFamily::GovUk, ListFamily::Mdoc] {
             assert_eq!(
                 tokens.distribution(kind).await.unwrap().status_lists,
                 Vec::<String>::new()
@@ -639,16 +638,16 @@ mod tests {
         }
         resign(&p, NOW).await;
         assert_eq!(
-            tokens.distribution(ListKind::GovUk).await.unwrap().status_lists,
+            tokens.distribution(ListFamily::GovUk).await.unwrap().status_lists,
             ["https://status.example/t/AAAAAAAAAAAA"]
         );
         assert_eq!(
-            tokens.distribution(ListKind::GovUk).await.unwrap().status_lists,
+            tokens.distribution(ListFamily::GovUk).await.unwrap().status_lists,
             named(&objects, AGGREGATION_KEY)
         );
         assert!(
             tokens
-                .distribution(ListKind::Mdoc)
+                .distribution(ListFamily::Mdoc)
                 .await
                 .unwrap()
                 .status_lists
@@ -658,12 +657,12 @@ mod tests {
         lists.add_list("BBBBBBBBBBBB");
         p.publish("BBBBBBBBBBBB", NOW).await.unwrap();
         assert_eq!(
-            tokens.distribution(ListKind::GovUk).await.unwrap().status_lists.len(),
+            tokens.distribution(ListFamily::GovUk).await.unwrap().status_lists.len(),
             1
         );
         p.publish_aggregation(NOW).await.unwrap();
         assert_eq!(
-            tokens.distribution(ListKind::GovUk).await.unwrap().status_lists.len(),
+            tokens.distribution(ListFamily::GovUk).await.unwrap().status_lists.len(),
             2
         );
         // A document that is not one is an error, not an empty list.
@@ -679,7 +678,7 @@ mod tests {
             .await
             .unwrap();
         assert!(matches!(
-            tokens.distribution(ListKind::Mdoc).await,
+            tokens.distribution(ListFamily::Mdoc).await,
             Err(PublishError::Corrupt(key, _)) if key == MDOC_AGGREGATION_KEY
         ));
     }

@@ -9,6 +9,7 @@ use axum::routing::{MethodRouter, delete, get, post, put};
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::app::App;
+use crate::domain::list::ListFamily;
 use crate::http::{ApiError, family_of, mdoc};
 use crate::wiring::{
     EndpointState, IacaApi, IssuerApi, KeysApi, MdocApi, MdocListsApi, MdocPublicApi, SignerApi, TokensApi,
@@ -95,7 +96,7 @@ pub mod endpoints {
         route: Route {
             function: "token",
             method: "GET",
-            path: "/t/{id}",
+            path: ListFamily::GovUk.token_route(),
             tenant: false,
         },
         handler: || get(handlers::token::get),
@@ -105,7 +106,7 @@ pub mod endpoints {
         route: Route {
             function: "distribution",
             method: "GET",
-            path: "/status-lists",
+            path: ListFamily::GovUk.distribution_path(),
             tenant: false,
         },
         handler: || get(handlers::distribution::get),
@@ -185,7 +186,7 @@ pub mod endpoints {
         route: Route {
             function: "status-list-token",
             method: "GET",
-            path: "/v2/credentials/mobile/status-lists/{statusListId}/token",
+            path: ListFamily::Mdoc.token_route(),
             tenant: false,
         },
         handler: || get(mdoc::status_list_token),
@@ -195,7 +196,7 @@ pub mod endpoints {
         route: Route {
             function: "status-list-distribution",
             method: "GET",
-            path: "/v2/credentials/mobile/status-lists/distribution",
+            path: ListFamily::Mdoc.distribution_path(),
             tenant: false,
         },
         handler: || get(mdoc::distribution),

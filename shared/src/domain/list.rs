@@ -38,19 +38,63 @@ pub struct ListOwner {
 }
 
 impl ListRecord {
-    /// Where the list's token is served: the mDoc API's token endpoint for mDoc lists, `/t/<id>`
-    /// for the issuer API's.
+    /// The issuer API's list, or a tenant's mDoc list (it has an owner).
+    pub fn family(&self) -> ListFamily {
+        ListFamily::of_owned(self.owner.is_some())
+    }
+
+    /// Where the list's token is served (the `sub` of its tokens).
     pub fn uri(&self, base_url: &str) -> String {
-        list_uri(base_url, &self.list_id, self.owner.is_some())
+        self.family().token_uri(base_url, &self.list_id)
     }
 }
 
-/// A list's URI (the `sub` of its tokens).
-pub fn list_uri(base_url: &str, list_id: &str, mdoc: bool) -> String {
-    if mdoc {
-        format!("{base_url}/v2/credentials/mobile/status-lists/{list_id}/token")
-    } else {
-        format!("{base_url}/t/{list_id}")
+/// The two families of list, the issuer API's and the mDoc API's: each has its own token and
+/// distribution paths, which the route table ([`crate::routes`]) serves and the tokens name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListFamily {
+    /// The issuer API's lists: `<base>/t/<id>`, distributed at `<base>/status-lists`.
+    GovUk,
+    /// The mDoc API's lists: `<base>/v2/credentials/mobile/status-lists/<id>/token`, distributed
+    /// at `<base>/v2/credentials/mobile/status-lists/distribution`.
+    Mdoc,
+}
+
+impl ListFamily {
+    pub const ALL: [ListFamily; 2] = [ListFamily::GovUk, ListFamily::Mdoc];
+
+    /// The family of a list with (mDoc) or without (issuer API) an owning tenant.
+    pub fn of_owned(owned: bool) -> ListFamily {
+        if owned { ListFamily::Mdoc } else { ListFamily::GovUk }
+    }
+
+    /// The route of a list's token, its one `{...}` segment standing for the list id.
+    pub const fn token_route(self) -> &'static str {
+        match self {
+            ListFamily::GovUk => "/t/{id}",
+            ListFamily::Mdoc => "/v2/credentials/mobile/status-lists/{statusListId}/token",
+        }
+    }
+
+    /// The path of the family's distribution document.
+    pub const fn distribution_path(self) -> &'static str {
+        match self {
+            ListFamily::GovUk => "/status-lists",
+            ListFamily::Mdoc => "/v2/credentials/mobile/status-lists/distribution",
+        }
+    }
+
+    /// The URI of a list's token under `base_url`.
+    pub fn token_uri(self, base_url: &str, list_id: &str) -> String {
+        let route = self.token_route();
+        let (before, rest) = route.split_once('{').expect("a token route has its id parameter");
+        let (_, after) = rest.split_once('}').expect("a token route has its id parameter");
+        format!("{base_url}{before}{list_id}{after}")
+    }
+
+    /// The URI of the family's distribution document under `base_url`.
+    pub fn distribution_uri(self, base_url: &str) -> String {
+        format!("{base_url}{}", self.distribution_path())
     }
 }
 
@@ -106,4 +150,35 @@ pub struct ListSummary {
     pub open: bool,
     /// See [`ListRecord::status_horizon`].
     pub status_horizon: Option<i64>,
+}
+
+impl ListSummary {
+    pub fn family(&self) -> ListFamily {
+        ListFamily::of_owned(self.tenant_id.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_family_has_its_uris() {
+        let base = "https://example.com";
+        assert_eq!(ListFamily::GovUk.token_uri(base, "ABC"), "https://example.com/t/ABC");
+        assert_eq!(
+            ListFamily::Mdoc.token_uri(base, "ABC"),
+            "https://example.com/v2/credentials/mobile/status-lists/ABC/token"
+        );
+        assert_eq!(
+            ListFamily::GovUk.distribution_uri(base),
+            "https://example.com/status-lists"
+        );
+        assert_eq!(
+            ListFamily::Mdoc.distribution_uri(base),
+            "https://example.com/v2/credentials/mobile/status-lists/distribution"
+        );
+        assert_eq!(ListFamily::of_owned(true), ListFamily::Mdoc);
+        assert_eq!(ListFamily::of_owned(false), ListFamily::GovUk);
+    }
 }

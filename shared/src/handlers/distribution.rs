@@ -12,11 +12,11 @@ use axum::response::{IntoResponse, Response};
 use crate::http::ApiError;
 use crate::ports::ObjectError;
 use crate::publisher::PublishedTokens;
-use crate::publisher::{AGGREGATION_MAX_AGE, Aggregation, ListKind, PublishError};
+use crate::publisher::{AGGREGATION_MAX_AGE, Aggregation, ListFamily, PublishError};
 use crate::wiring::TokensApi;
 
 /// The distribution document of one kind of list.
-pub async fn document(tokens: &PublishedTokens, kind: ListKind) -> Result<Aggregation, ApiError> {
+pub async fn document(tokens: &PublishedTokens, kind: ListFamily) -> Result<Aggregation, ApiError> {
     tokens.distribution(kind).await.map_err(|e| {
         tracing::warn!(error = %e, "distribution read failed");
         match e {
@@ -27,7 +27,7 @@ pub async fn document(tokens: &PublishedTokens, kind: ListKind) -> Result<Aggreg
 }
 
 pub async fn get(State(api): State<TokensApi>) -> Result<Response, ApiError> {
-    let doc = document(&api.tokens, ListKind::GovUk).await?;
+    let doc = document(&api.tokens, ListFamily::GovUk).await?;
     let cache = format!("public, max-age={AGGREGATION_MAX_AGE}");
     Ok(([(header::CACHE_CONTROL, cache)], Json(doc)).into_response())
 }

@@ -15,5 +15,5 @@ pub async fn post(
     req: Body,
 ) -> Result<Json<IssueResponse>, ApiError> {
     let token = body::jwt(&headers, req, api.max_body_bytes).await?;
-    Ok(Json(api.issuer.issue(&token, super::now()).await?))
+    Ok(Json(api.issuer.issue(&token, crate::clock::now()).await?))
 }

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::now;
+use crate::clock::now;
 use crate::http::body;
 use crate::http::mdoc::{Reply, RequestId, observe};
 use crate::http::mdoc_json::{
@@ -230,7 +230,7 @@ pub async fn distribution(State(api): State<MdocPublicApi>, rid: RequestId) -> R
         &rid,
         json!({}),
         async {
-            let doc = super::distribution::document(&api.tokens, crate::publisher::ListKind::Mdoc).await?;
+            let doc = super::distribution::document(&api.tokens, crate::publisher::ListFamily::Mdoc).await?;
             let count = doc.status_lists.len();
             let cache = format!("public, max-age={}", crate::publisher::AGGREGATION_MAX_AGE);
             Ok(Reply::Raw(

@@ -75,7 +75,7 @@ struct Api {
 async fn api() -> Api {
     use crate::routes::endpoints as e;
     let lists = Arc::new(MemLists::default());
-    let trust = tenant_trust(crate::handlers::now()).await;
+    let trust = tenant_trust(crate::clock::now()).await;
     let mdoc = Arc::new(MdocService::new(
         lists.clone(),
         lists,

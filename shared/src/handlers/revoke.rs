@@ -17,6 +17,6 @@ pub async fn post(
     let token = body::jwt(&headers, req, api.max_body_bytes).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(api.issuer.revoke(&token, super::now()).await?),
+        Json(api.issuer.revoke(&token, crate::clock::now()).await?),
     ))
 }

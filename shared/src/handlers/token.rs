@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use crate::domain::token::{CWT_MEDIA_TYPE, JWT_MEDIA_TYPE, TokenFormat};
 use crate::http::ApiError;
 use crate::publisher::PublishError;
-use crate::publisher::PublishedTokens;
+use crate::publisher::{CurrentToken, PublishedTokens};
 use crate::wiring::TokensApi;
 
 /// The 404 of a token that is not published (or a malformed id).
@@ -126,17 +126,13 @@ pub async fn serve(
             .await
             .map_err(read_failed)?
             .ok_or_else(|| ApiError::not_found("No Status List token was valid at the requested time"))?,
-        None => {
-            let object = tokens
-                .current(id, format)
-                .await
-                .map_err(ApiError::from)?
-                .ok_or_else(not_found)?;
-            if object.meta.exp <= super::now() {
+        None => match tokens.current(id, format, crate::clock::now()).await? {
+            CurrentToken::Live(object) => object,
+            CurrentToken::Expired => {
                 return Err(ApiError::new(StatusCode::GONE, "GONE", "Status List token has expired"));
             }
-            object
-        }
+            CurrentToken::Missing => return Err(not_found()),
+        },
     };
     let cache = object.cache_control.unwrap_or_else(|| "no-cache".into());
     Ok((

@@ -72,7 +72,7 @@ pub fn is_list_id(id: &str) -> bool {
 
 /// A list's URI: where its token is served, and the `sub` of that token.
 pub fn list_uri(base_url: &str, list_id: &str) -> String {
-    crate::domain::list::list_uri(base_url, list_id, false)
+    crate::domain::list::ListFamily::GovUk.token_uri(base_url, list_id)
 }
 
 impl Allocator {
