@@ -218,6 +218,59 @@ impl App {
     }
 }
 
+/// A function's state, as the local server and the tests take it from one [`App`].
+pub trait FromApp {
+    fn from_app(app: &App) -> Self;
+}
+
+impl FromApp for IssuerApi {
+    fn from_app(app: &App) -> Self {
+        app.issuer_api()
+    }
+}
+
+impl FromApp for KeysApi {
+    fn from_app(app: &App) -> Self {
+        app.keys_api()
+    }
+}
+
+impl FromApp for TokensApi {
+    fn from_app(app: &App) -> Self {
+        app.tokens_api()
+    }
+}
+
+impl FromApp for MdocPublicApi {
+    fn from_app(app: &App) -> Self {
+        app.mdoc_public_api()
+    }
+}
+
+impl FromApp for MdocListsApi {
+    fn from_app(app: &App) -> Self {
+        app.mdoc_lists_api()
+    }
+}
+
+impl FromApp for IacaApi {
+    fn from_app(app: &App) -> Self {
+        app.iaca_api()
+    }
+}
+
+impl FromApp for SignerApi {
+    fn from_app(app: &App) -> Self {
+        app.signer_api()
+    }
+}
+
+impl FromApp for MdocApi {
+    fn from_app(app: &App) -> Self {
+        app.mdoc_api()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use axum::body::Body;
@@ -290,7 +343,7 @@ mod tests {
     async fn each_function_serves_its_route_of_the_table() {
         let sdk = aws::test_config(aws::UNREACHABLE).await;
         let app = App::from_sdk(config(), &sdk);
-        for route in crate::routes::ROUTES {
+        for route in crate::routes::ROUTES.iter() {
             let path = route
                 .path
                 .replace("{id}", "x")

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::routing::{MethodRouter, delete, get, post, put};
 use tower_http::cors::{Any, CorsLayer};
 
-use crate::app::App;
+use crate::app::{App, FromApp};
 use crate::domain::list::ListFamily;
 use crate::http::{ApiError, family_of, mdoc};
 use crate::wiring::{
@@ -343,37 +343,58 @@ pub mod endpoints {
     };
 }
 
-/// Every route of the API, in the table's order.
-pub const ROUTES: &[Route] = &[
-    endpoints::JWKS.route,
-    endpoints::ISSUE.route,
-    endpoints::REVOKE.route,
-    endpoints::TOKEN.route,
-    endpoints::DISTRIBUTION.route,
-    endpoints::CONFIGURATION_CREATE.route,
-    endpoints::CONFIGURATION_LIST.route,
-    endpoints::CONFIGURATION_GET.route,
-    endpoints::CONFIGURATION_UPDATE.route,
-    endpoints::CONFIGURATION_DELETE.route,
-    endpoints::STATUS_LIST_LIST.route,
-    endpoints::STATUS_LIST_GET.route,
-    endpoints::STATUS_LIST_TOKEN.route,
-    endpoints::STATUS_LIST_DISTRIBUTION.route,
-    endpoints::MDOC_REGISTER.route,
-    endpoints::MDOC_STATUS_GET.route,
-    endpoints::MDOC_STATUS_SET.route,
-    endpoints::MDOC_DELETE.route,
-    endpoints::IACA_CREATE.route,
-    endpoints::IACA_LIST.route,
-    endpoints::IACA_GET.route,
-    endpoints::IACA_UPDATE.route,
-    endpoints::IACA_DELETE.route,
-    endpoints::STATUS_LIST_SIGNER_CREATE.route,
-    endpoints::STATUS_LIST_SIGNER_LIST.route,
-    endpoints::STATUS_LIST_SIGNER_GET.route,
-    endpoints::STATUS_LIST_SIGNER_UPDATE.route,
-    endpoints::STATUS_LIST_SIGNER_DELETE.route,
+/// Every endpoint of the API, in the table's order: what the routers are built from.
+pub const ENDPOINTS: &[&dyn Served] = &[
+    &endpoints::JWKS,
+    &endpoints::ISSUE,
+    &endpoints::REVOKE,
+    &endpoints::TOKEN,
+    &endpoints::DISTRIBUTION,
+    &endpoints::CONFIGURATION_CREATE,
+    &endpoints::CONFIGURATION_LIST,
+    &endpoints::CONFIGURATION_GET,
+    &endpoints::CONFIGURATION_UPDATE,
+    &endpoints::CONFIGURATION_DELETE,
+    &endpoints::STATUS_LIST_LIST,
+    &endpoints::STATUS_LIST_GET,
+    &endpoints::STATUS_LIST_TOKEN,
+    &endpoints::STATUS_LIST_DISTRIBUTION,
+    &endpoints::MDOC_REGISTER,
+    &endpoints::MDOC_STATUS_GET,
+    &endpoints::MDOC_STATUS_SET,
+    &endpoints::MDOC_DELETE,
+    &endpoints::IACA_CREATE,
+    &endpoints::IACA_LIST,
+    &endpoints::IACA_GET,
+    &endpoints::IACA_UPDATE,
+    &endpoints::IACA_DELETE,
+    &endpoints::STATUS_LIST_SIGNER_CREATE,
+    &endpoints::STATUS_LIST_SIGNER_LIST,
+    &endpoints::STATUS_LIST_SIGNER_GET,
+    &endpoints::STATUS_LIST_SIGNER_UPDATE,
+    &endpoints::STATUS_LIST_SIGNER_DELETE,
 ];
+
+/// Every route of the API, in the table's order.
+pub static ROUTES: std::sync::LazyLock<Vec<Route>> =
+    std::sync::LazyLock::new(|| ENDPOINTS.iter().map(|e| e.route()).collect());
+
+/// An endpoint of the table, whatever the state its handler takes.
+pub trait Served: Sync {
+    fn route(&self) -> Route;
+    /// The endpoint alone, on its state taken from `app`.
+    fn routes_on(&self, app: &App) -> Router;
+}
+
+impl<S: EndpointState + FromApp> Served for Endpoint<S> {
+    fn route(&self) -> Route {
+        self.route
+    }
+
+    fn routes_on(&self, app: &App) -> Router {
+        self.routes(S::from_app(app))
+    }
+}
 
 async fn no_such_endpoint(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found("No such endpoint").in_family(family_of(uri.path()))
@@ -400,88 +421,10 @@ pub fn not_found_router() -> Router {
 /// The router of one function's endpoint or, with `None`, of every endpoint (the local server
 /// and the tests), on the states of one [`App`].
 pub fn router(app: Arc<App>, only: Option<&str>) -> Router {
-    let mut router = Router::new();
-    let mut add = |route: &Route, routes: &dyn Fn() -> Router| {
-        if only.is_none_or(|f| f == route.function) {
-            router = std::mem::take(&mut router).merge(routes());
-        }
-    };
-    add(&endpoints::JWKS.route, &|| endpoints::JWKS.routes(app.keys_api()));
-    add(&endpoints::ISSUE.route, &|| endpoints::ISSUE.routes(app.issuer_api()));
-    add(&endpoints::REVOKE.route, &|| endpoints::REVOKE.routes(app.issuer_api()));
-    add(&endpoints::TOKEN.route, &|| endpoints::TOKEN.routes(app.tokens_api()));
-    add(&endpoints::DISTRIBUTION.route, &|| {
-        endpoints::DISTRIBUTION.routes(app.tokens_api())
-    });
-    add(&endpoints::CONFIGURATION_CREATE.route, &|| {
-        endpoints::CONFIGURATION_CREATE.routes(app.mdoc_api())
-    });
-    add(&endpoints::CONFIGURATION_LIST.route, &|| {
-        endpoints::CONFIGURATION_LIST.routes(app.mdoc_api())
-    });
-    add(&endpoints::CONFIGURATION_GET.route, &|| {
-        endpoints::CONFIGURATION_GET.routes(app.mdoc_api())
-    });
-    add(&endpoints::CONFIGURATION_UPDATE.route, &|| {
-        endpoints::CONFIGURATION_UPDATE.routes(app.mdoc_api())
-    });
-    add(&endpoints::CONFIGURATION_DELETE.route, &|| {
-        endpoints::CONFIGURATION_DELETE.routes(app.mdoc_api())
-    });
-    add(&endpoints::STATUS_LIST_LIST.route, &|| {
-        endpoints::STATUS_LIST_LIST.routes(app.mdoc_lists_api())
-    });
-    add(&endpoints::STATUS_LIST_GET.route, &|| {
-        endpoints::STATUS_LIST_GET.routes(app.mdoc_lists_api())
-    });
-    add(&endpoints::STATUS_LIST_TOKEN.route, &|| {
-        endpoints::STATUS_LIST_TOKEN.routes(app.mdoc_public_api())
-    });
-    add(&endpoints::STATUS_LIST_DISTRIBUTION.route, &|| {
-        endpoints::STATUS_LIST_DISTRIBUTION.routes(app.mdoc_public_api())
-    });
-    add(&endpoints::MDOC_REGISTER.route, &|| {
-        endpoints::MDOC_REGISTER.routes(app.mdoc_api())
-    });
-    add(&endpoints::MDOC_STATUS_GET.route, &|| {
-        endpoints::MDOC_STATUS_GET.routes(app.mdoc_api())
-    });
-    add(&endpoints::MDOC_STATUS_SET.route, &|| {
-        endpoints::MDOC_STATUS_SET.routes(app.mdoc_api())
-    });
-    add(&endpoints::MDOC_DELETE.route, &|| {
-        endpoints::MDOC_DELETE.routes(app.mdoc_api())
-    });
-    add(&endpoints::IACA_CREATE.route, &|| {
-        endpoints::IACA_CREATE.routes(app.iaca_api())
-    });
-    add(&endpoints::IACA_LIST.route, &|| {
-        endpoints::IACA_LIST.routes(app.iaca_api())
-    });
-    add(&endpoints::IACA_GET.route, &|| {
-        endpoints::IACA_GET.routes(app.iaca_api())
-    });
-    add(&endpoints::IACA_UPDATE.route, &|| {
-        endpoints::IACA_UPDATE.routes(app.iaca_api())
-    });
-    add(&endpoints::IACA_DELETE.route, &|| {
-        endpoints::IACA_DELETE.routes(app.iaca_api())
-    });
-    add(&endpoints::STATUS_LIST_SIGNER_CREATE.route, &|| {
-        endpoints::STATUS_LIST_SIGNER_CREATE.routes(app.signer_api())
-    });
-    add(&endpoints::STATUS_LIST_SIGNER_LIST.route, &|| {
-        endpoints::STATUS_LIST_SIGNER_LIST.routes(app.signer_api())
-    });
-    add(&endpoints::STATUS_LIST_SIGNER_GET.route, &|| {
-        endpoints::STATUS_LIST_SIGNER_GET.routes(app.signer_api())
-    });
-    add(&endpoints::STATUS_LIST_SIGNER_UPDATE.route, &|| {
-        endpoints::STATUS_LIST_SIGNER_UPDATE.routes(app.signer_api())
-    });
-    add(&endpoints::STATUS_LIST_SIGNER_DELETE.route, &|| {
-        endpoints::STATUS_LIST_SIGNER_DELETE.routes(app.signer_api())
-    });
+    let router = ENDPOINTS
+        .iter()
+        .filter(|e| only.is_none_or(|f| f == e.route().function))
+        .fold(Router::new(), |router, e| router.merge(e.routes_on(&app)));
     finish(router)
 }
 

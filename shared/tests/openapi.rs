@@ -93,7 +93,7 @@ fn every_route_and_only_the_routes_are_documented() {
 #[test]
 fn every_tenant_route_answers_401_and_public_ones_do_not() {
     let spec = spec();
-    for route in ROUTES {
+    for route in ROUTES.iter() {
         let op = &spec["paths"][route.path][route.method.to_lowercase().as_str()];
         let has_401 = op["responses"].get("401").is_some();
         if route.tenant {

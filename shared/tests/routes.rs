@@ -83,7 +83,7 @@ fn every_function_crate_is_in_the_template_and_is_built_by_make_build() {
 
 #[test]
 fn every_function_has_a_sample_event_for_its_route() {
-    for route in ROUTES {
+    for route in ROUTES.iter() {
         let path = format!("{}/../events/{}.json", env!("CARGO_MANIFEST_DIR"), route.function);
         let text = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {path}"));
         let event: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -99,7 +99,7 @@ fn every_function_has_a_sample_event_for_its_route() {
 /// `endpoints::MDOC_STATUS_SET`), so the binding is visible there and the binary links only it.
 #[test]
 fn every_http_function_main_serves_its_own_endpoint() {
-    for route in ROUTES {
+    for route in ROUTES.iter() {
         let path = format!(
             "{}/../functions/{}/src/main.rs",
             env!("CARGO_MANIFEST_DIR"),
