@@ -694,3 +694,139 @@ impl Resigner {
         Ok(ResignPass { signers, lists })
     }
 }
+
+#[cfg(test)]
+mod forwarding_tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::publisher::object_key;
+    use crate::testing::{MemLists, MemObjects, MemQueue, publisher};
+
+    fn change(list_id: &str, old: Option<u8>, new: Option<u8>) -> EntryChange {
+        EntryChange {
+            list_id: list_id.into(),
+            old_status: old,
+            new_status: new,
+        }
+    }
+
+    async fn seq(lists: &MemLists, list_id: &str) -> u64 {
+        lists.list_state(list_id).await.unwrap().unwrap().change_seq
+    }
+
+    #[tokio::test]
+    async fn a_batch_makes_one_job_per_list_whose_token_changes() {
+        let lists = Arc::new(MemLists::default());
+        for id in ["AAAAAAAAAAAA", "BBBBBBBBBBBB", "CCCCCCCCCCCC"] {
+            lists.add_list(id);
+        }
+        let queue = Arc::new(MemQueue::default());
+        let forwarder = Forwarder {
+            lists: lists.clone(),
+            queue: queue.clone(),
+        };
+        let jobs = forwarder
+            .forward(&[
+                change("AAAAAAAAAAAA", None, Some(1)),
+                change("AAAAAAAAAAAA", Some(1), Some(2)),
+                change("BBBBBBBBBBBB", Some(0), Some(1)),
+                // A new VALID entry renders exactly as before.
+                change("CCCCCCCCCCCC", None, Some(0)),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(
+            jobs,
+            [
+                PublishJob::change("AAAAAAAAAAAA", 1),
+                PublishJob::change("BBBBBBBBBBBB", 1)
+            ]
+        );
+        assert_eq!(*queue.jobs.lock().unwrap(), jobs, "queued as returned");
+        assert_eq!(seq(&lists, "AAAAAAAAAAAA").await, 1, "two changes, one bump");
+        assert_eq!(seq(&lists, "CCCCCCCCCCCC").await, 0, "no change to render");
+    }
+
+    #[tokio::test]
+    async fn a_change_to_an_unknown_list_is_skipped_and_the_rest_are_queued() {
+        let lists = Arc::new(MemLists::default());
+        lists.add_list("AAAAAAAAAAAA");
+        let queue = Arc::new(MemQueue::default());
+        let forwarder = Forwarder {
+            lists: lists.clone(),
+            queue: queue.clone(),
+        };
+        let jobs = forwarder
+            .forward(&[
+                change("ZZZZZZZZZZZZ", None, Some(1)),
+                change("AAAAAAAAAAAA", None, Some(1)),
+            ])
+            .await
+            .expect("an unknown list never blocks the shard");
+        assert_eq!(jobs, [PublishJob::change("AAAAAAAAAAAA", 1)]);
+    }
+
+    #[tokio::test]
+    async fn a_refusing_queue_fails_the_batch_and_its_retry_queues_a_later_sequence() {
+        let lists = Arc::new(MemLists::default());
+        lists.add_list("AAAAAAAAAAAA");
+        let refusing = Forwarder {
+            lists: lists.clone(),
+            queue: Arc::new(MemQueue {
+                unavailable: true,
+                ..MemQueue::default()
+            }),
+        };
+        let batch = [change("AAAAAAAAAAAA", None, Some(1))];
+        assert!(matches!(
+            refusing.forward(&batch).await,
+            Err(PipelineError::Queue(QueueError::Unavailable(_)))
+        ));
+        // The stream delivers the batch again: the sequence is bumped twice, which only means a
+        // render that already contains the change is asked for once more.
+        let queue = Arc::new(MemQueue::default());
+        let working = Forwarder {
+            lists: lists.clone(),
+            queue: queue.clone(),
+        };
+        assert_eq!(
+            working.forward(&batch).await.unwrap(),
+            [PublishJob::change("AAAAAAAAAAAA", 2)]
+        );
+    }
+
+    #[tokio::test]
+    async fn jobs_of_one_list_in_a_batch_coalesce_into_one_publish_of_the_latest() {
+        let (lists, objects) = (Arc::new(MemLists::default()), Arc::new(MemObjects::default()));
+        lists.add_list("AAAAAAAAAAAA");
+        let queue = Arc::new(MemQueue::default());
+        let forwarder = Forwarder {
+            lists: lists.clone(),
+            queue: queue.clone(),
+        };
+        lists.set_status("AAAAAAAAAAAA", 7, 1);
+        forwarder
+            .forward(&[change("AAAAAAAAAAAA", None, Some(1))])
+            .await
+            .unwrap();
+        lists.set_status("AAAAAAAAAAAA", 8, 2);
+        forwarder
+            .forward(&[change("AAAAAAAAAAAA", None, Some(2))])
+            .await
+            .unwrap();
+        let deliveries = queue.deliveries();
+        assert_eq!(deliveries.len(), 2);
+        let p = publisher(lists.clone(), objects.clone());
+        let far = tokio::time::Instant::now() + Duration::from_secs(3600);
+        let report = run_jobs(&p, queue.as_ref(), &deliveries, || 1_000_000, far).await;
+        assert_eq!(report.published, 1, "one render for both jobs");
+        assert!(report.failed.is_empty());
+        let head = p.published_head("AAAAAAAAAAAA").await.unwrap().unwrap();
+        assert_eq!(head.seq, seq(&lists, "AAAAAAAAAAAA").await, "the latest sequence");
+        assert_eq!(
+            objects.writes(&object_key("AAAAAAAAAAAA", crate::domain::token::TokenFormat::Cwt)),
+            1
+        );
+    }
+}

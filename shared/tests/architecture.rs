@@ -51,19 +51,50 @@ fn is_test_only(m: &Module) -> bool {
     last == "tests" || last.ends_with("_tests") || last == "testing" || m.iter().any(|p| p == "contract")
 }
 
-/// The code of a file without its comments and its `#[cfg(test)] mod tests { .. }` block.
+/// The code of a file without its comments and its `#[cfg(test)] mod <name> { .. }` blocks.
 fn code(text: &str) -> String {
-    let text = match text.find("#[cfg(test)]\nmod tests") {
-        Some(i) => &text[..i],
-        None => text,
-    };
-    text.lines()
+    let text: String = text
+        .lines()
         .map(|l| match l.find("//") {
             Some(i) => &l[..i],
             None => l,
         })
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n");
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("#[cfg(test)]\nmod ") {
+        out.push_str(&rest[..at]);
+        let block = &rest[at..];
+        let Some(open) = block.find('{') else {
+            rest = "";
+            break;
+        };
+        if block[..open].contains(';') {
+            // `mod tests;`: a file of its own, read as a test-only module.
+            let semi = block.find(';').unwrap();
+            rest = &block[semi + 1..];
+            continue;
+        }
+        let mut depth = 0;
+        let mut end = block.len();
+        for (i, c) in block[open..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = open + i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &block[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn is_ident(c: char) -> bool {
@@ -384,8 +415,8 @@ fn the_reader_finds_what_it_looks_for() {
     c.modules.insert(m("d"), "".into());
     assert!(find_cycle(&c.graph()).is_none());
     assert_eq!(
-        code("use a; // crate::x::y\n#[cfg(test)]\nmod tests { crate::z }"),
-        "use a; "
+        code("use a; // crate::x::y\n#[cfg(test)]\nmod tests { fn f() { crate::z } }\nfn g() {}"),
+        "use a; \n\nfn g() {}"
     );
     assert_eq!(outer_crates_in("use axum::Json;"), ["axum"]);
 }
