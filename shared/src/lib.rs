@@ -1,17 +1,23 @@
-//! The status list service's shared crate. A map for newcomers:
+//! The status list service's shared crate. A map for newcomers, inner layers first (each uses
+//! only those before it; `tests/architecture.rs` checks it):
 //!
-//! - [`domain`]: status values, the packed Status List, keys, JWT and CWT Status List Tokens
-//!   (IETF draft-ietf-oauth-status-list-20), lifetimes, re-signing schedule, mDoc transitions,
-//!   IACA and signer certificates. Pure; no AWS or HTTP types.
-//! - [`ports`]: the traits the services depend on: storage, objects, token history, signing,
-//!   queues, JWKS, events and analytics.
+//! - [`domain`]: entities (lists and entries, clients, configurations, mDocs, credentials, IACAs,
+//!   signers), list families and their URIs, status values, the packed Status List, keys, JWT and
+//!   CWT Status List Tokens (IETF draft-ietf-oauth-status-list-20), lifetimes, the re-signing
+//!   schedule, mDoc transitions, IACA and signer certificates. Pure; no AWS or HTTP types.
+//! - [`ports`]: the traits the services depend on, one module per capability: storage, objects,
+//!   token history, signing, queues, JWKS, events and analytics.
+//! - [`issuer`], [`mdoc`], [`publisher`], [`pipeline`], [`signing`]: the services (issue and
+//!   revoke, the mDoc API, render-sign-write, forwarder, publish jobs and re-signing, tokens signed
+//!   through the signer port), returning typed results.
 //! - [`adapters`]: implementations of the ports: DynamoDB, S3, KMS, SQS, EventBridge, HTTPS
-//!   JWKS, a local PEM key; in-memory twins of the stores, objects and queues.
-//! - [`issuer`], [`mdoc`], [`publisher`], [`pipeline`]: the services (issue and revoke, the mDoc
-//!   API, render-sign-write, forwarder, publish jobs and re-signing).
-//! - [`http`]: request plumbing written once: the endpoint table, router, error mapping.
+//!   JWKS, a local PEM key; in-memory twins of every store, the objects, queues and JWKS; the
+//!   stores' contract suite.
+//! - [`http`]: request plumbing written once: body limits, the error type and its mappings, the
+//!   mDoc API's plumbing. [`routes`]: the endpoint table and the routers built from it.
 //! - [`handlers`]: one module per endpoint.
-//! - [`app`], [`config`], [`wiring`]: the ports wired from the environment, once per process.
+//! - [`app`], [`config`], [`wiring`]: the ports wired from the environment, once per process;
+//!   [`clock`]: the time.
 //! - [`lambda`]: what each `functions/<name>/src/main.rs` calls; [`local`]: the single-process
 //!   server's loops.
 

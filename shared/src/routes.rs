@@ -429,7 +429,7 @@ pub fn router(app: Arc<App>, only: Option<&str>) -> Router {
 }
 
 /// What every function's router ends with: the family's 404 and 405, and CORS. Body size limits
-/// are enforced where bodies are read ([`body`]), so refusals carry our error body.
+/// are enforced where bodies are read ([`crate::http::body`]), so refusals carry our error body.
 pub fn finish(router: Router) -> Router {
     router
         .fallback(no_such_endpoint)

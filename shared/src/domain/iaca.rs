@@ -548,7 +548,7 @@ pub fn read_certificate(pem: &str) -> Result<IacaCertificate, CertificateError> 
 }
 
 /// A tenant's IACA (ISO/IEC 18013-5 Issuing Authority CA) as stored. Whether it is the active one
-/// is the tenant's separate record ([`IacaStore::active_iaca_id`]), so exactly one can be.
+/// is the tenant's separate record (`IacaStore::active_iaca_id`), so exactly one can be.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Iaca {
     pub id: String,

@@ -1,4 +1,7 @@
-//! [`IssuerStore`] on DynamoDB. Correctness rests on conditional writes:
+//! The DynamoDB adapters, one file per port ([`issuer`], [`lists`], [`tenants`], [`mdoc`], [`iaca`],
+//! [`history`], [`stream`]) over one item codec and one set of sort keys.
+//!
+//! [`crate::ports::IssuerStore`] on DynamoDB. Correctness rests on conditional writes:
 //! - an entry is written only if `(listId, idx)` does not exist (`attribute_not_exists`), and
 //!   entries are never deleted, so no index is handed out twice, even after expiry;
 //! - the entry and the completion of the idempotency record are one TransactWriteItems, so a
