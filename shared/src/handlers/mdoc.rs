@@ -42,7 +42,7 @@ pub async fn create_configuration(
         json!({}),
         async {
             let body = body::json(&headers, req, api.max_body_bytes).await?;
-            let input = configuration_input(&body, true, &api.mdoc.freshness)?;
+            let input = configuration_input(&body, true, api.mdoc.freshness())?;
             let c = api.mdoc.create_configuration(&p, input, now()).await?;
             Ok(Reply::Json(StatusCode::CREATED, configuration_json(&c)))
         },
@@ -109,7 +109,7 @@ pub async fn update_configuration(
         async {
             let body = body::json(&headers, req, api.max_body_bytes).await?;
             let canonical = uuid_param(&id)?;
-            let input = configuration_input(&body, false, &api.mdoc.freshness)?;
+            let input = configuration_input(&body, false, api.mdoc.freshness())?;
             let c = api.mdoc.update_configuration(&p, &canonical, input).await?;
             Ok(Reply::Json(StatusCode::OK, configuration_json(&c)))
         },

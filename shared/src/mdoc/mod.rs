@@ -192,6 +192,12 @@ impl MdocService {
         }
     }
 
+    /// The re-signing cadence a configuration's expiry must fit (what a configuration body is
+    /// validated against).
+    pub fn freshness(&self) -> &Freshness {
+        &self.freshness
+    }
+
     // ------------------------------------------------------------ configurations
 
     /// Creates the tenant's configuration of `input`'s docType (1 bit per entry unless it says
