@@ -2,6 +2,12 @@
 //! LocalStack and the deployed stack's tables, bucket and queues: the same cases the in-memory
 //! twins pass in `cargo test -p shared --lib contract`.
 //!
+//! The suite runs on a stack of its own (`statuslist-contract`), which no topology serves: the
+//! lists, tenants and objects its cases make are never published, re-signed or counted by the
+//! functions, so the suite and the topology's tests never meet (a case's list taking a KMS
+//! refusal meant for a publisher test, or an invalid list a case stored failing the publisher).
+//! `tests/run-integration.sh` deploys it and names its outputs file in `CONTRACT_STACK_ENV`.
+//!
 //! The queue cases each get a queue of their own, made as the stack's queue is (its attributes
 //! copied): the stack's queues have consumers when the topology runs.
 
@@ -10,13 +16,46 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
-use integration_tests::{localstack, stack_env, tables};
+use integration_tests::localstack;
 use shared::adapters::contract::queues::{Delivered, PublishQueueUnderTest, QueueProbe, ResignQueueUnderTest};
 use shared::adapters::dynamo::DynamoStore;
+use shared::adapters::dynamo::Tables;
 use shared::adapters::dynamo::history::DynamoHistory;
 use shared::adapters::s3_objects::S3Objects;
 use shared::adapters::sqs_queue::SqsQueue;
 use shared::ports::PublishJob;
+
+/// An output of the contract suite's own stack (see the module's header).
+fn output(name: &str) -> String {
+    let path = std::env::var("CONTRACT_STACK_ENV").unwrap_or_else(|_| {
+        panic!(
+            "CONTRACT_STACK_ENV is not set: run the LocalStack suites through `make test` \
+             (tests/run-integration.sh deploys the contract suite's stack and sets it)"
+        )
+    });
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(name)?
+                .strip_prefix('=')
+                .map(|v| v.trim_matches('"').to_string())
+        })
+        .unwrap_or_else(|| panic!("{path} has no output {name}"))
+}
+
+fn tables() -> Tables {
+    Tables {
+        clients: output("ClientsTableName"),
+        lists: output("ListsTableName"),
+        entries: output("EntriesTableName"),
+        idempotency: output("IdempotencyTableName"),
+        statuses: output("StatusesTableName"),
+        tenants: output("TenantsTableName"),
+        configurations: output("ConfigurationsTableName"),
+        mdocs: output("MdocsTableName"),
+        history: output("TokenHistoryTableName"),
+    }
+}
 
 async fn dynamo() -> Arc<DynamoStore> {
     Arc::new(DynamoStore::new(
@@ -48,7 +87,7 @@ mod iacas {
 mod objects {
     use super::*;
     shared::object_store_contract!(|| async {
-        Arc::new(S3Objects::new(&localstack().await, stack_env("TOKENS_BUCKET")))
+        Arc::new(S3Objects::new(&localstack().await, output("TokensBucketName")))
     });
 }
 
@@ -57,7 +96,7 @@ mod history {
     shared::token_history_contract!(|| async {
         Arc::new(DynamoHistory::new(
             aws_sdk_dynamodb::Client::new(&localstack().await),
-            stack_env("HISTORY_TABLE"),
+            output("TokenHistoryTableName"),
         ))
     });
 }
@@ -66,7 +105,7 @@ mod queues {
     use super::*;
     shared::publish_queue_contract!(|| async {
         let sdk = localstack().await;
-        let probe = SqsProbe::like(&sdk, &stack_env("PUBLISH_QUEUE_URL")).await;
+        let probe = SqsProbe::like(&sdk, &output("PublishQueueUrl")).await;
         PublishQueueUnderTest {
             queue: Arc::new(SqsQueue::new(&sdk, &probe.url)),
             probe: Arc::new(probe),
@@ -74,7 +113,7 @@ mod queues {
     });
     shared::resign_queue_contract!(|| async {
         let sdk = localstack().await;
-        let probe = SqsProbe::like(&sdk, &stack_env("RESIGN_QUEUE_URL")).await;
+        let probe = SqsProbe::like(&sdk, &output("ResignQueueUrl")).await;
         ResignQueueUnderTest {
             queue: Arc::new(SqsQueue::new(&sdk, &probe.url)),
             probe: Arc::new(probe),

@@ -7,6 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source infra/stack/env.sh
+# The store contract suite (tests/contract.rs) runs on a stack of its own that no topology serves.
+(deploy_stack statuslist-contract contract >/dev/null)
+export CONTRACT_STACK_ENV="$PWD/.local/stack-statuslist-contract.env"
 deploy_stack statuslist-test test
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/statuslist/target}"
 cargo build --workspace --bins
